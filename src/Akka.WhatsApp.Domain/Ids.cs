@@ -1,0 +1,44 @@
+namespace Akka.WhatsApp.Domain;
+
+/// <summary>A user, identified by an opaque server-assigned id.</summary>
+public readonly record struct UserId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>A device of a user: 1 is the primary, companions get 2..n.</summary>
+public readonly record struct DeviceId(uint Value)
+{
+    public static readonly DeviceId Primary = new(1);
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>A group, identified by an opaque server-assigned id.</summary>
+public readonly record struct GroupId(string Value)
+{
+    public override string ToString() => Value;
+}
+
+/// <summary>
+/// The 128-bit id a sending client generates for each message: the end-to-end deduplication key.
+/// </summary>
+public readonly record struct MessageId(Guid Value)
+{
+    public static MessageId New() => new(Guid.NewGuid());
+
+    /// <summary>Reads the 16 bytes a client sends on the wire.</summary>
+    public static bool TryFrom(ReadOnlySpan<byte> bytes, out MessageId id)
+    {
+        if (bytes.Length != 16)
+        {
+            id = default;
+            return false;
+        }
+        id = new MessageId(new Guid(bytes));
+        return true;
+    }
+
+    public byte[] ToByteArray() => Value.ToByteArray();
+
+    public override string ToString() => Value.ToString("N");
+}

@@ -1,0 +1,25 @@
+namespace Akka.WhatsApp.Edge;
+
+/// <summary>Settings of the client-facing edge listener.</summary>
+public sealed record EdgeSettings
+{
+    /// <summary>Address to bind; 0.0.0.0 listens on every interface.</summary>
+    public string Host { get; init; } = "0.0.0.0";
+
+    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    public int Port { get; init; } = 5222;
+
+    /// <summary>Largest frame body accepted or sent, in bytes; announced in Welcome.</summary>
+    public int MaxFrameSize { get; init; } = Protocol.Framing.FrameCodec.DefaultMaxFrameSize;
+
+    /// <summary>How often clients must ping; a connection silent for three intervals is closed.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>DotNetty worker event loops; sized to the core count (more was erratic on 2 cores).</summary>
+    public int EventLoopThreads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Outbound bytes queued per connection before the channel reports itself unwritable.</summary>
+    public int WriteBufferHighWaterMark { get; init; } = 256 * 1024;
+
+    public int WriteBufferLowWaterMark { get; init; } = 64 * 1024;
+}

@@ -1,0 +1,50 @@
+using Akka.WhatsApp.Protocol.Framing;
+using DotNetty.Buffers;
+using DotNetty.Codecs;
+using DotNetty.Transport.Channels;
+
+namespace Akka.WhatsApp.Edge.Tcp;
+
+/// <summary>Raised into the pipeline when the byte stream cannot be framed; the session closes the connection.</summary>
+public sealed record FrameDecodeFailure(DecodeStatus Status);
+
+/// <summary>
+/// varint32 length prefix + Protobuf Frame, decoded with the shared <see cref="FrameCodec"/>.
+/// Fails fast: an oversize length is refused as soon as the prefix is read, before the body arrives.
+/// After a failure every further byte of the connection is discarded.
+/// </summary>
+public sealed class FrameDecoder(int maxFrameSize) : ByteToMessageDecoder
+{
+    private bool _failed;
+
+    protected override void Decode(IChannelHandlerContext context, IByteBuffer input, List<object> output)
+    {
+        while (!_failed && input.IsReadable())
+        {
+            var readable = input.ReadableBytes;
+            var status = input.IoBufferCount == 1
+                ? Decode(input.GetIoBuffer(input.ReaderIndex, readable), out var frame, out var consumed)
+                : Decode(new ArraySegment<byte>(ByteBufferUtil.GetBytes(input, input.ReaderIndex, readable)), out frame, out consumed);
+
+            switch (status)
+            {
+                case DecodeStatus.Frame:
+                    input.SkipBytes(consumed);
+                    output.Add(frame!);
+                    break;
+                case DecodeStatus.NeedMoreData:
+                    return;
+                default:
+                    _failed = true;
+                    output.Add(new FrameDecodeFailure(status));
+                    break;
+            }
+        }
+
+        if (_failed)
+            input.SkipBytes(input.ReadableBytes);
+    }
+
+    private DecodeStatus Decode(ArraySegment<byte> bytes, out Protocol.Frame? frame, out int consumed) =>
+        FrameCodec.TryDecode(bytes.AsSpan(), maxFrameSize, out frame, out consumed);
+}

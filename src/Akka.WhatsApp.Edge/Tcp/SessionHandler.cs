@@ -1,0 +1,95 @@
+using System.Net;
+using Akka.WhatsApp.Edge.Sessions;
+using Akka.WhatsApp.Protocol;
+using DotNetty.Handlers.Timeout;
+using DotNetty.Transport.Channels;
+using Microsoft.Extensions.Logging;
+
+namespace Akka.WhatsApp.Edge.Tcp;
+
+/// <summary>
+/// The last handler of a connection's pipeline: owns its <see cref="ClientSession"/> and adapts the
+/// DotNetty channel to <see cref="IClientConnection"/>. Replies written while reading are flushed once per read batch.
+/// </summary>
+public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILogger log, ConnectionRegistry registry)
+    : ChannelHandlerAdapter, IClientConnection
+{
+    private IChannelHandlerContext? _context;
+    private ClientSession? _session;
+    private bool _reading;
+
+    public string Id => _context?.Channel.Id.AsShortText() ?? "-";
+
+    public EndPoint? RemoteAddress => _context?.Channel.RemoteAddress;
+
+    public ClientSession Session => _session ?? throw new InvalidOperationException("the channel is not active yet");
+
+    public override void ChannelActive(IChannelHandlerContext context)
+    {
+        _context = context;
+        _session = new ClientSession(this, settings, time, log);
+        registry.Add(context.Channel);
+        base.ChannelActive(context);
+    }
+
+    public override void ChannelInactive(IChannelHandlerContext context)
+    {
+        _session?.Closed();
+        registry.Remove(context.Channel);
+        base.ChannelInactive(context);
+    }
+
+    public override void ChannelRead(IChannelHandlerContext context, object message)
+    {
+        _reading = true;
+        switch (message)
+        {
+            case Frame frame:
+                Session.Receive(frame);
+                break;
+            case FrameDecodeFailure failure:
+                Session.DecodeFailed(failure.Status);
+                break;
+        }
+    }
+
+    public override void ChannelReadComplete(IChannelHandlerContext context)
+    {
+        _reading = false;
+        context.Flush();
+    }
+
+    public override void UserEventTriggered(IChannelHandlerContext context, object evt)
+    {
+        if (evt is IdleStateEvent { State: IdleState.ReaderIdle })
+            Session.HeartbeatExpired();
+        else
+            base.UserEventTriggered(context, evt);
+    }
+
+    public override void ExceptionCaught(IChannelHandlerContext context, Exception exception)
+    {
+        // A broken socket or a bug in one session closes that connection only.
+        log.LogDebug(exception, "Connection {Connection} failed; closing it", Id);
+        context.CloseAsync();
+    }
+
+    public void Send(Frame frame)
+    {
+        if (_context is not { } ctx)
+            return;
+        if (_reading)
+            ctx.WriteAsync(frame);
+        else
+            ctx.WriteAndFlushAsync(frame);
+    }
+
+    public void SendAndClose(Frame frame)
+    {
+        if (_context is not { } ctx)
+            return;
+        ctx.WriteAndFlushAsync(frame).ContinueWith(_ => ctx.CloseAsync(), TaskScheduler.Default);
+    }
+
+    public void Close() => _context?.CloseAsync();
+}

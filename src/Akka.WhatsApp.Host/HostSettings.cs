@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Akka.WhatsApp.Host;
+
+/// <summary>Which journal and snapshot store the node uses.</summary>
+public enum JournalKind
+{
+    /// <summary>A SQLite file: the embedded default for a single node.</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL: production and every multi-node cluster.</summary>
+    Postgres,
+}
+
+/// <summary>
+/// What differs per deployment, read from environment variables (WA_*) or any other configuration source.
+/// Tuning lives in HOCON/; secrets never do.
+/// </summary>
+public sealed record HostSettings
+{
+    public string ActorSystemName { get; init; } = "whatsapp";
+
+    /// <summary>WA_EDGE_HOST / WA_EDGE_PORT: the client TCP listener.</summary>
+    public string EdgeHost { get; init; } = "0.0.0.0";
+    public int EdgePort { get; init; } = 5222;
+
+    /// <summary>WA_MANAGEMENT_HOST / WA_MANAGEMENT_PORT: health, cluster and metrics over HTTP.</summary>
+    public string ManagementHost { get; init; } = "0.0.0.0";
+    public int ManagementPort { get; init; } = 8558;
+
+    /// <summary>WA_REMOTE_HOST / WA_REMOTE_PORT / WA_PUBLIC_HOST: Akka.Remote between cluster nodes.</summary>
+    public string RemoteHost { get; init; } = "127.0.0.1";
+    public int RemotePort { get; init; } = 4053;
+    public string? PublicHost { get; init; }
+
+    /// <summary>WA_SEED_NODES: comma-separated akka.tcp addresses; empty means this node forms its own cluster.</summary>
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>WA_ROLES: comma-separated cluster roles of this node.</summary>
+    public IReadOnlyList<string> Roles { get; init; } = [];
+
+    /// <summary>WA_JOURNAL: sqlite (default) or postgres.</summary>
+    public JournalKind Journal { get; init; } = JournalKind.Sqlite;
+
+    /// <summary>WA_DATA_DIR: where the embedded SQLite file lives.</summary>
+    public string DataDirectory { get; init; } = "data";
+
+    /// <summary>WA_POSTGRES: the Npgsql connection string when WA_JOURNAL=postgres.</summary>
+    public string? PostgresConnectionString { get; init; }
+
+    /// <summary>WA_SHARDS: shards per entity type.</summary>
+    public int NumberOfShards { get; init; } = 100;
+
+    /// <summary>WA_HEARTBEAT_SECONDS: the client ping interval announced in Welcome.</summary>
+    public int HeartbeatSeconds { get; init; } = 30;
+
+    /// <summary>WA_MAX_FRAME: the largest frame in bytes.</summary>
+    public int MaxFrameSize { get; init; } = Protocol.Framing.FrameCodec.DefaultMaxFrameSize;
+
+    /// <summary>WA_HOCON_DIR: the folder of the HOCON files (defaults to the copy next to the binaries).</summary>
+    public string HoconDirectory { get; init; } = Path.Combine(AppContext.BaseDirectory, "HOCON");
+
+    public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "whatsapp.db"));
+
+    /// <summary>Reads WA_* keys; anything absent keeps its default.</summary>
+    public static HostSettings From(IConfiguration config)
+    {
+        var d = new HostSettings();
+        return new HostSettings
+        {
+            EdgeHost = config["WA_EDGE_HOST"] ?? d.EdgeHost,
+            EdgePort = Int(config, "WA_EDGE_PORT", d.EdgePort),
+            ManagementHost = config["WA_MANAGEMENT_HOST"] ?? d.ManagementHost,
+            ManagementPort = Int(config, "WA_MANAGEMENT_PORT", d.ManagementPort),
+            RemoteHost = config["WA_REMOTE_HOST"] ?? d.RemoteHost,
+            RemotePort = Int(config, "WA_REMOTE_PORT", d.RemotePort),
+            PublicHost = config["WA_PUBLIC_HOST"],
+            SeedNodes = List(config["WA_SEED_NODES"]),
+            Roles = List(config["WA_ROLES"]),
+            Journal = Journal(config["WA_JOURNAL"]),
+            DataDirectory = config["WA_DATA_DIR"] ?? d.DataDirectory,
+            PostgresConnectionString = config["WA_POSTGRES"],
+            NumberOfShards = Int(config, "WA_SHARDS", d.NumberOfShards),
+            HeartbeatSeconds = Int(config, "WA_HEARTBEAT_SECONDS", d.HeartbeatSeconds),
+            MaxFrameSize = Int(config, "WA_MAX_FRAME", d.MaxFrameSize),
+            HoconDirectory = config["WA_HOCON_DIR"] ?? d.HoconDirectory,
+        }.Validated();
+    }
+
+    /// <summary>Refuses settings that cannot work, with a message naming the variable to fix.</summary>
+    public HostSettings Validated()
+    {
+        if (Journal == JournalKind.Postgres && string.IsNullOrWhiteSpace(PostgresConnectionString))
+            throw new InvalidOperationException("WA_JOURNAL=postgres needs WA_POSTGRES, the PostgreSQL connection string");
+        if (MaxFrameSize is < 1024 or > 16 * 1024 * 1024)
+            throw new InvalidOperationException($"WA_MAX_FRAME must be between 1024 and 16777216 bytes, not {MaxFrameSize}");
+        if (HeartbeatSeconds is < 1 or > 3600)
+            throw new InvalidOperationException($"WA_HEARTBEAT_SECONDS must be between 1 and 3600, not {HeartbeatSeconds}");
+        if (NumberOfShards < 1)
+            throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
+        return this;
+    }
+
+    private static int Int(IConfiguration config, string key, int fallback) =>
+        config[key] is not { } text
+            ? fallback
+            : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 0
+                ? v
+                : throw new InvalidOperationException($"{key} must be a non-negative integer, not '{text}'");
+
+    private static IReadOnlyList<string> List(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static JournalKind Journal(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "sqlite" => JournalKind.Sqlite,
+        "postgres" or "postgresql" => JournalKind.Postgres,
+        _ => throw new InvalidOperationException($"WA_JOURNAL must be 'sqlite' or 'postgres', not '{text}'"),
+    };
+}

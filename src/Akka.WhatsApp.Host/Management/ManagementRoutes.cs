@@ -1,0 +1,20 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Akka.WhatsApp.Host.Management;
+
+/// <summary>The management HTTP API (routes compatible with Akka.Management where they overlap).</summary>
+public static class ManagementRoutes
+{
+    public static IEndpointRouteBuilder MapManagement(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/health/alive", (NodeHealth health) => Answer(health.Alive()));
+        routes.MapGet("/health/ready", async (NodeHealth health, CancellationToken ct) => Answer(await health.ReadyAsync(ct)));
+        return routes;
+    }
+
+    private static IResult Answer(HealthReport report) =>
+        Results.Json(new { status = report.Status, checks = report.Checks },
+            statusCode: report.Ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Akka.WhatsApp.Cluster.Mailbox;
+using Akka.WhatsApp.Edge;
+using Akka.WhatsApp.Edge.Tcp;
+using Akka.WhatsApp.Host.Management;
+using Akka.WhatsApp.Host.Persistence;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using LogLevel = Akka.Event.LogLevel;
+
+namespace Akka.WhatsApp.Host;
+
+/// <summary>
+/// One cluster node: the actor system with its shard regions and journal, the client edge and the
+/// management HTTP API. The composition root of the server; Program.cs and the tests both build it here.
+/// </summary>
+public sealed class WhatsAppNode : IAsyncDisposable
+{
+    private WhatsAppNode(WebApplication app, HostSettings settings)
+    {
+        App = app;
+        Settings = settings;
+    }
+
+    public WebApplication App { get; }
+
+    public HostSettings Settings { get; }
+
+    public ActorSystem System => App.Services.GetRequiredService<ActorSystem>();
+
+    /// <summary>The client TCP endpoint, with the real port once started.</summary>
+    public Task<IPEndPoint> EdgeEndpoint => App.Services.GetRequiredService<EdgeHostedService>().BoundEndpoint;
+
+    /// <summary>The management base address (http://host:port), known once started.</summary>
+    public Uri ManagementUri =>
+        new(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public static WhatsAppNode Create(HostSettings settings, string[]? args = null, Action<ILoggingBuilder>? logging = null)
+    {
+        settings.Validated();
+        JournalSetup.Prepare(settings);
+
+        var builder = WebApplication.CreateBuilder(args ?? []);
+        builder.WebHost.UseUrls($"http://{settings.ManagementHost}:{settings.ManagementPort}");
+        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(30));
+        if (logging is not null)
+            logging(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<NodeHealth>();
+        builder.Services.AddAkka(settings.ActorSystemName, (akka, _) => ConfigureAkka(akka, settings));
+
+        // Registered after Akka so that on shutdown the edge stops taking traffic before the actor system leaves.
+        builder.Services.AddSingleton(new EdgeSettings
+        {
+            Host = settings.EdgeHost,
+            Port = settings.EdgePort,
+            MaxFrameSize = settings.MaxFrameSize,
+            HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
+        });
+        builder.Services.AddSingleton<IClientTransport, DotNettyTransport>();
+        builder.Services.AddSingleton<EdgeHostedService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());
+
+        var app = builder.Build();
+        app.MapManagement();
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Akka.WhatsApp.Host");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready)", string.Join(", ",
+                app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
+            log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
+            log.LogInformation("Cluster node akka.tcp://{System}@{Host}:{Port}, seed nodes: {Seeds}",
+                settings.ActorSystemName, settings.PublicHost ?? settings.RemoteHost, settings.RemotePort,
+                settings.SeedNodes.Count == 0 ? "none (joins itself)" : string.Join(", ", settings.SeedNodes));
+        });
+        return new WhatsAppNode(app, settings);
+    }
+
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings)
+    {
+        var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
+
+        akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .AddHocon(JournalSetup.Config(settings), HoconAddMode.Prepend)
+            .AddHocon(hocon("cluster.conf"), HoconAddMode.Append)
+            .AddHocon(hocon("base.conf"), HoconAddMode.Append)
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = settings.RemoteHost,
+                Port = settings.RemotePort,
+                PublicHostName = settings.PublicHost,
+            })
+            .WithClustering(new ClusterOptions
+            {
+                SeedNodes = settings.SeedNodes.ToArray(),
+                Roles = settings.Roles.ToArray(),
+            })
+            .AddMailboxSharding(new EntitySettings(settings.NumberOfShards));
+
+        if (settings.SeedNodes.Count == 0)
+            akka.AddStartup((system, _) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken = default) => App.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => App.StopAsync(cancellationToken);
+
+    public Task RunAsync() => App.RunAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
