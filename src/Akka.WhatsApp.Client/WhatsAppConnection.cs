@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Akka.WhatsApp.Protocol;
+using Akka.WhatsApp.Protocol.Framing;
+
+namespace Akka.WhatsApp.Client;
+
+/// <summary>Thrown when the server answers a request with an <see cref="Error"/> packet.</summary>
+public sealed class ServerErrorException(Error error) : Exception($"{error.Code}: {error.Message}")
+{
+    public Error Error { get; } = error;
+    public ErrorCode Code => Error.Code;
+}
+
+/// <summary>
+/// One framed connection to a server: request/response correlation by request id, and every
+/// server push (and every error without a request id) delivered in order on <see cref="Pushes"/>.
+/// The higher-level client (login, resume, retries) is built on this.
+/// </summary>
+public sealed class WhatsAppConnection : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private readonly FrameReader _reader;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
+    private readonly Channel<Frame> _pushes = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _readLoop;
+    private int _nextRequestId;
+
+    private WhatsAppConnection(TcpClient tcp, int maxFrameSize)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+        _reader = new FrameReader(_stream, maxFrameSize);
+        _readLoop = Task.Run(ReadLoopAsync);
+    }
+
+    /// <summary>Server pushes in arrival order; completes when the connection closes.</summary>
+    public ChannelReader<Frame> Pushes => _pushes.Reader;
+
+    /// <summary>Completes when the server closed the connection (or it broke).</summary>
+    public Task Closed => _readLoop;
+
+    public static async Task<WhatsAppConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default,
+        int maxFrameSize = FrameCodec.DefaultMaxFrameSize)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(host, port, cancellationToken);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+        return new WhatsAppConnection(tcp, maxFrameSize);
+    }
+
+    /// <summary>Sends Hello and returns the server's Welcome.</summary>
+    public async Task<Welcome> HelloAsync(string clientName = "Akka.WhatsApp.Client", CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(new Frame
+        {
+            Hello = new Hello { ProtocolVersion = ProtocolVersion.Current, ClientName = clientName },
+        }, cancellationToken);
+        return reply.Welcome;
+    }
+
+    /// <summary>Sends a request (a request id is assigned) and returns the reply; an Error reply throws.</summary>
+    public async Task<Frame> RequestAsync(Frame request, CancellationToken cancellationToken = default)
+    {
+        var id = unchecked((uint)Interlocked.Increment(ref _nextRequestId));
+        if (id == 0)
+            id = unchecked((uint)Interlocked.Increment(ref _nextRequestId));
+        request.RequestId = id;
+        var reply = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = reply;
+        try
+        {
+            await SendAsync(request, cancellationToken);
+            var frame = await reply.Task.WaitAsync(cancellationToken);
+            return frame.PacketCase == Frame.PacketOneofCase.Error ? throw new ServerErrorException(frame.Error) : frame;
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Writes one frame as it is (no request id is assigned).</summary>
+    public async Task SendAsync(Frame frame, CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _stream.WriteFrameAsync(frame, cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes raw bytes: for tests of how the server treats malformed input.</summary>
+    public async Task SendRawAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await _stream.WriteAsync(bytes, cancellationToken);
+            await _stream.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        Exception? failure = null;
+        try
+        {
+            while (await _reader.ReadAsync(_closing.Token) is { } frame)
+            {
+                if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var waiter))
+                    waiter.TrySetResult(frame);
+                else
+                    await _pushes.Writer.WriteAsync(frame);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException or FrameFormatException)
+        {
+            failure = e;
+        }
+        finally
+        {
+            var closed = new IOException("the connection closed", failure);
+            foreach (var waiter in _pending.Values)
+                waiter.TrySetException(closed);
+            _pushes.Writer.TryComplete();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _closing.Cancel();
+        _tcp.Dispose();
+        try
+        {
+            await _readLoop;
+        }
+        catch
+        {
+            // The read loop ends with the socket; nothing to report on dispose.
+        }
+        _closing.Dispose();
+        _writeLock.Dispose();
+    }
+}

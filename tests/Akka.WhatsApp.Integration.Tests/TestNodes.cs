@@ -1,0 +1,50 @@
+using Akka.WhatsApp.Host;
+using Akka.WhatsApp.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace Akka.WhatsApp.Integration.Tests;
+
+/// <summary>Starts real nodes on free loopback ports, on SQLite (a temp folder) or PostgreSQL (a fresh database).</summary>
+public static class TestNodes
+{
+    public static async Task<HostSettings> SettingsAsync(JournalKind journal) => new HostSettings
+    {
+        ActorSystemName = "whatsapp",
+        EdgeHost = "127.0.0.1",
+        EdgePort = 0,
+        ManagementHost = "127.0.0.1",
+        ManagementPort = 0,
+        RemoteHost = "127.0.0.1",
+        RemotePort = 0,
+        Journal = journal,
+        DataDirectory = Directory.CreateTempSubdirectory("wa-test-").FullName,
+        PostgresConnectionString = journal == JournalKind.Postgres ? await TestPostgres.CreateDatabaseAsync("wa_it") : null,
+        NumberOfShards = 10,
+        HeartbeatSeconds = 30,
+    };
+
+    public static async Task<WhatsAppNode> StartAsync(HostSettings settings)
+    {
+        var node = WhatsAppNode.Create(settings, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        await node.StartAsync();
+        await WaitUntilReadyAsync(node);
+        return node;
+    }
+
+    /// <summary>Polls /health/ready until it answers 200, failing with the last answer after a minute.</summary>
+    public static async Task WaitUntilReadyAsync(WhatsAppNode node)
+    {
+        using var http = new HttpClient { BaseAddress = node.ManagementUri, Timeout = TimeSpan.FromSeconds(10) };
+        var last = "";
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await http.GetAsync("/health/ready");
+            if (response.IsSuccessStatusCode)
+                return;
+            last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the node was not ready within 60 s; last answer: {last}");
+    }
+}
