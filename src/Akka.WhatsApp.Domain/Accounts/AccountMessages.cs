@@ -1,0 +1,123 @@
+using System.Collections.Immutable;
+
+namespace Akka.WhatsApp.Domain.Accounts;
+
+/// <summary>Marker for every message addressed to a user's Account entity (the shard key is the user).</summary>
+public interface IAccountCommand
+{
+    UserId User { get; }
+}
+
+/// <summary>Marker for the events an Account persists.</summary>
+public interface IAccountEvent;
+
+/// <summary>Marker for the replies an Account sends back.</summary>
+public interface IAccountReply;
+
+/// <summary>Who may see a piece of a user's information.</summary>
+public enum Visibility
+{
+    Everyone = 0,
+    Contacts = 1,
+    Nobody = 2,
+}
+
+/// <summary>A linked device: only the SHA-256 of its token is stored.</summary>
+public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt);
+
+public sealed record Profile(string Name, string About, string PhotoMediaId)
+{
+    public static readonly Profile Empty = new("", "", "");
+}
+
+public sealed record PrivacySettings(Visibility LastSeen, Visibility Photo, Visibility About, bool ReadReceipts)
+{
+    public static readonly PrivacySettings Default = new(Visibility.Everyone, Visibility.Everyone, Visibility.Everyone, true);
+}
+
+public static class AccountCommands
+{
+    /// <summary>A verified phone number (re)registers its primary device; any earlier devices are unlinked.</summary>
+    public sealed record RegisterPrimary(UserId User, string Phone, byte[] TokenHash, string DeviceName) : IAccountCommand;
+
+    /// <summary>Checks a device's token.</summary>
+    public sealed record Authenticate(UserId User, DeviceId Device, byte[] TokenHash) : IAccountCommand;
+
+    /// <summary>Links a companion device (up to <see cref="AccountState.MaxCompanions"/>), asked for by a linked device.</summary>
+    public sealed record LinkDevice(UserId User, DeviceId RequestedBy, byte[] TokenHash, string Name) : IAccountCommand;
+
+    /// <summary>Unlinks a device: its token stops working at once. The primary cannot be unlinked (re-register instead).</summary>
+    public sealed record UnlinkDevice(UserId User, DeviceId RequestedBy, DeviceId Device) : IAccountCommand;
+
+    public sealed record GetDevices(UserId User) : IAccountCommand;
+
+    public sealed record SetProfile(UserId User, Profile Profile) : IAccountCommand;
+
+    public sealed record SetPrivacy(UserId User, PrivacySettings Privacy) : IAccountCommand;
+
+    /// <summary>Replaces the set of registered users found in the owner's uploaded contacts.</summary>
+    public sealed record SetContacts(UserId User, ImmutableHashSet<UserId> Contacts) : IAccountCommand;
+
+    public sealed record Block(UserId User, UserId Target) : IAccountCommand;
+
+    public sealed record Unblock(UserId User, UserId Target) : IAccountCommand;
+
+    public sealed record GetBlocked(UserId User) : IAccountCommand;
+
+    /// <summary>The last device went offline at <paramref name="At"/>.</summary>
+    public sealed record RecordLastSeen(UserId User, DateTimeOffset At) : IAccountCommand;
+
+    /// <summary>What <paramref name="Viewer"/> may see of this user (profile, last seen), with privacy and blocks applied.</summary>
+    public sealed record View(UserId User, UserId Viewer) : IAccountCommand;
+}
+
+public static class AccountEvents
+{
+    public sealed record PrimaryRegistered(string Phone, DeviceRecord Device) : IAccountEvent;
+
+    public sealed record DeviceLinked(DeviceRecord Device) : IAccountEvent;
+
+    public sealed record DeviceUnlinked(DeviceId Device) : IAccountEvent;
+
+    public sealed record ProfileChanged(Profile Profile) : IAccountEvent;
+
+    public sealed record PrivacyChanged(PrivacySettings Privacy) : IAccountEvent;
+
+    public sealed record ContactsReplaced(ImmutableHashSet<UserId> Contacts) : IAccountEvent;
+
+    public sealed record UserBlocked(UserId Target) : IAccountEvent;
+
+    public sealed record UserUnblocked(UserId Target) : IAccountEvent;
+
+    public sealed record LastSeenRecorded(DateTimeOffset At) : IAccountEvent;
+}
+
+public static class AccountReplies
+{
+    public sealed record Done : IAccountReply
+    {
+        public static readonly Done Instance = new();
+    }
+
+    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices) : IAccountReply;
+
+    public sealed record DeviceLinked(DeviceId Device) : IAccountReply;
+
+    public sealed record Devices(ImmutableList<DeviceRecord> List) : IAccountReply;
+
+    public sealed record Blocked(ImmutableSortedSet<string> Users) : IAccountReply;
+
+    /// <summary>What a viewer may see; hidden parts are empty or null.</summary>
+    public sealed record Viewed(Profile Profile, DateTimeOffset? LastSeen) : IAccountReply;
+
+    public sealed record Rejected(AccountError Error, string Reason) : IAccountReply;
+}
+
+public enum AccountError
+{
+    NotFound = 1,
+    BadCredentials = 2,
+    TooManyDevices = 3,
+    Forbidden = 4,
+    InvalidArgument = 5,
+}

@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using static Akka.WhatsApp.Domain.Accounts.AccountCommands;
+using static Akka.WhatsApp.Domain.Accounts.AccountReplies;
+using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
+
+namespace Akka.WhatsApp.Domain.Accounts;
+
+/// <summary>
+/// One user's account: phone, linked devices (token hashes only), profile, privacy, contacts, blocks, last seen.
+/// Pure: <see cref="Decide"/> turns a command into a reply and events, <see cref="Apply"/> folds an event.
+/// </summary>
+public sealed record AccountState
+{
+    /// <summary>A primary plus up to four companions.</summary>
+    public const int MaxCompanions = 4;
+
+    public const int MaxNameLength = 64;
+    public const int MaxAboutLength = 256;
+
+    public static readonly AccountState Empty = new();
+
+    public string? Phone { get; init; }
+    public ImmutableSortedDictionary<DeviceId, DeviceRecord> Devices { get; init; } =
+        ImmutableSortedDictionary.Create<DeviceId, DeviceRecord>(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)));
+    /// <summary>Device ids are never reused, so an old token can never match a new device.</summary>
+    public uint LastDeviceId { get; init; }
+    public Profile Profile { get; init; } = Profile.Empty;
+    public PrivacySettings Privacy { get; init; } = PrivacySettings.Default;
+    public ImmutableHashSet<UserId> Contacts { get; init; } = ImmutableHashSet<UserId>.Empty;
+    public ImmutableHashSet<UserId> Blocked { get; init; } = ImmutableHashSet<UserId>.Empty;
+    public DateTimeOffset? LastSeen { get; init; }
+
+    public bool Exists => Phone is not null;
+
+    public static byte[] HashToken(ReadOnlySpan<byte> token) => SHA256.HashData(token);
+
+    public (IAccountReply Reply, IReadOnlyList<IAccountEvent> Events) Decide(IAccountCommand command, DateTimeOffset now)
+    {
+        if (command is RegisterPrimary r)
+            return (AccountReplies.Done.Instance, [new E.PrimaryRegistered(r.Phone, new DeviceRecord(new DeviceId(LastDeviceId + 1), r.TokenHash, r.DeviceName, now))]);
+        if (!Exists)
+            return (new Rejected(AccountError.NotFound, "no such account"), []);
+
+        return command switch
+        {
+            Authenticate a => (Devices.TryGetValue(a.Device, out var d) && CryptographicOperations.FixedTimeEquals(d.TokenHash, a.TokenHash)
+                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(Comparer<DeviceId>.Create((x, y) => x.Value.CompareTo(y.Value))))
+                : new Rejected(AccountError.BadCredentials, "unknown device or wrong token"), []),
+            LinkDevice l => DecideLink(l, now),
+            UnlinkDevice u => DecideUnlink(u),
+            GetDevices => (new AccountReplies.Devices(Devices.Values.ToImmutableList()), []),
+            SetProfile p => p.Profile.Name.Length > MaxNameLength || p.Profile.About.Length > MaxAboutLength
+                ? (new Rejected(AccountError.InvalidArgument, $"name is limited to {MaxNameLength} and about to {MaxAboutLength} characters"), [])
+                : (AccountReplies.Done.Instance, p.Profile == Profile ? [] : [new E.ProfileChanged(p.Profile)]),
+            SetPrivacy p => (AccountReplies.Done.Instance, p.Privacy == Privacy ? [] : [new E.PrivacyChanged(p.Privacy)]),
+            SetContacts c => (AccountReplies.Done.Instance, c.Contacts.SetEquals(Contacts) ? [] : [new E.ContactsReplaced(c.Contacts)]),
+            Block b => b.Target == b.User
+                ? (new Rejected(AccountError.InvalidArgument, "you cannot block yourself"), [])
+                : (AccountReplies.Done.Instance, Blocked.Contains(b.Target) ? [] : [new E.UserBlocked(b.Target)]),
+            Unblock u => (AccountReplies.Done.Instance, Blocked.Contains(u.Target) ? [new E.UserUnblocked(u.Target)] : []),
+            GetBlocked => (new AccountReplies.Blocked(Blocked.Select(u => u.Value).ToImmutableSortedSet(StringComparer.Ordinal)), []),
+            RecordLastSeen s => (AccountReplies.Done.Instance, LastSeen >= s.At ? [] : [new E.LastSeenRecorded(s.At)]),
+            View v => (ViewFor(v.Viewer), []),
+            _ => (new Rejected(AccountError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
+        };
+    }
+
+    private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideLink(LinkDevice l, DateTimeOffset now)
+    {
+        if (!Devices.ContainsKey(l.RequestedBy))
+            return (new Rejected(AccountError.Forbidden, "only a linked device can link another"), []);
+        if (Devices.Count >= 1 + MaxCompanions)
+            return (new Rejected(AccountError.TooManyDevices, $"a user has at most {MaxCompanions} companion devices"), []);
+        var device = new DeviceRecord(new DeviceId(LastDeviceId + 1), l.TokenHash, l.Name, now);
+        return (new AccountReplies.DeviceLinked(device.Id), [new E.DeviceLinked(device)]);
+    }
+
+    private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideUnlink(UnlinkDevice u)
+    {
+        if (!Devices.ContainsKey(u.RequestedBy))
+            return (new Rejected(AccountError.Forbidden, "only a linked device can unlink one"), []);
+        if (u.Device == DeviceId.Primary && Devices.ContainsKey(DeviceId.Primary))
+            return (new Rejected(AccountError.Forbidden, "the primary device cannot be unlinked; register the number again instead"), []);
+        if (u.RequestedBy != DeviceId.Primary && u.RequestedBy != u.Device)
+            return (new Rejected(AccountError.Forbidden, "a companion can only unlink itself"), []);
+        return Devices.ContainsKey(u.Device)
+            ? (AccountReplies.Done.Instance, [new E.DeviceUnlinked(u.Device)])
+            : (new Rejected(AccountError.NotFound, $"device {u.Device} is not linked"), []);
+    }
+
+    /// <summary>Privacy and blocks applied: a user this account blocked sees nothing but the name.</summary>
+    private Viewed ViewFor(UserId viewer)
+    {
+        var blocked = Blocked.Contains(viewer);
+        bool Visible(Visibility v) => !blocked && (v == Visibility.Everyone || (v == Visibility.Contacts && Contacts.Contains(viewer)));
+        var profile = new Profile(Profile.Name, Visible(Privacy.About) ? Profile.About : "", Visible(Privacy.Photo) ? Profile.PhotoMediaId : "");
+        return new Viewed(profile, Visible(Privacy.LastSeen) ? LastSeen : null);
+    }
+
+    /// <summary>Whether this account lets <paramref name="other"/> see its presence and last seen.</summary>
+    public bool SharesPresenceWith(UserId other) =>
+        !Blocked.Contains(other) &&
+        (Privacy.LastSeen == Visibility.Everyone || (Privacy.LastSeen == Visibility.Contacts && Contacts.Contains(other)));
+
+    public AccountState Apply(IAccountEvent @event) => @event switch
+    {
+        E.PrimaryRegistered r => this with
+        {
+            Phone = r.Phone,
+            // Re-registration of the number starts over with a new primary: every earlier device is unlinked.
+            Devices = Devices.Clear().Add(DeviceId.Primary, r.Device with { Id = DeviceId.Primary }),
+            LastDeviceId = Math.Max(LastDeviceId, r.Device.Id.Value),
+        },
+        E.DeviceLinked l => this with { Devices = Devices.SetItem(l.Device.Id, l.Device), LastDeviceId = Math.Max(LastDeviceId, l.Device.Id.Value) },
+        E.DeviceUnlinked u => this with { Devices = Devices.Remove(u.Device) },
+        E.ProfileChanged p => this with { Profile = p.Profile },
+        E.PrivacyChanged p => this with { Privacy = p.Privacy },
+        E.ContactsReplaced c => this with { Contacts = c.Contacts },
+        E.UserBlocked b => this with { Blocked = Blocked.Add(b.Target) },
+        E.UserUnblocked u => this with { Blocked = Blocked.Remove(u.Target) },
+        E.LastSeenRecorded s => this with { LastSeen = s.At },
+        _ => this,
+    };
+}
