@@ -1,0 +1,131 @@
+using System.Collections.Immutable;
+using Akka.WhatsApp.Domain.Accounts;
+using Xunit;
+using static Akka.WhatsApp.Domain.Accounts.AccountCommands;
+using R = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+
+namespace Akka.WhatsApp.Domain.Tests;
+
+public sealed class AccountStateSpec
+{
+    private static readonly UserId Ann = new("ann");
+    private static readonly UserId Ben = new("ben");
+    private static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+    private static readonly byte[] PrimaryToken = AccountState.HashToken("primary-token"u8);
+
+    private static AccountState Run(AccountState state, IAccountCommand command, out IAccountReply reply)
+    {
+        var (r, events) = state.Decide(command, Now);
+        reply = r;
+        return events.Aggregate(state, (s, e) => s.Apply(e));
+    }
+
+    private static AccountState Registered() => Run(AccountState.Empty, new RegisterPrimary(Ann, "+4915112345678", PrimaryToken, "phone"), out _);
+
+    [Fact]
+    public void Commands_to_an_account_that_does_not_exist_are_refused_NotFound()
+    {
+        var (reply, events) = AccountState.Empty.Decide(new Authenticate(Ann, DeviceId.Primary, PrimaryToken), Now);
+        Assert.Equal(AccountError.NotFound, Assert.IsType<R.Rejected>(reply).Error);
+        Assert.Empty(events);
+    }
+
+    [Fact]
+    public void The_primary_device_authenticates_with_its_token_and_not_with_another()
+    {
+        var state = Registered();
+        Assert.IsType<R.Authenticated>(state.Decide(new Authenticate(Ann, DeviceId.Primary, PrimaryToken), Now).Reply);
+        var wrong = state.Decide(new Authenticate(Ann, DeviceId.Primary, AccountState.HashToken("guess"u8)), Now).Reply;
+        Assert.Equal(AccountError.BadCredentials, Assert.IsType<R.Rejected>(wrong).Error);
+    }
+
+    [Fact]
+    public void At_most_four_companions_can_be_linked()
+    {
+        var state = Registered();
+        for (var i = 0; i < AccountState.MaxCompanions; i++)
+        {
+            state = Run(state, new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken([(byte)i]), $"laptop {i}"), out var linked);
+            Assert.Equal((uint)(i + 2), Assert.IsType<R.DeviceLinked>(linked).Device.Value);
+        }
+        Run(state, new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken([9]), "one too many"), out var refused);
+        Assert.Equal(AccountError.TooManyDevices, Assert.IsType<R.Rejected>(refused).Error);
+    }
+
+    [Fact]
+    public void An_unlinked_device_token_stops_working_at_once_and_its_id_is_never_reused()
+    {
+        var token = AccountState.HashToken("laptop"u8);
+        var state = Run(Registered(), new LinkDevice(Ann, DeviceId.Primary, token, "laptop"), out _);
+        state = Run(state, new UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)), out var done);
+        Assert.IsType<R.Done>(done);
+
+        Assert.IsType<R.Rejected>(state.Decide(new Authenticate(Ann, new DeviceId(2), token), Now).Reply);
+        Run(state, new LinkDevice(Ann, DeviceId.Primary, token, "laptop again"), out var relinked);
+        Assert.Equal(3u, Assert.IsType<R.DeviceLinked>(relinked).Device.Value);
+    }
+
+    [Fact]
+    public void A_companion_cannot_unlink_another_device_nor_the_primary()
+    {
+        var state = Run(Registered(), new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken("a"u8), "a"), out _);
+        state = Run(state, new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken("b"u8), "b"), out _);
+        Run(state, new UnlinkDevice(Ann, new DeviceId(2), new DeviceId(3)), out var other);
+        Run(state, new UnlinkDevice(Ann, new DeviceId(2), DeviceId.Primary), out var primary);
+        Assert.Equal(AccountError.Forbidden, Assert.IsType<R.Rejected>(other).Error);
+        Assert.Equal(AccountError.Forbidden, Assert.IsType<R.Rejected>(primary).Error);
+    }
+
+    [Fact]
+    public void Registering_the_number_again_unlinks_every_earlier_device()
+    {
+        var state = Run(Registered(), new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken("a"u8), "a"), out _);
+        var newToken = AccountState.HashToken("new-phone"u8);
+        state = Run(state, new RegisterPrimary(Ann, "+4915112345678", newToken, "new phone"), out _);
+
+        Assert.Equal([DeviceId.Primary], state.Devices.Keys);
+        Assert.IsType<R.Authenticated>(state.Decide(new Authenticate(Ann, DeviceId.Primary, newToken), Now).Reply);
+        Assert.IsType<R.Rejected>(state.Decide(new Authenticate(Ann, DeviceId.Primary, PrimaryToken), Now).Reply);
+    }
+
+    [Fact]
+    public void Privacy_hides_last_seen_and_about_from_non_contacts_and_everything_from_blocked_users()
+    {
+        var state = Registered();
+        state = Run(state, new SetProfile(Ann, new Profile("Ann", "hiking", "media-1")), out _);
+        state = Run(state, new SetPrivacy(Ann, new PrivacySettings(Visibility.Contacts, Visibility.Everyone, Visibility.Contacts, true)), out _);
+        state = Run(state, new RecordLastSeen(Ann, Now), out _);
+        state = Run(state, new SetContacts(Ann, [Ben]), out _);
+
+        var contact = Assert.IsType<R.Viewed>(state.Decide(new View(Ann, Ben), Now).Reply);
+        Assert.Equal(Now, contact.LastSeen);
+        Assert.Equal("hiking", contact.Profile.About);
+
+        var stranger = Assert.IsType<R.Viewed>(state.Decide(new View(Ann, new UserId("eve")), Now).Reply);
+        Assert.Null(stranger.LastSeen);
+        Assert.Equal("", stranger.Profile.About);
+        Assert.Equal("media-1", stranger.Profile.PhotoMediaId);
+
+        state = Run(state, new Block(Ann, Ben), out _);
+        var blocked = Assert.IsType<R.Viewed>(state.Decide(new View(Ann, Ben), Now).Reply);
+        Assert.Null(blocked.LastSeen);
+        Assert.Equal("", blocked.Profile.PhotoMediaId);
+        Assert.False(state.SharesPresenceWith(Ben));
+    }
+
+    [Fact]
+    public void Block_and_unblock_are_idempotent()
+    {
+        var state = Run(Registered(), new Block(Ann, Ben), out _);
+        Assert.Empty(state.Decide(new Block(Ann, Ben), Now).Events);
+        state = Run(state, new Unblock(Ann, Ben), out _);
+        Assert.Empty(state.Decide(new Unblock(Ann, Ben), Now).Events);
+        Assert.Empty(state.Blocked);
+    }
+
+    [Fact]
+    public void A_user_cannot_block_themself()
+    {
+        Assert.IsType<R.Rejected>(Registered().Decide(new Block(Ann, Ann), Now).Reply);
+    }
+}
