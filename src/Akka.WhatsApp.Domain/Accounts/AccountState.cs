@@ -10,7 +10,7 @@ namespace Akka.WhatsApp.Domain.Accounts;
 /// One user's account: phone, linked devices (token hashes only), profile, privacy, contacts, blocks, last seen.
 /// Pure: <see cref="Decide"/> turns a command into a reply and events, <see cref="Apply"/> folds an event.
 /// </summary>
-public sealed record AccountState
+public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IAccountEvent, IAccountReply>
 {
     /// <summary>A primary plus up to four companions.</summary>
     public const int MaxCompanions = 4;

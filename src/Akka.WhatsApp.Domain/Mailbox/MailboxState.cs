@@ -10,7 +10,7 @@ namespace Akka.WhatsApp.Domain.Mailbox;
 /// per-device ack cursors and a bounded window of recent message ids for deduplication.
 /// Pure: <see cref="Decide"/> turns a command into events and a reply, <see cref="Apply"/> folds an event.
 /// </summary>
-public sealed record MailboxState
+public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
     /// <summary>How many recent message ids are remembered for idempotent retries.</summary>
     public const int DedupWindow = 10_000;

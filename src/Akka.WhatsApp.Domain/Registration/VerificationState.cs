@@ -11,7 +11,7 @@ namespace Akka.WhatsApp.Domain.Registration;
 /// Verification of one phone number: the pending one-time code (hash only), its expiry and failed attempts,
 /// the rate limit on code requests, and the user id the number belongs to once verified.
 /// </summary>
-public sealed record VerificationState
+public sealed record VerificationState : IAggregate<VerificationState, IVerificationCommand, IVerificationEvent, IVerificationReply>
 {
     public static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(10);
     /// <summary>At least this long between two code requests.</summary>
