@@ -31,7 +31,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
 
     private void Handle(TCommand command)
     {
-        var (reply, events) = State.Decide(command, Now);
+        var (reply, events) = State.Decide(Prepare(command), Now);
         var sender = Sender;
         if (events.Count == 0)
         {
@@ -40,19 +40,40 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
         }
 
         var remaining = events.Count;
+        List<Task>? effects = null;
         PersistAll(events, e =>
         {
             State = State.Apply(e);
-            OnPersisted(e);
-            if (--remaining == 0)
+            if (OnPersisted(e) is { } effect)
+                (effects ??= []).Add(effect);
+            if (--remaining > 0)
+                return;
+            if (effects is null)
+            {
                 sender.Tell(reply);
+                return;
+            }
+            // The reply waits for the side effects (they touch no actor state), so that a caller who got it
+            // can rely on them, e.g. find a freshly verified number in the phone directory.
+            var log = Log;
+            var id = PersistenceId;
+            Task.WhenAll(effects).ContinueWith(t =>
+            {
+                if (t.Exception is { } failure)
+                    log.Error(failure.GetBaseException(), "{0}: a side effect of a persisted event failed", id);
+                sender.Tell(reply);
+            }, TaskScheduler.Default);
         });
     }
 
-    /// <summary>Side effects of an event once it is durable (notifications, read models).</summary>
-    protected virtual void OnPersisted(TEvent @event)
-    {
-    }
+    /// <summary>Fills in what the pure state must not produce itself (random values), before deciding.</summary>
+    protected virtual TCommand Prepare(TCommand command) => command;
+
+    /// <summary>
+    /// Side effects of an event once it is durable (notifications, read models). A returned task runs outside
+    /// the actor and must not touch its state; the reply is sent when it completes.
+    /// </summary>
+    protected virtual Task? OnPersisted(TEvent @event) => null;
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {

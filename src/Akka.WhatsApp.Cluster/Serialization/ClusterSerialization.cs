@@ -12,14 +12,22 @@ public static class ClusterSerialization
         akka.actor {
           serializers {
             wa-mailbox = "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster"
+            wa-accounts = "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
             "Akka.WhatsApp.Domain.Mailbox.IMailboxEvent, Akka.WhatsApp.Domain" = wa-mailbox
             "Akka.WhatsApp.Domain.Mailbox.IMailboxReply, Akka.WhatsApp.Domain" = wa-mailbox
+            "Akka.WhatsApp.Domain.Accounts.IAccountCommand, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Accounts.IAccountEvent, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Accounts.IAccountReply, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Registration.IVerificationCommand, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Registration.IVerificationEvent, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Registration.IVerificationReply, Akka.WhatsApp.Domain" = wa-accounts
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
+            "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster" = 111
           }
         }
         """);

@@ -1,0 +1,138 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.WhatsApp.Cluster.Serialization;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Registration;
+using C = Akka.WhatsApp.Domain.Accounts.AccountCommands;
+using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
+using Proto = Akka.WhatsApp.Cluster.Storage.Accounts;
+using R = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+using V = Akka.WhatsApp.Domain.Registration;
+
+namespace Akka.WhatsApp.Cluster.Accounts;
+
+/// <summary>Protobuf serializer for the Account and phone-verification entities (events, commands, replies).</summary>
+public sealed class AccountSerializer : ProtobufSerializer
+{
+    public const int Id = 111;
+
+    public override int Identifier => Id;
+
+    public AccountSerializer(ExtendedActorSystem system) : base(system)
+    {
+        // events
+        Map<E.PrimaryRegistered, Proto.PrimaryRegistered>("PR",
+            e => new Proto.PrimaryRegistered { Phone = e.Phone, Device = ToProto(e.Device) },
+            p => new E.PrimaryRegistered(p.Phone, FromProto(p.Device)));
+        Map<E.DeviceLinked, Proto.DeviceLinked>("DL",
+            e => new Proto.DeviceLinked { Device = ToProto(e.Device) }, p => new E.DeviceLinked(FromProto(p.Device)));
+        Map<E.DeviceUnlinked, Proto.DeviceUnlinked>("DU",
+            e => new Proto.DeviceUnlinked { DeviceId = e.Device.Value }, p => new E.DeviceUnlinked(new DeviceId(p.DeviceId)));
+        Map<E.ProfileChanged, Proto.ProfileChanged>("PC",
+            e => new Proto.ProfileChanged { Profile = ToProto(e.Profile) }, p => new E.ProfileChanged(FromProto(p.Profile)));
+        Map<E.PrivacyChanged, Proto.PrivacyChanged>("PV",
+            e => new Proto.PrivacyChanged { Privacy = ToProto(e.Privacy) }, p => new E.PrivacyChanged(FromProto(p.Privacy)));
+        Map<E.ContactsReplaced, Proto.ContactsReplaced>("CR",
+            e => new Proto.ContactsReplaced { Contacts = { e.Contacts.Select(u => u.Value).Order(StringComparer.Ordinal) } },
+            p => new E.ContactsReplaced(Users(p.Contacts)));
+        Map<E.UserBlocked, Proto.UserBlocked>("UB",
+            e => new Proto.UserBlocked { Target = e.Target.Value }, p => new E.UserBlocked(new UserId(p.Target)));
+        Map<E.UserUnblocked, Proto.UserUnblocked>("UU",
+            e => new Proto.UserUnblocked { Target = e.Target.Value }, p => new E.UserUnblocked(new UserId(p.Target)));
+        Map<E.LastSeenRecorded, Proto.LastSeenRecorded>("LS",
+            e => new Proto.LastSeenRecorded { AtMs = Ms(e.At) }, p => new E.LastSeenRecorded(At(p.AtMs)));
+
+        // commands
+        Map<C.RegisterPrimary, Proto.RegisterPrimary>("cRP",
+            c => new Proto.RegisterPrimary { User = c.User.Value, Phone = c.Phone, TokenHash = Bytes(c.TokenHash), DeviceName = c.DeviceName },
+            p => new C.RegisterPrimary(new UserId(p.User), p.Phone, p.TokenHash.ToByteArray(), p.DeviceName));
+        Map<C.Authenticate, Proto.Authenticate>("cAU",
+            c => new Proto.Authenticate { User = c.User.Value, DeviceId = c.Device.Value, TokenHash = Bytes(c.TokenHash) },
+            p => new C.Authenticate(new UserId(p.User), new DeviceId(p.DeviceId), p.TokenHash.ToByteArray()));
+        Map<C.LinkDevice, Proto.LinkDevice>("cLD",
+            c => new Proto.LinkDevice { User = c.User.Value, RequestedBy = c.RequestedBy.Value, TokenHash = Bytes(c.TokenHash), Name = c.Name },
+            p => new C.LinkDevice(new UserId(p.User), new DeviceId(p.RequestedBy), p.TokenHash.ToByteArray(), p.Name));
+        Map<C.UnlinkDevice, Proto.UnlinkDevice>("cUD",
+            c => new Proto.UnlinkDevice { User = c.User.Value, RequestedBy = c.RequestedBy.Value, DeviceId = c.Device.Value },
+            p => new C.UnlinkDevice(new UserId(p.User), new DeviceId(p.RequestedBy), new DeviceId(p.DeviceId)));
+        Map<C.GetDevices, Proto.GetDevices>("cGD", c => new Proto.GetDevices { User = c.User.Value }, p => new C.GetDevices(new UserId(p.User)));
+        Map<C.SetProfile, Proto.SetProfile>("cSP",
+            c => new Proto.SetProfile { User = c.User.Value, Profile = ToProto(c.Profile) },
+            p => new C.SetProfile(new UserId(p.User), FromProto(p.Profile)));
+        Map<C.SetPrivacy, Proto.SetPrivacy>("cSV",
+            c => new Proto.SetPrivacy { User = c.User.Value, Privacy = ToProto(c.Privacy) },
+            p => new C.SetPrivacy(new UserId(p.User), FromProto(p.Privacy)));
+        Map<C.SetContacts, Proto.SetContacts>("cSC",
+            c => new Proto.SetContacts { User = c.User.Value, Contacts = { c.Contacts.Select(u => u.Value).Order(StringComparer.Ordinal) } },
+            p => new C.SetContacts(new UserId(p.User), Users(p.Contacts)));
+        Map<C.Block, Proto.Block>("cBL",
+            c => new Proto.Block { User = c.User.Value, Target = c.Target.Value }, p => new C.Block(new UserId(p.User), new UserId(p.Target)));
+        Map<C.Unblock, Proto.Unblock>("cUB",
+            c => new Proto.Unblock { User = c.User.Value, Target = c.Target.Value }, p => new C.Unblock(new UserId(p.User), new UserId(p.Target)));
+        Map<C.GetBlocked, Proto.GetBlocked>("cGB", c => new Proto.GetBlocked { User = c.User.Value }, p => new C.GetBlocked(new UserId(p.User)));
+        Map<C.RecordLastSeen, Proto.RecordLastSeen>("cLS",
+            c => new Proto.RecordLastSeen { User = c.User.Value, AtMs = Ms(c.At) }, p => new C.RecordLastSeen(new UserId(p.User), At(p.AtMs)));
+        Map<C.View, Proto.View>("cVW",
+            c => new Proto.View { User = c.User.Value, Viewer = c.Viewer.Value }, p => new C.View(new UserId(p.User), new UserId(p.Viewer)));
+
+        // replies
+        Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
+        Map<R.Authenticated, Proto.Authenticated>("rAU",
+            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) } },
+            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder)));
+        Map<R.DeviceLinked, Proto.DeviceLinkedReply>("rDL",
+            r => new Proto.DeviceLinkedReply { DeviceId = r.Device.Value }, p => new R.DeviceLinked(new DeviceId(p.DeviceId)));
+        Map<R.Devices, Proto.Devices>("rDV",
+            r => new Proto.Devices { List = { r.List.Select(ToProto) } }, p => new R.Devices(p.List.Select(FromProto).ToImmutableList()));
+        Map<R.Blocked, Proto.Blocked>("rBL",
+            r => new Proto.Blocked { Users = { r.Users } }, p => new R.Blocked(p.Users.ToImmutableSortedSet(StringComparer.Ordinal)));
+        Map<R.Viewed, Proto.Viewed>("rVW",
+            r => new Proto.Viewed { Profile = ToProto(r.Profile), HasLastSeen = r.LastSeen.HasValue, LastSeenMs = r.LastSeen is { } t ? Ms(t) : 0 },
+            p => new R.Viewed(FromProto(p.Profile), p.HasLastSeen ? At(p.LastSeenMs) : null));
+        Map<R.Rejected, Proto.AccountRejected>("rRJ",
+            r => new Proto.AccountRejected { Error = (int)r.Error, Reason = r.Reason }, p => new R.Rejected((AccountError)p.Error, p.Reason));
+
+        // phone verification
+        Map<V.VerificationEvents.CodeIssued, Proto.CodeIssued>("vCI",
+            e => new Proto.CodeIssued { CodeHash = Bytes(e.CodeHash), AtMs = Ms(e.At), ExpiresAtMs = Ms(e.ExpiresAt) },
+            p => new V.VerificationEvents.CodeIssued(p.CodeHash.ToByteArray(), At(p.AtMs), At(p.ExpiresAtMs)));
+        Map<V.VerificationEvents.AttemptFailed, Proto.AttemptFailed>("vAF",
+            e => new Proto.AttemptFailed { AtMs = Ms(e.At) }, p => new V.VerificationEvents.AttemptFailed(At(p.AtMs)));
+        Map<V.VerificationEvents.NumberVerified, Proto.NumberVerified>("vNV",
+            e => new Proto.NumberVerified { User = e.User.Value, AtMs = Ms(e.At) },
+            p => new V.VerificationEvents.NumberVerified(new UserId(p.User), At(p.AtMs)));
+        Map<V.VerificationCommands.RequestCode, Proto.RequestCode>("vRC",
+            c => new Proto.RequestCode { Phone = c.Phone, Code = c.Code }, p => new V.VerificationCommands.RequestCode(p.Phone, p.Code));
+        Map<V.VerificationCommands.VerifyCode, Proto.VerifyCode>("vVC",
+            c => new Proto.VerifyCode { Phone = c.Phone, Code = c.Code, NewUser = c.NewUserId.Value },
+            p => new V.VerificationCommands.VerifyCode(p.Phone, p.Code, new UserId(p.NewUser)));
+        Map<V.VerificationReplies.CodeSent, Proto.CodeSent>("vCS",
+            r => new Proto.CodeSent { ExpiresAtMs = Ms(r.ExpiresAt), RetryAfterMs = (long)r.RetryAfter.TotalMilliseconds },
+            p => new V.VerificationReplies.CodeSent(At(p.ExpiresAtMs), TimeSpan.FromMilliseconds(p.RetryAfterMs)));
+        Map<V.VerificationReplies.Verified, Proto.Verified>("vVD",
+            r => new Proto.Verified { User = r.User.Value, NewUser = r.NewUser }, p => new V.VerificationReplies.Verified(new UserId(p.User), p.NewUser));
+        Map<V.VerificationReplies.Rejected, Proto.VerificationRejected>("vRJ",
+            r => new Proto.VerificationRejected { Error = (int)r.Error, Reason = r.Reason, RetryAfterMs = (long)r.RetryAfter.TotalMilliseconds },
+            p => new V.VerificationReplies.Rejected((VerificationError)p.Error, p.Reason, TimeSpan.FromMilliseconds(p.RetryAfterMs)));
+    }
+
+    private static readonly Comparer<DeviceId> DeviceOrder = Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value));
+
+    private static ImmutableHashSet<UserId> Users(IEnumerable<string> ids) => ids.Select(u => new UserId(u)).ToImmutableHashSet();
+
+    private static Proto.Device ToProto(DeviceRecord d) =>
+        new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt) };
+
+    private static DeviceRecord FromProto(Proto.Device p) => new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs));
+
+    private static Proto.Profile ToProto(Profile p) => new() { Name = p.Name, About = p.About, PhotoMediaId = p.PhotoMediaId };
+
+    private static Profile FromProto(Proto.Profile p) => new(p.Name, p.About, p.PhotoMediaId);
+
+    private static Proto.Privacy ToProto(PrivacySettings p) =>
+        new() { LastSeen = (int)p.LastSeen, Photo = (int)p.Photo, About = (int)p.About, ReadReceipts = p.ReadReceipts };
+
+    private static PrivacySettings FromProto(Proto.Privacy p) =>
+        new((Visibility)p.LastSeen, (Visibility)p.Photo, (Visibility)p.About, p.ReadReceipts);
+}

@@ -1,0 +1,62 @@
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Registration;
+using LinqToDB;
+using LinqToDB.Async;
+using LinqToDB.Data;
+using LinqToDB.Mapping;
+
+namespace Akka.WhatsApp.Cluster.Directory;
+
+/// <summary>One row of the phone directory read model.</summary>
+[Table("wa_phone_directory")]
+public sealed class PhoneEntry
+{
+    [Column("phone", Length = 16), PrimaryKey, NotNull]
+    public string Phone { get; set; } = "";
+
+    [Column("user_id", Length = 64), NotNull]
+    public string UserId { get; set; } = "";
+
+    [Column("updated_at"), NotNull]
+    public DateTime UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// The phone → user directory as a table beside the journal (same database), accessed with linq2db.
+/// Contact discovery reads it; the verification entity writes it. Never built by scanning the journal.
+/// </summary>
+public sealed class SqlPhoneDirectory(string providerName, string connectionString) : IPhoneDirectory
+{
+    /// <summary>Most numbers one look-up sends to the database at once.</summary>
+    private const int LookupBatch = 500;
+
+    private readonly DataOptions _options = new DataOptions().UseConnectionString(providerName, connectionString);
+
+    /// <summary>Creates the table when it does not exist yet.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var db = new DataConnection(_options);
+        await db.CreateTableAsync<PhoneEntry>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken);
+    }
+
+    public async Task RegisterAsync(string phone, UserId user, CancellationToken cancellationToken)
+    {
+        await using var db = new DataConnection(_options);
+        await db.InsertOrReplaceAsync(new PhoneEntry { Phone = phone, UserId = user.Value, UpdatedAt = DateTime.UtcNow }, token: cancellationToken);
+    }
+
+    public async Task<IReadOnlyDictionary<string, UserId>> LookupAsync(IReadOnlyCollection<string> phones, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, UserId>(StringComparer.Ordinal);
+        if (phones.Count == 0)
+            return found;
+        await using var db = new DataConnection(_options);
+        foreach (var batch in phones.Distinct(StringComparer.Ordinal).Chunk(LookupBatch))
+        {
+            var rows = await db.GetTable<PhoneEntry>().Where(p => batch.Contains(p.Phone)).ToListAsync(cancellationToken);
+            foreach (var row in rows)
+                found[row.Phone] = new UserId(row.UserId);
+        }
+        return found;
+    }
+}

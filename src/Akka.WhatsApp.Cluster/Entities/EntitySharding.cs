@@ -1,0 +1,31 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using Akka.WhatsApp.Cluster.Serialization;
+
+namespace Akka.WhatsApp.Cluster.Entities;
+
+/// <summary>Sharding settings shared by the entity types.</summary>
+public sealed record EntitySettings(int NumberOfShards = 100, string? Role = null);
+
+/// <summary>Routes a message to the entity its <paramref name="entityId"/> function names.</summary>
+public sealed class EntityMessageExtractor(int maxNumberOfShards, Func<object, string?> entityId) : HashCodeMessageExtractor(maxNumberOfShards)
+{
+    public override string? EntityId(object message) => entityId(message);
+}
+
+public static class EntitySharding
+{
+    /// <summary>Registers one entity type's shard region (per-user entities are not remembered; they passivate when idle).</summary>
+    public static AkkaConfigurationBuilder WithEntity<TRegion>(this AkkaConfigurationBuilder builder, string typeName,
+        Func<string, Props> props, Func<object, string?> entityId, EntitySettings settings) =>
+        builder
+            .AddHocon(ClusterSerialization.Config, HoconAddMode.Prepend)
+            .WithShardRegion<TRegion>(typeName, props, new EntityMessageExtractor(settings.NumberOfShards, entityId), new ShardOptions
+            {
+                Role = settings.Role,
+                StateStoreMode = StateStoreMode.DData,
+                RememberEntities = false,
+            });
+}
