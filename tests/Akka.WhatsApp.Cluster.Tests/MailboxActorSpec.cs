@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
-using Akka.TestKit.Xunit2;
+using Akka.Hosting;
+using Akka.TestKit;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Serialization;
 using Akka.WhatsApp.Domain;
@@ -11,23 +13,33 @@ using Xunit;
 namespace Akka.WhatsApp.Cluster.Tests;
 
 /// <summary>The Mailbox entity on Akka's in-memory journal, with every message forced through serialization.</summary>
-public sealed class MailboxActorSpec() : Akka.TestKit.Xunit2.TestKit(ConfigurationFactory.ParseString(StrictSerialization.Hocon).WithFallback(ClusterSerialization.Config))
+public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
-    private static readonly UserId Bob = new("bob");
+    private static readonly UserId Alice = new("alice");
+    private readonly TestProbe _otherMailboxes;
 
-    private static MailboxCommands.Enqueue Message(MessageId id) =>
-        new(Bob, id, new UserId("alice"), DeviceId.Primary, new Dictionary<DeviceId, byte[]> { [DeviceId.Primary] = [1, 2, 3] });
+    public MailboxActorSpec() : base(ConfigurationFactory.ParseString(StrictSerialization.Hocon).WithFallback(ClusterSerialization.Config))
+    {
+        _otherMailboxes = CreateTestProbe("mailboxes");
+        ActorRegistry.For(Sys).Register<MailboxRegion>(_otherMailboxes);
+    }
+
+    private static MailboxCommands.Enqueue Message(UserId owner, MessageId id, params uint[] devices) =>
+        new(owner, id, Alice, DeviceId.Primary, new MessageMeta(1),
+            (devices.Length == 0 ? [1u] : devices).ToImmutableSortedDictionary(d => d, d => new DeviceCiphertext([1, 2, (byte)d], 2)));
+
+    private IActorRef Mailbox(string owner) => Sys.ActorOf(MailboxActor.PropsFor(owner));
 
     [Fact]
     public void Mailbox_answers_after_persisting_and_answers_a_retry_with_the_original_seq()
     {
-        var mailbox = Sys.ActorOf(MailboxActor.PropsFor("bob"));
+        var mailbox = Mailbox("bob");
         var id = MessageId.New();
 
-        mailbox.Tell(Message(id), TestActor);
+        mailbox.Tell(Message(new UserId("bob"), id), TestActor);
         var first = ExpectMsg<MailboxReplies.Enqueued>(Wait);
-        mailbox.Tell(Message(id), TestActor);
+        mailbox.Tell(Message(new UserId("bob"), id), TestActor);
         var retry = ExpectMsg<MailboxReplies.Enqueued>(Wait);
 
         Assert.False(first.Duplicate);
@@ -36,33 +48,123 @@ public sealed class MailboxActorSpec() : Akka.TestKit.Xunit2.TestKit(Configurati
     }
 
     [Fact]
-    public void Mailbox_recovers_its_messages_and_cursors_after_a_restart()
+    public void An_attached_device_gets_its_backlog_in_order_then_QueueEmpty_then_live_messages()
     {
-        var first = Sys.ActorOf(MailboxActor.PropsFor("carol"));
+        var owner = new UserId("dave");
+        var mailbox = Mailbox("dave");
         var ids = Enumerable.Range(0, 3).Select(_ => MessageId.New()).ToArray();
         foreach (var id in ids)
         {
-            first.Tell(Message(id) with { Owner = new UserId("carol") }, TestActor);
+            mailbox.Tell(Message(owner, id), TestActor);
             ExpectMsg<MailboxReplies.Enqueued>(Wait);
         }
-        first.Tell(new MailboxCommands.Ack(new UserId("carol"), DeviceId.Primary, 2), TestActor);
+
+        var session = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 100), TestActor);
+        Assert.Equal([1L, 2L, 3L], Enumerable.Range(0, 3).Select(_ => session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq));
+        Assert.Equal(3, session.ExpectMsg<MailboxPushes.QueueEmpty>(Wait).LastSeq);
+
+        var live = MessageId.New();
+        mailbox.Tell(Message(owner, live), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        Assert.Equal(live, ((StoredMessage)session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry).MessageId);
+    }
+
+    [Fact]
+    public void At_most_a_window_of_unacked_entries_is_in_flight_per_device()
+    {
+        var owner = new UserId("erin");
+        var mailbox = Mailbox("erin");
+        for (var i = 0; i < 5; i++)
+        {
+            mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+
+        var session = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 2), TestActor);
+        Assert.Equal(1, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        Assert.Equal(2, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        session.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+
+        mailbox.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 2), TestActor);
+        Assert.Equal(3, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        Assert.Equal(4, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+    }
+
+    [Fact]
+    public void A_newer_session_of_the_same_device_replaces_the_older_and_resumes_after_its_ack()
+    {
+        var owner = new UserId("fred");
+        var mailbox = Mailbox("fred");
+        for (var i = 0; i < 3; i++)
+        {
+            mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+        var first = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, first, 100), TestActor);
+        first.ReceiveN(4, Wait);
+
+        var second = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 2, second, 100), TestActor);
+        first.ExpectMsg<MailboxPushes.Replaced>(Wait);
+        Assert.Equal(3, second.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        second.ExpectMsg<MailboxPushes.QueueEmpty>(Wait);
+    }
+
+    [Fact]
+    public void An_ack_hands_a_delivered_receipt_to_the_senders_mailbox_until_it_is_stored()
+    {
+        var owner = new UserId("gina");
+        var mailbox = Mailbox("gina");
+        var id = MessageId.New();
+        mailbox.Tell(Message(owner, id), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+
+        mailbox.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 1), TestActor);
+        ExpectMsg<MailboxReplies.Acked>(Wait);
+
+        var receipt = _otherMailboxes.ExpectMsg<MailboxCommands.EnqueueReceipt>(Wait);
+        Assert.Equal(Alice, receipt.Owner);
+        Assert.Equal(owner, receipt.From);
+        Assert.Equal(ReceiptType.Delivered, receipt.Type);
+        Assert.Equal(new[] { id }, receipt.MessageIds.ToArray());
+
+        // No answer from the sender's mailbox: the receipt is offered again, under the same id.
+        var again = _otherMailboxes.ExpectMsg<MailboxCommands.EnqueueReceipt>(TimeSpan.FromSeconds(15));
+        Assert.Equal(receipt.ReceiptId, again.ReceiptId);
+        _otherMailboxes.Reply(new MailboxReplies.Enqueued(again.ReceiptId, 1, DateTimeOffset.UtcNow, false));
+        _otherMailboxes.ExpectNoMsg(TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void Mailbox_recovers_its_messages_and_cursors_after_a_restart()
+    {
+        var owner = new UserId("carol");
+        var first = Mailbox("carol");
+        var ids = Enumerable.Range(0, 3).Select(_ => MessageId.New()).ToArray();
+        foreach (var id in ids)
+        {
+            first.Tell(Message(owner, id), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+        first.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 2), TestActor);
         ExpectMsg<MailboxReplies.Acked>(Wait);
 
         Watch(first);
-        first.Tell(PoisonPill.Instance);
+        Sys.Stop(first);
         ExpectTerminated(first, Wait);
 
-        var second = Sys.ActorOf(MailboxActor.PropsFor("carol"));
-        second.Tell(Message(ids[1]) with { Owner = new UserId("carol") }, TestActor);
+        var second = Mailbox("carol");
+        second.Tell(Message(owner, ids[1]), TestActor);
         var retry = ExpectMsg<MailboxReplies.Enqueued>(Wait);
         Assert.True(retry.Duplicate);
         Assert.Equal(2, retry.Seq);
 
-        second.Tell(new MailboxCommands.Ack(new UserId("carol"), DeviceId.Primary, 1), TestActor);
-        Assert.Equal(2, ExpectMsg<MailboxReplies.Acked>(Wait).AckedSeq);
-
-        second.Tell(Message(MessageId.New()) with { Owner = new UserId("carol") }, TestActor);
-        Assert.Equal(4, ExpectMsg<MailboxReplies.Enqueued>(Wait).Seq);
+        var session = CreateTestProbe();
+        second.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, 100), TestActor);
+        Assert.Equal(3, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
     }
 
     [Fact]

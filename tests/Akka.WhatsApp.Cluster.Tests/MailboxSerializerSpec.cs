@@ -1,5 +1,4 @@
-using Akka.Configuration;
-using Akka.TestKit.Xunit2;
+using System.Collections.Immutable;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Serialization;
 using Akka.WhatsApp.Domain;
@@ -12,17 +11,32 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
 {
     private static readonly DateTimeOffset When = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_123);
     private static readonly MessageId Id = MessageId.New();
-    private static readonly Dictionary<DeviceId, byte[]> Ciphertexts = new() { [new DeviceId(1)] = [1, 2, 3], [new DeviceId(3)] = [9] };
+    private static readonly ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts =
+        ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(1, new DeviceCiphertext([1, 2, 3], 2)).Add(3, new DeviceCiphertext([9], 1));
+    private static readonly MessageMeta Meta = new(16, ReplyTo: MessageId.New(), ForwardCount: 2, Mentions: ["u1", "u2"], Target: MessageId.New(),
+        ClientTimestamp: 1234, Silent: true, SyncTo: new UserId("bob"), Group: new GroupId("g1"), GroupSeq: 7);
+    private static readonly StoredMessage Message = new(7, Id, new UserId("alice"), new DeviceId(2), When, Meta, Ciphertexts);
+    private static readonly StoredReceipt Receipt = new(8, MessageId.New(), new UserId("bob"), new DeviceId(1), When, ReceiptType.Read,
+        [Id, MessageId.New()], new UserId("alice"), null);
 
     private static readonly object[] All =
     [
-        new MailboxEvents.MessageEnqueued(new StoredMessage(7, Id, new UserId("alice"), new DeviceId(2), When, Ciphertexts)),
+        new MailboxEvents.MessageEnqueued(Message),
+        new MailboxEvents.ReceiptEnqueued(Receipt),
         new MailboxEvents.DeviceAcked(new DeviceId(3), 41),
-        new MailboxCommands.Enqueue(new UserId("bob"), Id, new UserId("alice"), new DeviceId(1), Ciphertexts),
+        new MailboxEvents.DeviceDropped(new DeviceId(3)),
+        new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id]),
+        new MailboxCommands.Enqueue(new UserId("bob"), Id, new UserId("alice"), new DeviceId(1), Meta, Ciphertexts),
+        new MailboxCommands.EnqueueReceipt(new UserId("alice"), MessageId.New(), new UserId("bob"), new DeviceId(0), ReceiptType.Delivered, [Id], null, new GroupId("g")),
         new MailboxCommands.Ack(new UserId("bob"), new DeviceId(2), 12),
+        new MailboxCommands.DropDevice(new UserId("bob"), new DeviceId(2)),
         new MailboxReplies.Enqueued(Id, 5, When, Duplicate: true),
         new MailboxReplies.Acked(new DeviceId(1), 99),
-        new MailboxReplies.Rejected(MailboxError.InvalidArgument, "why"),
+        new MailboxReplies.Rejected(MailboxError.EditWindowExpired, "why"),
+        new MailboxPushes.Deliver(new UserId("bob"), new DeviceId(1), Message),
+        new MailboxPushes.Deliver(new UserId("bob"), new DeviceId(1), Receipt),
+        new MailboxPushes.QueueEmpty(new UserId("bob"), new DeviceId(1), 9),
+        new MailboxPushes.Replaced(new UserId("bob"), new DeviceId(1)),
     ];
 
     public static IEnumerable<object[]> Messages => All.Select(m => new[] { m });
@@ -41,35 +55,31 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     public void Every_mailbox_type_round_trips(object message)
     {
         var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(message);
-        var manifest = serializer.Manifest(message);
-        var back = serializer.FromBinary(serializer.ToBinary(message), manifest);
-        Assert.Equal(Describe(message), Describe(back));
+        var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+        Assert.Equal(Describe.Of(message), Describe.Of(back));
     }
 
     [Fact]
-    public void Manifests_never_change_because_they_are_stored_with_every_event()
+    public void Session_references_survive_the_round_trip()
     {
-        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(new MailboxEvents.DeviceAcked(DeviceId.Primary, 1));
-        Assert.Equal(["ME", "DA", "E", "A", "ED", "AD", "R"], All.Select(serializer.Manifest));
+        var attach = new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100);
+        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(attach);
+        var back = (MailboxCommands.Attach)serializer.FromBinary(serializer.ToBinary(attach), serializer.Manifest(attach));
+        Assert.Equal(attach, back);
+    }
+
+    [Fact]
+    public void Persisted_manifests_never_change_because_they_are_stored_with_every_event()
+    {
+        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);
+        Assert.Equal(["ME", "RE", "DA", "DD", "RH"], All.Take(5).Select(serializer.Manifest));
     }
 
     [Fact]
     public void An_unknown_manifest_fails_with_a_clear_error()
     {
-        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(new MailboxEvents.DeviceAcked(DeviceId.Primary, 1));
+        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);
         var e = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary([], "nope"));
         Assert.Contains("nope", e.Message);
     }
-
-    /// <summary>Records holding dictionaries compare by reference; compare their full content instead.</summary>
-    private static string Describe(object o) => o switch
-    {
-        MailboxEvents.MessageEnqueued e => $"ME {Describe(e.Message)}",
-        MailboxCommands.Enqueue e => $"E {e.Owner} {e.MessageId} {e.From} {e.FromDevice} {Describe(e.Ciphertexts)}",
-        StoredMessage m => $"{m.Seq} {m.MessageId} {m.From} {m.FromDevice} {m.ServerTimestamp:O} {Describe(m.Ciphertexts)}",
-        _ => o.ToString()!,
-    };
-
-    private static string Describe(IReadOnlyDictionary<DeviceId, byte[]> c) =>
-        string.Join(";", c.OrderBy(kv => kv.Key.Value).Select(kv => $"{kv.Key}={Convert.ToHexString(kv.Value)}"));
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.WhatsApp.Domain;
@@ -7,27 +8,69 @@ namespace Akka.WhatsApp.Cluster.Entities;
 
 /// <summary>
 /// A persistent entity around a pure aggregate: recover by applying events; for each command, decide,
-/// persist the events, apply them, and reply only after the persist completed.
+/// persist the events, apply them, and reply only after the persist completed. Passivates when idle.
 /// </summary>
-public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : ReceivePersistentActor
+public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : ReceivePersistentActor, IWithTimers
     where TState : class, IAggregate<TState, TCommand, TEvent, TReply>
     where TCommand : notnull
     where TEvent : notnull
     where TReply : notnull
 {
+    /// <summary>An entity that received nothing for this long stops (and comes back on its next message).</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromMinutes(2);
+
     protected AggregateActor(string persistenceId, TState initial)
     {
         PersistenceId = persistenceId;
         State = initial;
         Recover<TEvent>(e => State = State.Apply(e));
-        Command<TCommand>(Handle);
+        Command<TCommand>(c =>
+        {
+            if (!Intercept(c))
+                Handle(c);
+        });
+        Command<ReceiveTimeout>(_ =>
+        {
+            if (MayPassivate)
+                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        });
     }
 
     public override string PersistenceId { get; }
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     protected TState State { get; private set; }
 
     protected virtual DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    /// <summary>False while the entity holds something that passivation would lose (e.g. attached sessions).</summary>
+    protected virtual bool MayPassivate => true;
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Context.SetReceiveTimeout(IdleTimeout);
+    }
+
+    /// <summary>Lets a derived entity handle a command itself; return true when it did.</summary>
+    protected virtual bool Intercept(TCommand command) => false;
+
+    /// <summary>Fills in what the pure state must not produce itself (random values), before deciding.</summary>
+    protected virtual TCommand Prepare(TCommand command) => command;
+
+    /// <summary>
+    /// Side effects of an event once it is durable (notifications, read models). A returned task runs outside
+    /// the actor and must not touch its state; the reply is sent when it completes.
+    /// </summary>
+    protected virtual Task? OnPersisted(TEvent @event) => null;
+
+    /// <summary>Applies an event that a derived entity persisted itself.</summary>
+    protected void ApplyPersisted(TEvent @event)
+    {
+        State = State.Apply(@event);
+        OnPersisted(@event);
+    }
 
     private void Handle(TCommand command)
     {
@@ -65,15 +108,6 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
             }, TaskScheduler.Default);
         });
     }
-
-    /// <summary>Fills in what the pure state must not produce itself (random values), before deciding.</summary>
-    protected virtual TCommand Prepare(TCommand command) => command;
-
-    /// <summary>
-    /// Side effects of an event once it is durable (notifications, read models). A returned task runs outside
-    /// the actor and must not touch its state; the reply is sent when it completes.
-    /// </summary>
-    protected virtual Task? OnPersisted(TEvent @event) => null;
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {

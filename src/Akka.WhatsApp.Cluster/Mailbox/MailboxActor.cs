@@ -1,14 +1,213 @@
+using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Hosting;
+using Akka.Persistence;
 using Akka.WhatsApp.Cluster.Entities;
+using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Mailbox;
+using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 
 namespace Akka.WhatsApp.Cluster.Mailbox;
 
-/// <summary>The sharded persistent entity of one user's mailbox.</summary>
-public sealed class MailboxActor(string ownerId)
-    : AggregateActor<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>(PersistenceIdFor(ownerId), MailboxState.Empty)
+/// <summary>
+/// The sharded persistent entity of one user's mailbox. The aggregate decides what is stored; this actor
+/// also pushes entries to attached device sessions, at most a window of unacked entries per device, and
+/// hands the delivered receipts it owes to the senders' mailboxes.
+/// Acks are applied at once for flow control and persisted in batches: while one ack write is in flight,
+/// further acks accumulate and go in the next write. A crash may forget the last acks; the device then gets
+/// those entries again and deduplicates them by id (PROTOCOL.md, "Delivery and acknowledgement").
+/// </summary>
+public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
+    private sealed class Attachment(IActorRef session, int window, long backlogEnd)
+    {
+        public IActorRef Session { get; } = session;
+        public int Window { get; } = window;
+        public long BacklogEnd { get; } = backlogEnd;
+        public long SentUpTo { get; set; }
+        public long AckedUpTo { get; set; }
+        public bool QueueEmptySent { get; set; }
+    }
+
+    private sealed record HandOverDone(UserId Sender, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
+
+    private readonly UserId _owner;
+    private readonly Dictionary<DeviceId, Attachment> _sessions = new();
+    private readonly Dictionary<DeviceId, long> _unpersistedAcks = new();
+    private readonly HashSet<UserId> _handingOver = new();
+    private bool _ackWriteInFlight;
+
+    public MailboxActor(string ownerId) : base(PersistenceIdFor(ownerId), MailboxState.Empty)
+    {
+        _owner = new UserId(ownerId);
+        Recover<RecoveryCompleted>(_ => Self.Tell(HandOverTick.Instance));
+
+        Command<Terminated>(t =>
+        {
+            foreach (var device in _sessions.Where(s => s.Value.Session.Equals(t.ActorRef)).Select(s => s.Key).ToList())
+                Remove(device);
+        });
+        Command<HandOverTick>(_ => HandOverReceipts());
+        Command<HandOverDone>(OnHandOverDone);
+    }
+
     public static string PersistenceIdFor(string ownerId) => "mailbox-" + ownerId;
 
     public static Props PropsFor(string ownerId) => Props.Create(() => new MailboxActor(ownerId));
+
+    /// <summary>Sessions, acks and receipts are handled here; everything else is decided by the aggregate.</summary>
+    protected override bool Intercept(IMailboxCommand command)
+    {
+        switch (command)
+        {
+            case Attach attach:
+                OnAttach(attach);
+                return true;
+            case Detach d:
+                if (_sessions.TryGetValue(d.Device, out var a) && a.Session.Equals(d.Session))
+                    Remove(d.Device);
+                return true;
+            case Ack ack:
+                OnAck(ack.Device, ack.UpToSeq, Sender);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Passivates only while no device is attached.</summary>
+    protected override bool MayPassivate => _sessions.Count == 0;
+
+    protected override Task? OnPersisted(IMailboxEvent @event)
+    {
+        if (@event is MailboxEvents.MessageEnqueued or MailboxEvents.ReceiptEnqueued)
+            foreach (var device in _sessions.Keys)
+                Pump(device);
+        return null;
+    }
+
+    private void OnAttach(Attach attach)
+    {
+        if (_sessions.TryGetValue(attach.Device, out var old) && !old.Session.Equals(attach.Session))
+        {
+            old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
+            Context.Unwatch(old.Session);
+        }
+        var acked = Math.Max(State.Cursors.GetValueOrDefault(attach.Device), _unpersistedAcks.GetValueOrDefault(attach.Device));
+        var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), State.LastSeq) { AckedUpTo = acked, SentUpTo = acked };
+        _sessions[attach.Device] = attachment;
+        Context.Watch(attach.Session);
+        if (attach.AckedUpTo > acked)
+            OnAck(attach.Device, attach.AckedUpTo, ActorRefs.Nobody);
+        else
+            Pump(attach.Device);
+    }
+
+    private void OnAck(DeviceId device, long upToSeq, IActorRef replyTo)
+    {
+        var known = Math.Max(State.Cursors.GetValueOrDefault(device), _unpersistedAcks.GetValueOrDefault(device));
+        var (reply, events) = State.DecideAck(device, Math.Max(upToSeq, 0));
+        var target = ((MailboxReplies.Acked)reply).AckedSeq;
+        if (events.Count > 0 && target > known)
+        {
+            _unpersistedAcks[device] = target;
+            WriteAcks();
+        }
+        if (_sessions.TryGetValue(device, out var a))
+        {
+            a.AckedUpTo = Math.Max(a.AckedUpTo, target);
+            a.SentUpTo = Math.Max(a.SentUpTo, a.AckedUpTo);
+            Pump(device);
+        }
+        if (!replyTo.IsNobody())
+            replyTo.Tell(new MailboxReplies.Acked(device, Math.Max(target, known)));
+    }
+
+    /// <summary>Writes the acks gathered so far, unless a write is in flight (its completion writes the rest).</summary>
+    private void WriteAcks()
+    {
+        if (_ackWriteInFlight || _unpersistedAcks.Count == 0)
+            return;
+        var events = _unpersistedAcks.Select(kv => (IMailboxEvent)new MailboxEvents.DeviceAcked(kv.Key, kv.Value)).ToList();
+        _unpersistedAcks.Clear();
+        _ackWriteInFlight = true;
+        var remaining = events.Count;
+        PersistAllAsync(events, e =>
+        {
+            ApplyPersisted(e);
+            if (--remaining > 0)
+                return;
+            _ackWriteInFlight = false;
+            HandOverReceipts();
+            WriteAcks();
+        });
+    }
+
+    /// <summary>Pushes what the device may have in flight, then QueueEmpty once the backlog of its attach is out.</summary>
+    private void Pump(DeviceId device)
+    {
+        var a = _sessions[device];
+        var inFlight = State.PendingFor(device, a.AckedUpTo).TakeWhile(e => e.Seq <= a.SentUpTo).Count();
+        foreach (var entry in State.PendingFor(device, a.SentUpTo))
+        {
+            if (inFlight >= a.Window)
+                break;
+            a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
+            a.SentUpTo = entry.Seq;
+            inFlight++;
+        }
+        if (!a.QueueEmptySent && (a.SentUpTo >= a.BacklogEnd || !State.PendingFor(device, a.SentUpTo).Any(e => e.Seq <= a.BacklogEnd)))
+        {
+            a.QueueEmptySent = true;
+            a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, Math.Min(a.SentUpTo, a.BacklogEnd)));
+        }
+    }
+
+    private void Remove(DeviceId device)
+    {
+        if (_sessions.Remove(device, out var a))
+            Context.Unwatch(a.Session);
+        WriteAcks();
+    }
+
+    /// <summary>Stores each owed delivered receipt in its sender's mailbox; one batch per sender at a time.</summary>
+    private void HandOverReceipts()
+    {
+        if (State.OwedReceipts.IsEmpty)
+            return;
+        var region = ActorRegistry.For(Context.System).Get<MailboxRegion>();
+        foreach (var (sender, owed) in State.OwedReceipts)
+        {
+            if (!_handingOver.Add(sender))
+                continue;
+            var ids = owed.Take(256).ToImmutableArray();
+            var receipt = new EnqueueReceipt(sender, MailboxState.ReceiptIdFor(_owner, ReceiptType.Delivered, ids), _owner, new DeviceId(0),
+                ReceiptType.Delivered, ids, SyncTo: null, Group: null);
+            region.Ask<IMailboxReply>(receipt, TimeSpan.FromSeconds(10))
+                .ContinueWith(t => new HandOverDone(sender, ids, t.IsCompletedSuccessfully && t.Result is MailboxReplies.Enqueued),
+                    TaskScheduler.Default)
+                .PipeTo(Self);
+        }
+    }
+
+    private void OnHandOverDone(HandOverDone done)
+    {
+        _handingOver.Remove(done.Sender);
+        if (!done.Ok)
+        {
+            // The sender's mailbox did not answer: try again shortly; the receipt id makes a resend idempotent.
+            Timers.StartSingleTimer("handover-retry", HandOverTick.Instance, TimeSpan.FromSeconds(2));
+            return;
+        }
+        PersistAsync(new MailboxEvents.ReceiptsHandedOver(done.Sender, done.MessageIds), e =>
+        {
+            ApplyPersisted(e);
+            HandOverReceipts();
+        });
+    }
+
+    private sealed class HandOverTick : INoSerializationVerificationNeeded
+    {
+        public static readonly HandOverTick Instance = new();
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.WhatsApp.Cluster.Serialization;
 using Akka.WhatsApp.Domain;
@@ -13,68 +14,160 @@ public sealed class MailboxSerializer : ProtobufSerializer
 {
     public const int Id = 110;
 
+    private readonly ExtendedActorSystem _system;
+
+    public override int Identifier => Id;
+
     public MailboxSerializer(ExtendedActorSystem system) : base(system)
     {
+        _system = system;
+
+        // events — manifests are stored with every event: never change them
         Map<MailboxEvents.MessageEnqueued, Proto.MessageEnqueued>("ME",
-            e => new Proto.MessageEnqueued { Message = ToProto(e.Message) },
-            p => new MailboxEvents.MessageEnqueued(FromProto(p.Message)));
+            e => new Proto.MessageEnqueued { Message = ToProto(e.Message) }, p => new MailboxEvents.MessageEnqueued(FromProto(p.Message)));
+        Map<MailboxEvents.ReceiptEnqueued, Proto.ReceiptEnqueued>("RE",
+            e => new Proto.ReceiptEnqueued { Receipt = ToProto(e.Receipt) }, p => new MailboxEvents.ReceiptEnqueued(FromProto(p.Receipt)));
         Map<MailboxEvents.DeviceAcked, Proto.DeviceAcked>("DA",
             e => new Proto.DeviceAcked { DeviceId = e.Device.Value, UpToSeq = e.UpToSeq },
             p => new MailboxEvents.DeviceAcked(new DeviceId(p.DeviceId), p.UpToSeq));
-        Map<MailboxCommands.Enqueue, Proto.Enqueue>("E", ToProto, FromProto);
+        Map<MailboxEvents.DeviceDropped, Proto.DeviceDropped>("DD",
+            e => new Proto.DeviceDropped { DeviceId = e.Device.Value }, p => new MailboxEvents.DeviceDropped(new DeviceId(p.DeviceId)));
+        Map<MailboxEvents.ReceiptsHandedOver, Proto.ReceiptsHandedOver>("RH",
+            e => new Proto.ReceiptsHandedOver { Sender = e.Sender.Value, MessageIds = { e.MessageIds.Select(Bytes) } },
+            p => new MailboxEvents.ReceiptsHandedOver(new UserId(p.Sender), Ids(p.MessageIds)));
+
+        // commands
+        Map<MailboxCommands.Enqueue, Proto.Enqueue>("E",
+            c => new Proto.Enqueue
+            {
+                Owner = c.Owner.Value, MessageId = Bytes(c.MessageId), FromUser = c.From.Value, FromDevice = c.FromDevice.Value,
+                Ciphertexts = { ToProto(c.Ciphertexts) }, Meta = ToProto(c.Meta),
+            },
+            p => new MailboxCommands.Enqueue(new UserId(p.Owner), IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice),
+                FromProto(p.Meta), FromProto(p.Ciphertexts)));
+        Map<MailboxCommands.EnqueueReceipt, Proto.EnqueueReceipt>("ER",
+            c => new Proto.EnqueueReceipt
+            {
+                Owner = c.Owner.Value, ReceiptId = Bytes(c.ReceiptId), FromUser = c.From.Value, FromDevice = c.FromDevice.Value,
+                Type = (int)c.Type, MessageIds = { c.MessageIds.Select(Bytes) }, SyncTo = c.SyncTo?.Value ?? "", GroupId = c.Group?.Value ?? "",
+            },
+            p => new MailboxCommands.EnqueueReceipt(new UserId(p.Owner), IdOf(p.ReceiptId), new UserId(p.FromUser), new DeviceId(p.FromDevice),
+                (ReceiptType)p.Type, Ids(p.MessageIds), UserOrNull(p.SyncTo), GroupOrNull(p.GroupId)));
         Map<MailboxCommands.Ack, Proto.Ack>("A",
             c => new Proto.Ack { Owner = c.Owner.Value, DeviceId = c.Device.Value, UpToSeq = c.UpToSeq },
             p => new MailboxCommands.Ack(new UserId(p.Owner), new DeviceId(p.DeviceId), p.UpToSeq));
+        Map<MailboxCommands.Attach, Proto.Attach>("AT",
+            c => new Proto.Attach { Owner = c.Owner.Value, DeviceId = c.Device.Value, AckedUpTo = c.AckedUpTo, Session = PathOf(c.Session), Window = c.Window },
+            p => new MailboxCommands.Attach(new UserId(p.Owner), new DeviceId(p.DeviceId), p.AckedUpTo, RefOf(p.Session), p.Window));
+        Map<MailboxCommands.Detach, Proto.Detach>("DT",
+            c => new Proto.Detach { Owner = c.Owner.Value, DeviceId = c.Device.Value, Session = PathOf(c.Session) },
+            p => new MailboxCommands.Detach(new UserId(p.Owner), new DeviceId(p.DeviceId), RefOf(p.Session)));
+        Map<MailboxCommands.DropDevice, Proto.DropDevice>("DR",
+            c => new Proto.DropDevice { Owner = c.Owner.Value, DeviceId = c.Device.Value },
+            p => new MailboxCommands.DropDevice(new UserId(p.Owner), new DeviceId(p.DeviceId)));
+
+        // replies
         Map<MailboxReplies.Enqueued, Proto.Enqueued>("ED",
             r => new Proto.Enqueued { MessageId = Bytes(r.MessageId), Seq = r.Seq, ServerTimestampMs = Ms(r.ServerTimestamp), Duplicate = r.Duplicate },
-            p => new MailboxReplies.Enqueued(MessageIdOf(p.MessageId), p.Seq, At(p.ServerTimestampMs), p.Duplicate));
+            p => new MailboxReplies.Enqueued(IdOf(p.MessageId), p.Seq, At(p.ServerTimestampMs), p.Duplicate));
         Map<MailboxReplies.Acked, Proto.Acked>("AD",
             r => new Proto.Acked { DeviceId = r.Device.Value, AckedSeq = r.AckedSeq },
             p => new MailboxReplies.Acked(new DeviceId(p.DeviceId), p.AckedSeq));
         Map<MailboxReplies.Rejected, Proto.Rejected>("R",
             r => new Proto.Rejected { Error = (int)r.Error, Reason = r.Reason },
             p => new MailboxReplies.Rejected((MailboxError)p.Error, p.Reason));
+
+        // pushes
+        Map<MailboxPushes.Deliver, Proto.DeliverPush>("PD",
+            d => d.Entry switch
+            {
+                StoredMessage m => new Proto.DeliverPush { Owner = d.Owner.Value, DeviceId = d.Device.Value, Message = ToProto(m) },
+                StoredReceipt r => new Proto.DeliverPush { Owner = d.Owner.Value, DeviceId = d.Device.Value, Receipt = ToProto(r) },
+                _ => throw new SerializationException($"unknown mailbox entry {d.Entry.GetType().Name}"),
+            },
+            p => new MailboxPushes.Deliver(new UserId(p.Owner), new DeviceId(p.DeviceId),
+                p.EntryCase == Proto.DeliverPush.EntryOneofCase.Message ? FromProto(p.Message) : FromProto(p.Receipt)));
+        Map<MailboxPushes.QueueEmpty, Proto.QueueEmptyPush>("PQ",
+            q => new Proto.QueueEmptyPush { Owner = q.Owner.Value, DeviceId = q.Device.Value, LastSeq = q.LastSeq },
+            p => new MailboxPushes.QueueEmpty(new UserId(p.Owner), new DeviceId(p.DeviceId), p.LastSeq));
+        Map<MailboxPushes.Replaced, Proto.ReplacedPush>("PR",
+            r => new Proto.ReplacedPush { Owner = r.Owner.Value, DeviceId = r.Device.Value },
+            p => new MailboxPushes.Replaced(new UserId(p.Owner), new DeviceId(p.DeviceId)));
     }
 
-    public override int Identifier => Id;
+    private string PathOf(IActorRef actor) => Akka.Serialization.Serialization.SerializedActorPath(actor);
 
-    private static Proto.StoredMessage ToProto(StoredMessage m)
+    private IActorRef RefOf(string path) => _system.Provider.ResolveActorRef(path);
+
+    private static Proto.StoredMessage ToProto(StoredMessage m) => new()
     {
-        var p = new Proto.StoredMessage
-        {
-            Seq = m.Seq,
-            MessageId = Bytes(m.MessageId),
-            FromUser = m.From.Value,
-            FromDevice = m.FromDevice.Value,
-            ServerTimestampMs = Ms(m.ServerTimestamp),
-        };
-        p.Ciphertexts.AddRange(ToProto(m.Ciphertexts));
-        return p;
-    }
+        Seq = m.Seq,
+        MessageId = Bytes(m.MessageId),
+        FromUser = m.From.Value,
+        FromDevice = m.FromDevice.Value,
+        ServerTimestampMs = Ms(m.ServerTimestamp),
+        Ciphertexts = { ToProto(m.Ciphertexts) },
+        Meta = ToProto(m.Meta),
+    };
 
     private static StoredMessage FromProto(Proto.StoredMessage p) => new(
-        p.Seq, MessageIdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), FromProto(p.Ciphertexts));
+        p.Seq, IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), FromProto(p.Meta), FromProto(p.Ciphertexts));
 
-    private static Proto.Enqueue ToProto(MailboxCommands.Enqueue e)
+    private static Proto.StoredReceipt ToProto(StoredReceipt r) => new()
     {
-        var p = new Proto.Enqueue { Owner = e.Owner.Value, MessageId = Bytes(e.MessageId), FromUser = e.From.Value, FromDevice = e.FromDevice.Value };
-        p.Ciphertexts.AddRange(ToProto(e.Ciphertexts));
-        return p;
-    }
+        Seq = r.Seq,
+        ReceiptId = Bytes(r.ReceiptId),
+        FromUser = r.From.Value,
+        FromDevice = r.FromDevice.Value,
+        ServerTimestampMs = Ms(r.ServerTimestamp),
+        Type = (int)r.Type,
+        MessageIds = { r.MessageIds.Select(Bytes) },
+        SyncTo = r.SyncTo?.Value ?? "",
+        GroupId = r.Group?.Value ?? "",
+    };
 
-    private static MailboxCommands.Enqueue FromProto(Proto.Enqueue p) => new(
-        new UserId(p.Owner), MessageIdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), FromProto(p.Ciphertexts));
+    private static StoredReceipt FromProto(Proto.StoredReceipt p) => new(
+        p.Seq, IdOf(p.ReceiptId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), (ReceiptType)p.Type,
+        Ids(p.MessageIds), UserOrNull(p.SyncTo), GroupOrNull(p.GroupId));
 
-    private static IEnumerable<Proto.DeviceCiphertext> ToProto(IReadOnlyDictionary<DeviceId, byte[]> ciphertexts) =>
-        ciphertexts.OrderBy(kv => kv.Key.Value)
-            .Select(kv => new Proto.DeviceCiphertext { DeviceId = kv.Key.Value, Ciphertext = ByteString.CopyFrom(kv.Value) });
+    private static Proto.MessageMeta ToProto(MessageMeta m) => new()
+    {
+        Kind = m.Kind,
+        ReplyTo = OptionalBytes(m.ReplyTo),
+        ForwardCount = m.ForwardCount,
+        Mentions = { m.Mentions },
+        Target = OptionalBytes(m.Target),
+        ClientTimestampMs = m.ClientTimestamp,
+        Silent = m.Silent,
+        SyncTo = m.SyncTo?.Value ?? "",
+        GroupId = m.Group?.Value ?? "",
+        GroupSeq = m.GroupSeq,
+    };
 
-    private static IReadOnlyDictionary<DeviceId, byte[]> FromProto(IEnumerable<Proto.DeviceCiphertext> ciphertexts) =>
-        ciphertexts.ToDictionary(c => new DeviceId(c.DeviceId), c => c.Ciphertext.ToByteArray());
+    private static MessageMeta FromProto(Proto.MessageMeta? p) => p is null
+        ? new MessageMeta(0)
+        : new MessageMeta(p.Kind, OptionalId(p.ReplyTo), p.ForwardCount, [.. p.Mentions], OptionalId(p.Target), p.ClientTimestampMs, p.Silent,
+            UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq);
+
+    private static IEnumerable<Proto.DeviceCiphertext> ToProto(ImmutableSortedDictionary<uint, DeviceCiphertext> ciphertexts) =>
+        ciphertexts.Select(kv => new Proto.DeviceCiphertext { DeviceId = kv.Key, Ciphertext = ByteString.CopyFrom(kv.Value.Bytes), Type = kv.Value.Type });
+
+    private static ImmutableSortedDictionary<uint, DeviceCiphertext> FromProto(IEnumerable<Proto.DeviceCiphertext> ciphertexts) =>
+        ciphertexts.ToImmutableSortedDictionary(c => c.DeviceId, c => new DeviceCiphertext(c.Ciphertext.ToByteArray(), c.Type));
 
     private static ByteString Bytes(MessageId id) => ByteString.CopyFrom(id.ToByteArray());
 
-    private static MessageId MessageIdOf(ByteString bytes) =>
+    private static ByteString OptionalBytes(MessageId? id) => id is { } v ? Bytes(v) : ByteString.Empty;
+
+    private static MessageId? OptionalId(ByteString bytes) => bytes.IsEmpty ? null : IdOf(bytes);
+
+    private static ImmutableArray<MessageId> Ids(IEnumerable<ByteString> ids) => [.. ids.Select(IdOf)];
+
+    private static UserId? UserOrNull(string s) => s.Length == 0 ? null : new UserId(s);
+
+    private static GroupId? GroupOrNull(string s) => s.Length == 0 ? null : new GroupId(s);
+
+    private static MessageId IdOf(ByteString bytes) =>
         MessageId.TryFrom(bytes.Span, out var id)
             ? id
             : throw new SerializationException($"a stored message id has {bytes.Length} bytes, expected 16");

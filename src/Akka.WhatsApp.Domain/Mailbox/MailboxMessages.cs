@@ -1,3 +1,6 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+
 namespace Akka.WhatsApp.Domain.Mailbox;
 
 /// <summary>Marker for every message addressed to a user's Mailbox entity (the shard key is the owner).</summary>
@@ -12,30 +15,123 @@ public interface IMailboxEvent;
 /// <summary>Marker for the replies a Mailbox sends back (they may cross nodes).</summary>
 public interface IMailboxReply;
 
+/// <summary>Marker for what a Mailbox pushes to an attached device session (it may cross nodes).</summary>
+public interface IMailboxPush;
+
+/// <summary>The ciphertext of one message for one device: opaque bytes and the Signal message type.</summary>
+public sealed record DeviceCiphertext(byte[] Bytes, int Type);
+
 /// <summary>
-/// One message waiting in a mailbox: opaque ciphertext per recipient device, never plaintext.
+/// What the server knows about a message in the clear (never its content): the fields a client needs
+/// next to the ciphertext, and those the server checks (kind, target of an edit or deletion).
 /// </summary>
+public sealed record MessageMeta(
+    int Kind,
+    MessageId? ReplyTo = null,
+    uint ForwardCount = 0,
+    ImmutableArray<string> Mentions = default,
+    MessageId? Target = null,
+    long ClientTimestamp = 0,
+    bool Silent = false,
+    UserId? SyncTo = null,
+    GroupId? Group = null,
+    long GroupSeq = 0)
+{
+    public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
+}
+
+/// <summary>The kinds the server treats specially (values of the wire ContentKind).</summary>
+public static class ContentKinds
+{
+    public const int Edit = 16;
+    public const int DeleteForEveryone = 17;
+    public const int Reaction = 15;
+
+    public static bool NeedsTarget(int kind) => kind is Edit or DeleteForEveryone or Reaction or 13 or 19;
+}
+
+/// <summary>Receipt types (values of the wire ReceiptType).</summary>
+public enum ReceiptType
+{
+    Delivered = 1,
+    Read = 2,
+    Played = 3,
+}
+
+/// <summary>One entry of a mailbox, in seq order; kept until every device it is for has acked it.</summary>
+public abstract record MailboxEntry(long Seq, DateTimeOffset ServerTimestamp)
+{
+    /// <summary>Whether <paramref name="device"/> should receive this entry.</summary>
+    public abstract bool IsFor(DeviceId device);
+}
+
+/// <summary>A message waiting for the owner's devices: ciphertext per device, never plaintext.</summary>
 public sealed record StoredMessage(
     long Seq,
     MessageId MessageId,
     UserId From,
     DeviceId FromDevice,
     DateTimeOffset ServerTimestamp,
-    IReadOnlyDictionary<DeviceId, byte[]> Ciphertexts);
+    MessageMeta Meta,
+    ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts) : MailboxEntry(Seq, ServerTimestamp)
+{
+    public override bool IsFor(DeviceId device) => Ciphertexts.ContainsKey(device.Value);
+}
+
+/// <summary>A receipt for messages the owner sent (or, with <see cref="SyncTo"/>, one the owner's other device sent).</summary>
+public sealed record StoredReceipt(
+    long Seq,
+    MessageId ReceiptId,
+    UserId From,
+    DeviceId FromDevice,
+    DateTimeOffset ServerTimestamp,
+    ReceiptType Type,
+    ImmutableArray<MessageId> MessageIds,
+    UserId? SyncTo,
+    GroupId? Group) : MailboxEntry(Seq, ServerTimestamp)
+{
+    /// <summary>For every device but the one that sent a synced receipt.</summary>
+    public override bool IsFor(DeviceId device) => SyncTo is null || device != FromDevice;
+}
 
 /// <summary>Commands a Mailbox accepts.</summary>
 public static class MailboxCommands
 {
-    /// <summary>Store a message for <paramref name="Owner"/>'s devices; idempotent by <paramref name="MessageId"/>.</summary>
+    /// <summary>Store a message for the owner's devices; idempotent by <paramref name="MessageId"/>.</summary>
     public sealed record Enqueue(
         UserId Owner,
         MessageId MessageId,
         UserId From,
         DeviceId FromDevice,
-        IReadOnlyDictionary<DeviceId, byte[]> Ciphertexts) : IMailboxCommand;
+        MessageMeta Meta,
+        ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts) : IMailboxCommand;
+
+    /// <summary>Store a receipt for the owner; idempotent by <paramref name="ReceiptId"/>.</summary>
+    public sealed record EnqueueReceipt(
+        UserId Owner,
+        MessageId ReceiptId,
+        UserId From,
+        DeviceId FromDevice,
+        ReceiptType Type,
+        ImmutableArray<MessageId> MessageIds,
+        UserId? SyncTo,
+        GroupId? Group) : IMailboxCommand;
 
     /// <summary>A device acknowledges everything up to and including <paramref name="UpToSeq"/>.</summary>
     public sealed record Ack(UserId Owner, DeviceId Device, long UpToSeq) : IMailboxCommand;
+
+    /// <summary>
+    /// A device session attaches: the mailbox pushes what that device has not acked (after
+    /// <paramref name="AckedUpTo"/>, itself an ack), then <see cref="MailboxPushes.QueueEmpty"/>, then live entries.
+    /// A newer session of the same device replaces the older one.
+    /// </summary>
+    public sealed record Attach(UserId Owner, DeviceId Device, long AckedUpTo, IActorRef Session, int Window) : IMailboxCommand;
+
+    /// <summary>The session closed.</summary>
+    public sealed record Detach(UserId Owner, DeviceId Device, IActorRef Session) : IMailboxCommand;
+
+    /// <summary>The device was unlinked: nothing more is kept for it.</summary>
+    public sealed record DropDevice(UserId Owner, DeviceId Device) : IMailboxCommand;
 }
 
 /// <summary>Events a Mailbox persists.</summary>
@@ -43,13 +139,21 @@ public static class MailboxEvents
 {
     public sealed record MessageEnqueued(StoredMessage Message) : IMailboxEvent;
 
+    public sealed record ReceiptEnqueued(StoredReceipt Receipt) : IMailboxEvent;
+
+    /// <summary>Acks are persisted in batches; one event may cover many acked entries.</summary>
     public sealed record DeviceAcked(DeviceId Device, long UpToSeq) : IMailboxEvent;
+
+    public sealed record DeviceDropped(DeviceId Device) : IMailboxEvent;
+
+    /// <summary>The delivered receipts for <paramref name="MessageIds"/> are stored in <paramref name="Sender"/>'s mailbox.</summary>
+    public sealed record ReceiptsHandedOver(UserId Sender, ImmutableArray<MessageId> MessageIds) : IMailboxEvent;
 }
 
 /// <summary>Replies of a Mailbox.</summary>
 public static class MailboxReplies
 {
-    /// <summary>The message is durably stored. <paramref name="Duplicate"/> is true for a retry of an accepted message.</summary>
+    /// <summary>Durably stored. <paramref name="Duplicate"/> is true for a retry; the fields are then the original ones.</summary>
     public sealed record Enqueued(MessageId MessageId, long Seq, DateTimeOffset ServerTimestamp, bool Duplicate) : IMailboxReply;
 
     /// <summary>The device's cursor now stands at <paramref name="AckedSeq"/>.</summary>
@@ -59,8 +163,21 @@ public static class MailboxReplies
     public sealed record Rejected(MailboxError Error, string Reason) : IMailboxReply;
 }
 
+/// <summary>What a Mailbox pushes to an attached session.</summary>
+public static class MailboxPushes
+{
+    public sealed record Deliver(UserId Owner, DeviceId Device, MailboxEntry Entry) : IMailboxPush;
+
+    /// <summary>The backlog has been pushed; <paramref name="LastSeq"/> is its last entry (0 if none).</summary>
+    public sealed record QueueEmpty(UserId Owner, DeviceId Device, long LastSeq) : IMailboxPush;
+
+    /// <summary>A newer session of the same device attached: this one must close.</summary>
+    public sealed record Replaced(UserId Owner, DeviceId Device) : IMailboxPush;
+}
+
 /// <summary>Why a Mailbox refused a command.</summary>
 public enum MailboxError
 {
     InvalidArgument = 1,
+    EditWindowExpired = 2,
 }

@@ -1,108 +1,187 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxEvents;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
 
 namespace Akka.WhatsApp.Domain.Mailbox;
 
+/// <summary>What the dedup window remembers of a recent message.</summary>
+public sealed record RecentMessage(UserId From, long Seq, DateTimeOffset At);
+
 /// <summary>
-/// The state of one user's mailbox: the messages not yet acknowledged by every device, the
-/// per-device ack cursors and a bounded window of recent message ids for deduplication.
-/// Pure: <see cref="Decide"/> turns a command into events and a reply, <see cref="Apply"/> folds an event.
+/// The state of one user's mailbox: the entries not yet acknowledged by every device they are for, the
+/// per-device ack cursors, a bounded window of recent ids (idempotent retries, edit checks), and the
+/// delivered receipts owed to senders. Pure: <see cref="Decide"/> and <see cref="Apply"/>.
+/// Sessions and delivery windows are not state: the actor keeps them.
 /// </summary>
 public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
-    /// <summary>How many recent message ids are remembered for idempotent retries.</summary>
+    /// <summary>How many recent ids are remembered for idempotent retries and edit checks.</summary>
     public const int DedupWindow = 10_000;
+
+    public static readonly TimeSpan EditWindow = TimeSpan.FromMinutes(15);
+    public static readonly TimeSpan DeleteForEveryoneWindow = TimeSpan.FromHours(48);
 
     public static readonly MailboxState Empty = new();
 
-    /// <summary>The seq of the last stored message; the next one gets LastSeq + 1.</summary>
+    /// <summary>The seq of the last stored entry; the next one gets LastSeq + 1.</summary>
     public long LastSeq { get; init; }
 
-    /// <summary>Stored messages in seq order, kept until every known device has acked them.</summary>
-    public ImmutableList<StoredMessage> Pending { get; init; } = ImmutableList<StoredMessage>.Empty;
+    /// <summary>Stored entries in seq order.</summary>
+    public ImmutableList<MailboxEntry> Pending { get; init; } = ImmutableList<MailboxEntry>.Empty;
 
-    /// <summary>Highest acked seq per device.</summary>
+    /// <summary>Highest acked seq per device that ever received something.</summary>
     public ImmutableDictionary<DeviceId, long> Cursors { get; init; } = ImmutableDictionary<DeviceId, long>.Empty;
 
-    /// <summary>Recent message ids and the reply they got, oldest first in <see cref="DedupOrder"/>.</summary>
-    public ImmutableDictionary<MessageId, Enqueued> Recent { get; init; } = ImmutableDictionary<MessageId, Enqueued>.Empty;
+    public ImmutableDictionary<MessageId, RecentMessage> Recent { get; init; } = ImmutableDictionary<MessageId, RecentMessage>.Empty;
 
-    public ImmutableQueue<MessageId> DedupOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
+    public ImmutableQueue<MessageId> RecentOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
+
+    /// <summary>Message ids acked by a first device, per sender, whose delivered receipt is not yet in the sender's mailbox.</summary>
+    public ImmutableDictionary<UserId, ImmutableList<MessageId>> OwedReceipts { get; init; } =
+        ImmutableDictionary<UserId, ImmutableList<MessageId>>.Empty;
+
+    /// <summary>Ids of pending messages whose delivered receipt was already generated.</summary>
+    public ImmutableHashSet<long> DeliveredSeqs { get; init; } = ImmutableHashSet<long>.Empty;
 
     public (IMailboxReply Reply, IReadOnlyList<IMailboxEvent> Events) Decide(IMailboxCommand command, DateTimeOffset now) =>
         command switch
         {
             Enqueue e => DecideEnqueue(e, now),
-            Ack a => DecideAck(a),
-            _ => (new Rejected(MailboxError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
+            EnqueueReceipt r => DecideReceipt(r, now),
+            Ack a => DecideAck(a.Device, a.UpToSeq),
+            DropDevice d => (new Acked(d.Device, LastSeq), Cursors.ContainsKey(d.Device) ? [new DeviceDropped(d.Device)] : []),
+            _ => (new Rejected(MailboxError.InvalidArgument, $"{command.GetType().Name} is not a state change"), []),
         };
 
     private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideEnqueue(Enqueue e, DateTimeOffset now)
     {
         if (Recent.TryGetValue(e.MessageId, out var original))
-            return (original with { Duplicate = true }, []);
+            return (new Enqueued(e.MessageId, original.Seq, original.At, Duplicate: true), []);
         if (e.Ciphertexts.Count == 0)
             return (new Rejected(MailboxError.InvalidArgument, "a message needs at least one device ciphertext"), []);
+        if (ContentKinds.NeedsTarget(e.Meta.Kind) && e.Meta.Target is null)
+            return (new Rejected(MailboxError.InvalidArgument, "this kind of message needs target_message_id"), []);
+        if (e.Meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone)
+        {
+            var window = e.Meta.Kind == ContentKinds.Edit ? EditWindow : DeleteForEveryoneWindow;
+            if (!Recent.TryGetValue(e.Meta.Target!.Value, out var target) || target.From != e.From || now - target.At > window)
+                return (new Rejected(MailboxError.EditWindowExpired,
+                    $"only the sender can change a message, within {window.TotalMinutes:0} minutes"), []);
+        }
 
-        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, now, e.Ciphertexts);
+        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, now, e.Meta, e.Ciphertexts);
         return (new Enqueued(e.MessageId, stored.Seq, now, Duplicate: false), [new MessageEnqueued(stored)]);
     }
 
-    private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideAck(Ack a)
+    private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideReceipt(EnqueueReceipt r, DateTimeOffset now)
     {
-        if (a.UpToSeq < 0 || a.UpToSeq > LastSeq)
-            return (new Rejected(MailboxError.InvalidArgument, $"ack {a.UpToSeq} is outside 0..{LastSeq}"), []);
-        var current = Cursors.GetValueOrDefault(a.Device);
-        return a.UpToSeq <= current
-            ? (new Acked(a.Device, current), [])
-            : (new Acked(a.Device, a.UpToSeq), [new DeviceAcked(a.Device, a.UpToSeq)]);
+        if (Recent.TryGetValue(r.ReceiptId, out var original))
+            return (new Enqueued(r.ReceiptId, original.Seq, original.At, Duplicate: true), []);
+        if (r.MessageIds.IsDefaultOrEmpty)
+            return (new Rejected(MailboxError.InvalidArgument, "a receipt names at least one message"), []);
+        var stored = new StoredReceipt(LastSeq + 1, r.ReceiptId, r.From, r.FromDevice, now, r.Type, r.MessageIds, r.SyncTo, r.Group);
+        return (new Enqueued(r.ReceiptId, stored.Seq, now, Duplicate: false), [new ReceiptEnqueued(stored)]);
+    }
+
+    /// <summary>An ack never fails: acks beyond the last seq are clamped, older ones change nothing.</summary>
+    public (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideAck(DeviceId device, long upToSeq)
+    {
+        var target = Math.Clamp(upToSeq, 0, LastSeq);
+        var current = Cursors.GetValueOrDefault(device);
+        return target <= current
+            ? (new Acked(device, current), [])
+            : (new Acked(device, target), [new DeviceAcked(device, target)]);
     }
 
     public MailboxState Apply(IMailboxEvent @event) =>
         @event switch
         {
-            MessageEnqueued e => ApplyEnqueued(e.Message),
-            DeviceAcked a => (this with { Cursors = Cursors.SetItem(a.Device, Math.Max(a.UpToSeq, Cursors.GetValueOrDefault(a.Device))) }).Trim(),
+            MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From, e.Message.Ciphertexts.Keys.Select(d => new DeviceId(d))),
+            ReceiptEnqueued r => ApplyEnqueued(r.Receipt, r.Receipt.ReceiptId, r.Receipt.From, []),
+            DeviceAcked a => ApplyAck(a.Device, a.UpToSeq).Trim(),
+            DeviceDropped d => (this with { Cursors = Cursors.Remove(d.Device) }).Trim(),
+            ReceiptsHandedOver h => ApplyHandedOver(h.Sender, h.MessageIds),
             _ => this,
         };
 
-    private MailboxState ApplyEnqueued(StoredMessage m)
+    private MailboxState ApplyEnqueued(MailboxEntry entry, MessageId id, UserId from, IEnumerable<DeviceId> devices)
     {
-        var recent = Recent.SetItem(m.MessageId, new Enqueued(m.MessageId, m.Seq, m.ServerTimestamp, Duplicate: false));
-        var order = DedupOrder.Enqueue(m.MessageId);
+        var recent = Recent.SetItem(id, new RecentMessage(from, entry.Seq, entry.ServerTimestamp));
+        var order = RecentOrder.Enqueue(id);
         while (recent.Count > DedupWindow)
         {
             order = order.Dequeue(out var oldest);
             recent = recent.Remove(oldest);
         }
         var cursors = Cursors;
-        foreach (var device in m.Ciphertexts.Keys)
+        foreach (var device in devices)
             if (!cursors.ContainsKey(device))
-                cursors = cursors.Add(device, m.Seq - 1);
-        return this with { LastSeq = m.Seq, Pending = Pending.Add(m), Recent = recent, DedupOrder = order, Cursors = cursors };
+                cursors = cursors.Add(device, entry.Seq - 1);
+        return this with { LastSeq = entry.Seq, Pending = Pending.Add(entry), Recent = recent, RecentOrder = order, Cursors = cursors };
     }
 
-    /// <summary>Drops the messages that every known device has acknowledged.</summary>
+    private MailboxState ApplyAck(DeviceId device, long upTo)
+    {
+        var before = Cursors.GetValueOrDefault(device);
+        if (upTo <= before)
+            return this;
+        var owed = OwedReceipts;
+        var delivered = DeliveredSeqs;
+        // The first device of the owner to ack a message makes it "delivered" for its sender (✓✓).
+        foreach (var entry in Pending)
+        {
+            if (entry.Seq > upTo)
+                break;
+            if (entry.Seq <= before || entry is not StoredMessage m || !m.IsFor(device) || m.Meta.SyncTo is not null || delivered.Contains(m.Seq))
+                continue;
+            delivered = delivered.Add(m.Seq);
+            owed = owed.SetItem(m.From, owed.GetValueOrDefault(m.From, ImmutableList<MessageId>.Empty).Add(m.MessageId));
+        }
+        return this with { Cursors = Cursors.SetItem(device, upTo), OwedReceipts = owed, DeliveredSeqs = delivered };
+    }
+
+    private MailboxState ApplyHandedOver(UserId sender, ImmutableArray<MessageId> ids)
+    {
+        if (!OwedReceipts.TryGetValue(sender, out var owed))
+            return this;
+        var rest = owed.RemoveRange(ids);
+        return this with { OwedReceipts = rest.IsEmpty ? OwedReceipts.Remove(sender) : OwedReceipts.SetItem(sender, rest) };
+    }
+
+    /// <summary>Drops the leading entries that every device they are for has acknowledged.</summary>
     private MailboxState Trim()
     {
-        if (Pending.IsEmpty || Cursors.IsEmpty)
-            return this;
-        var floor = Cursors.Values.Min();
-        var keep = Pending.FindIndex(m => m.Seq > floor);
-        return keep switch
+        var keepFrom = 0;
+        foreach (var entry in Pending)
         {
-            0 => this,
-            -1 => this with { Pending = ImmutableList<StoredMessage>.Empty },
-            _ => this with { Pending = Pending.RemoveRange(0, keep) },
+            if (Cursors.Any(c => c.Value < entry.Seq && entry.IsFor(c.Key)))
+                break;
+            keepFrom++;
+        }
+        if (keepFrom == 0)
+            return this;
+        var dropped = Pending.GetRange(0, keepFrom);
+        return this with
+        {
+            Pending = Pending.RemoveRange(0, keepFrom),
+            DeliveredSeqs = DeliveredSeqs.Except(dropped.Select(e => e.Seq)),
         };
     }
 
-    /// <summary>The stored messages a device has not acknowledged yet, in order.</summary>
-    public IEnumerable<StoredMessage> UnackedFor(DeviceId device)
+    /// <summary>The stored entries a device has not acknowledged yet, in order, after <paramref name="after"/>.</summary>
+    public IEnumerable<MailboxEntry> PendingFor(DeviceId device, long after) =>
+        Pending.Where(e => e.Seq > after && e.IsFor(device));
+
+    /// <summary>A receipt id that is the same for the same receipt, so that a resent batch is stored once.</summary>
+    public static MessageId ReceiptIdFor(UserId from, ReceiptType type, IEnumerable<MessageId> messageIds)
     {
-        var cursor = Cursors.GetValueOrDefault(device);
-        return Pending.Where(m => m.Seq > cursor && m.Ciphertexts.ContainsKey(device));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(from.Value));
+        hash.AppendData([(byte)type]);
+        foreach (var id in messageIds)
+            hash.AppendData(id.ToByteArray());
+        return new MessageId(new Guid(hash.GetHashAndReset().AsSpan(0, 16)));
     }
 }
