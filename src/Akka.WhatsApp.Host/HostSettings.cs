@@ -57,6 +57,9 @@ public sealed record HostSettings
     /// <summary>WA_MAX_FRAME: the largest frame in bytes.</summary>
     public int MaxFrameSize { get; init; } = Protocol.Framing.FrameCodec.DefaultMaxFrameSize;
 
+    /// <summary>WA_DEV_SMS: on = the development SMS gateway (codes in the log and at /dev/verification-codes/{phone}).</summary>
+    public bool DevelopmentSms { get; init; } = true;
+
     /// <summary>WA_HOCON_DIR: the folder of the HOCON files (defaults to the copy next to the binaries).</summary>
     public string HoconDirectory { get; init; } = Path.Combine(AppContext.BaseDirectory, "HOCON");
 
@@ -77,13 +80,14 @@ public sealed record HostSettings
             PublicHost = config["WA_PUBLIC_HOST"],
             SeedNodes = List(config["WA_SEED_NODES"]),
             Roles = List(config["WA_ROLES"]),
-            Journal = Journal(config["WA_JOURNAL"]),
+            Journal = ParseJournal(config["WA_JOURNAL"]),
             DataDirectory = config["WA_DATA_DIR"] ?? d.DataDirectory,
             PostgresConnectionString = config["WA_POSTGRES"],
             NumberOfShards = Int(config, "WA_SHARDS", d.NumberOfShards),
             HeartbeatSeconds = Int(config, "WA_HEARTBEAT_SECONDS", d.HeartbeatSeconds),
             MaxFrameSize = Int(config, "WA_MAX_FRAME", d.MaxFrameSize),
             HoconDirectory = config["WA_HOCON_DIR"] ?? d.HoconDirectory,
+            DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
         }.Validated();
     }
 
@@ -108,10 +112,18 @@ public sealed record HostSettings
                 ? v
                 : throw new InvalidOperationException($"{key} must be a non-negative integer, not '{text}'");
 
+    private static bool Switch(IConfiguration config, string key, bool fallback) => config[key]?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "on" or "true" or "1" or "yes" => true,
+        "off" or "false" or "0" or "no" => false,
+        var other => throw new InvalidOperationException($"{key} must be on or off, not '{other}'"),
+    };
+
     private static IReadOnlyList<string> List(string? text) =>
         string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static JournalKind Journal(string? text) => text?.Trim().ToLowerInvariant() switch
+    private static JournalKind ParseJournal(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" or "sqlite" => JournalKind.Sqlite,
         "postgres" or "postgresql" => JournalKind.Postgres,

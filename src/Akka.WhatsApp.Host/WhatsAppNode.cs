@@ -4,7 +4,13 @@ using Akka.Cluster.Hosting;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Akka.WhatsApp.Cluster.Accounts;
+using Akka.WhatsApp.Cluster.Directory;
+using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Cluster.Mailbox;
+using Akka.WhatsApp.Cluster.Registration;
+using Akka.WhatsApp.Domain.Registration;
+using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Edge;
 using Akka.WhatsApp.Edge.Tcp;
 using Akka.WhatsApp.Host.Management;
@@ -59,7 +65,18 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<NodeHealth>();
-        builder.Services.AddAkka(settings.ActorSystemName, (akka, _) => ConfigureAkka(akka, settings));
+        var (provider, connectionString) = JournalSetup.Database(settings);
+        builder.Services.AddSingleton<IPhoneDirectory>(new SqlPhoneDirectory(provider, connectionString));
+        if (settings.DevelopmentSms)
+        {
+            builder.Services.AddSingleton<DevelopmentSmsGateway>();
+            builder.Services.AddSingleton<ISmsGateway>(sp => sp.GetRequiredService<DevelopmentSmsGateway>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<ISmsGateway, UnconfiguredSmsGateway>();
+        }
+        builder.Services.AddAkka(settings.ActorSystemName, (akka, sp) => ConfigureAkka(akka, settings, sp));
 
         // Registered after Akka so that on shutdown the edge stops taking traffic before the actor system leaves.
         builder.Services.AddSingleton(new EdgeSettings
@@ -75,6 +92,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         var app = builder.Build();
         app.MapManagement();
+        if (settings.DevelopmentSms)
+            app.MapDevelopmentRoutes();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Akka.WhatsApp.Host");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -89,8 +108,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
         return new WhatsAppNode(app, settings);
     }
 
-    private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings)
+    private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
     {
+        var entities = new EntitySettings(settings.NumberOfShards);
         var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
 
         akka.ConfigureLoggers(loggers =>
@@ -113,7 +133,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 SeedNodes = settings.SeedNodes.ToArray(),
                 Roles = settings.Roles.ToArray(),
             })
-            .AddMailboxSharding(new EntitySettings(settings.NumberOfShards));
+            .AddMailboxSharding(entities)
+            .AddAccountSharding(entities)
+            .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 
         if (settings.SeedNodes.Count == 0)
             akka.AddStartup((system, _) =>

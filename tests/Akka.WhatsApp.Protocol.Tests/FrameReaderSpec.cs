@@ -135,7 +135,7 @@ public sealed class FrameReaderSpec
     {
         using var server = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
         using var client = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, server.ClientSafePipeHandle);
-        var frames = SamplePackets.All().Append(SamplePackets.Send(ciphertextLength: 30_000)).ToList();
+        var frames = SamplePackets.All().Append(SamplePackets.Send(ciphertextLength: 15_000)).ToList();
 
         var writer = Task.Run(async () =>
         {

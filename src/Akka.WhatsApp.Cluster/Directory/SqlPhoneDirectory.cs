@@ -31,17 +31,27 @@ public sealed class SqlPhoneDirectory(string providerName, string connectionStri
     private const int LookupBatch = 500;
 
     private readonly DataOptions _options = new DataOptions().UseConnectionString(providerName, connectionString);
+    private Task? _created;
 
-    /// <summary>Creates the table when it does not exist yet.</summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    /// <summary>A connection to a database where the table exists (created on first use, so a node starts without its database).</summary>
+    private async Task<DataConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var created = _created;
+        if (created is null or { IsFaulted: true } or { IsCanceled: true })
+            _created = created = CreateTableAsync();
+        await created.WaitAsync(cancellationToken);
+        return new DataConnection(_options);
+    }
+
+    private async Task CreateTableAsync()
     {
         await using var db = new DataConnection(_options);
-        await db.CreateTableAsync<PhoneEntry>(tableOptions: TableOptions.CreateIfNotExists, token: cancellationToken);
+        await db.CreateTableAsync<PhoneEntry>(tableOptions: TableOptions.CreateIfNotExists);
     }
 
     public async Task RegisterAsync(string phone, UserId user, CancellationToken cancellationToken)
     {
-        await using var db = new DataConnection(_options);
+        await using var db = await OpenAsync(cancellationToken);
         await db.InsertOrReplaceAsync(new PhoneEntry { Phone = phone, UserId = user.Value, UpdatedAt = DateTime.UtcNow }, token: cancellationToken);
     }
 
@@ -50,7 +60,7 @@ public sealed class SqlPhoneDirectory(string providerName, string connectionStri
         var found = new Dictionary<string, UserId>(StringComparer.Ordinal);
         if (phones.Count == 0)
             return found;
-        await using var db = new DataConnection(_options);
+        await using var db = await OpenAsync(cancellationToken);
         foreach (var batch in phones.Distinct(StringComparer.Ordinal).Chunk(LookupBatch))
         {
             var rows = await db.GetTable<PhoneEntry>().Where(p => batch.Contains(p.Phone)).ToListAsync(cancellationToken);

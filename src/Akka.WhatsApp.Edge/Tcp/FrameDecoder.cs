@@ -24,7 +24,7 @@ public sealed class FrameDecoder(int maxFrameSize) : ByteToMessageDecoder
             var readable = input.ReadableBytes;
             var status = input.IoBufferCount == 1
                 ? Decode(input.GetIoBuffer(input.ReaderIndex, readable), out var frame, out var consumed)
-                : Decode(new ArraySegment<byte>(ByteBufferUtil.GetBytes(input, input.ReaderIndex, readable)), out frame, out consumed);
+                : Decode(new ArraySegment<byte>(Copy(input, readable)), out frame, out consumed);
 
             switch (status)
             {
@@ -43,6 +43,13 @@ public sealed class FrameDecoder(int maxFrameSize) : ByteToMessageDecoder
 
         if (_failed)
             input.SkipBytes(input.ReadableBytes);
+    }
+
+    private static byte[] Copy(IByteBuffer input, int length)
+    {
+        var bytes = new byte[length];
+        input.GetBytes(input.ReaderIndex, bytes);
+        return bytes;
     }
 
     private DecodeStatus Decode(ArraySegment<byte> bytes, out Protocol.Frame? frame, out int consumed) =>

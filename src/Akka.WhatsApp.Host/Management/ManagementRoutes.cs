@@ -18,3 +18,16 @@ public static class ManagementRoutes
         Results.Json(new { status = report.Status, checks = report.Checks },
             statusCode: report.Ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
 }
+
+/// <summary>Routes that exist only with the development SMS gateway.</summary>
+public static class DevelopmentRoutes
+{
+    public static IEndpointRouteBuilder MapDevelopmentRoutes(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/dev/verification-codes/{phone}", (string phone, Registration.DevelopmentSmsGateway sms) =>
+            sms.LatestCode(phone) is { } code
+                ? Results.Json(new { phone, code })
+                : Results.Json(new { error = $"no code was sent to {phone} by this node" }, statusCode: StatusCodes.Status404NotFound));
+        return routes;
+    }
+}

@@ -35,6 +35,13 @@ public static class JournalSetup
         command.ExecuteNonQuery();
     }
 
+    /// <summary>The linq2db provider name and connection string of the journal's database (read models live there too).</summary>
+    public static (string Provider, string ConnectionString) Database(HostSettings settings) => settings.Journal switch
+    {
+        JournalKind.Sqlite => ("SQLite.MS", SqliteConnectionString(settings)),
+        _ => ("PostgreSQL.15", settings.PostgresConnectionString!),
+    };
+
     /// <summary>Where the journal is, for the start-up log; never prints a password.</summary>
     public static string Describe(HostSettings settings) => settings.Journal switch
     {
