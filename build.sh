@@ -41,7 +41,7 @@ case "$target" in
     echo "build.sh: PostgreSQL for tests at 127.0.0.1:$PG_PORT"
     status=0
     dotnet test Akka.WhatsApp.sln -c Debug --no-build -nologo \
-      --blame-hang-timeout 10m --logger "console;verbosity=normal" 2>&1 | tee "$PG_DIR/test.log" || status=$?
+      --blame-hang-timeout 10m 2>&1 | tee "$PG_DIR/test.log" || status=$?
     scripts/test-summary.sh "$PG_DIR/test.log" || true
     exit $status
     ;;

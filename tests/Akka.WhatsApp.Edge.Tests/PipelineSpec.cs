@@ -29,7 +29,9 @@ public sealed class PipelineSpec
         var bytes = new List<byte>();
         while (channel.ReadOutbound<IByteBuffer>() is { } buffer)
         {
-            bytes.AddRange(ByteBufferUtil.GetBytes(buffer));
+            var chunk = new byte[buffer.ReadableBytes];
+            buffer.GetBytes(buffer.ReaderIndex, chunk);
+            bytes.AddRange(chunk);
             buffer.Release();
         }
         var frames = new List<Frame>();

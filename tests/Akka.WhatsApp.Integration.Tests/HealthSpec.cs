@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Akka.WhatsApp.Host;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Akka.WhatsApp.Integration.Tests;

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Hosting;
 using Akka.WhatsApp.Cluster.Mailbox;
@@ -44,5 +45,6 @@ public sealed class RestartRecoverySpec
     }
 
     private static MailboxCommands.Enqueue Enqueue(UserId owner, MessageId id) =>
-        new(owner, id, new UserId("sender"), DeviceId.Primary, new Dictionary<DeviceId, byte[]> { [DeviceId.Primary] = [0xC1, 0xFE] });
+        new(owner, id, new UserId("sender"), DeviceId.Primary, new MessageMeta(1),
+            ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(1, new DeviceCiphertext([0xC1, 0xFE], 2)));
 }

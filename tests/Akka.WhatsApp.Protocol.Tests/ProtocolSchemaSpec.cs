@@ -119,7 +119,6 @@ public sealed partial class ProtocolSchemaSpec
     [InlineData(ErrorCode.ServerShuttingDown, 11)]
     [InlineData(ErrorCode.RateLimited, 12)]
     [InlineData(ErrorCode.TooManyRequestsInFlight, 13)]
-    [InlineData(ErrorCode.DuplicateRequestId, 14)]
     [InlineData(ErrorCode.InvalidArgument, 20)]
     [InlineData(ErrorCode.NotFound, 21)]
     [InlineData(ErrorCode.Forbidden, 22)]
@@ -157,6 +156,30 @@ public sealed partial class ProtocolSchemaSpec
             if (value.Number != 0)
                 Assert.True(protocolMd.Contains($"`{value.Name}`", StringComparison.Ordinal), $"PROTOCOL.md does not document {value.Name}");
         }
+    }
+
+    public static TheoryData<string, Frame> DocumentedExamples => new()
+    {
+        { "0b0801520708011203636c69", new Frame { RequestId = 1, Hello = new Hello { ProtocolVersion = 1, ClientName = "cli" } } },
+        {
+            "180801c20c130880d095ffbc311202733118808004201e2801",
+            new Frame
+            {
+                RequestId = 1,
+                Welcome = new Welcome { ServerTime = 1_700_000_000_000, SessionId = "s1", MaxFrame = 65536, HeartbeatIntervalSeconds = 30, ProtocolVersion = 1 },
+            }
+        },
+        { "070802620308e807", new Frame { RequestId = 2, Ping = new Ping { ClientTimestamp = 1000 } } },
+        { "12ca0c0f0804120b6c6f67696e206669727374", new Frame { Error = new Error { Code = ErrorCode.Unauthenticated, Message = "login first" } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(DocumentedExamples))]
+    public void The_worked_examples_in_PROTOCOL_md_are_exactly_what_the_codec_produces(string hex, Frame frame)
+    {
+        Assert.Equal(hex, Convert.ToHexStringLower(Framing.FrameCodec.Encode(frame)));
+        var documented = WhitespaceRegex().Replace(File.ReadAllText(Path.Combine(ProtocolFolder(), "PROTOCOL.md")), "");
+        Assert.Contains(hex, documented, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -248,6 +271,9 @@ public sealed partial class ProtocolSchemaSpec
 
     [GeneratedRegex(@"^  // next: (.+)$", RegexOptions.Multiline)]
     private static partial Regex NextRegex();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhitespaceRegex();
 
     [GeneratedRegex(@"\d+")]
     private static partial Regex NumberRegex();

@@ -88,7 +88,7 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
     {
         if (_context is not { } ctx)
             return;
-        ctx.WriteAndFlushAsync(frame).ContinueWith(_ => ctx.CloseAsync(), TaskScheduler.Default);
+        ctx.WriteAndFlushAsync(frame).ContinueWith(_ => ctx.CloseAsync(), TaskContinuationOptions.ExecuteSynchronously);
     }
 
     public void Close() => _context?.CloseAsync();

@@ -19,7 +19,9 @@ public static class JournalSetup
             akka.persistence.journal.sql.connection-string = {quoted}
             akka.persistence.snapshot-store.sql.connection-string = {quoted}
             """)
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file))));
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file))))
+            // The plugin's own defaults (class names, batching) are not loaded unless added.
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
     /// <summary>Creates the data folder and switches the SQLite file to WAL mode (it stays in WAL once set).</summary>

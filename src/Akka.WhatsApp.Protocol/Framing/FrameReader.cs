@@ -21,6 +21,7 @@ public sealed class FrameReader
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegative(maxFrameSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxFrameSize, Array.MaxLength - Varint32.MaxLength);
         _stream = stream;
         _maxFrameSize = maxFrameSize;
     }
@@ -79,7 +80,7 @@ public sealed class FrameReader
         if (_buffer.Length - _start >= needed && _end < _buffer.Length)
             return;
 
-        var target = _buffer.Length >= needed ? _buffer : new byte[Math.Max(needed, Math.Min(2 * _buffer.Length, _maxFrameSize + Varint32.MaxLength))];
+        var target = _buffer.Length >= needed ? _buffer : new byte[Math.Max(needed, (int)Math.Min(2L * _buffer.Length, _maxFrameSize + Varint32.MaxLength))];
         _buffer.AsSpan(_start, buffered).CopyTo(target); // Span.CopyTo is overlap-safe when compacting in place
         _buffer = target;
         _start = 0;
