@@ -12,7 +12,8 @@ public static class PacketKinds
     public static bool IsHandshake(Frame.PacketOneofCase packet) => packet is
         Frame.PacketOneofCase.RequestCode or
         Frame.PacketOneofCase.VerifyCode or
-        Frame.PacketOneofCase.Login;
+        Frame.PacketOneofCase.Login or
+        Frame.PacketOneofCase.RequestDeviceLink;
 
     public static string Describe(Frame frame) =>
         frame.PacketCase == Frame.PacketOneofCase.None ? "(empty or unknown)" : frame.PacketCase.ToString();
