@@ -22,4 +22,13 @@ public sealed record EdgeSettings
     public int WriteBufferHighWaterMark { get; init; } = 256 * 1024;
 
     public int WriteBufferLowWaterMark { get; init; } = 64 * 1024;
+
+    /// <summary>Sends per second allowed per connection on average (RATE_LIMITED beyond).</summary>
+    public int SendsPerSecond { get; init; } = 200;
+
+    /// <summary>Sends a connection may burst above the average.</summary>
+    public int SendBurst { get; init; } = 400;
+
+    /// <summary>Unacked deliveries in flight per device (announced in LoginOk).</summary>
+    public int DeliveryWindow { get; init; } = 500;
 }

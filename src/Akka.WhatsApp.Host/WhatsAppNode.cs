@@ -11,7 +11,9 @@ using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
+using Akka.WhatsApp.Cluster.Presence;
 using Akka.WhatsApp.Edge;
+using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Tcp;
 using Akka.WhatsApp.Host.Management;
 using Akka.WhatsApp.Host.Persistence;
@@ -86,7 +88,14 @@ public sealed class WhatsAppNode : IAsyncDisposable
             MaxFrameSize = settings.MaxFrameSize,
             HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
         });
-        builder.Services.AddSingleton<IClientTransport, DotNettyTransport>();
+        // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
+        builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
+        builder.Services.AddSingleton<IClientTransport>(sp =>
+        {
+            var backend = sp.GetRequiredService<Lazy<EdgeBackend>>();
+            return new DotNettyTransport(sp.GetRequiredService<EdgeSettings>(), sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>(), () => backend.Value);
+        });
         builder.Services.AddSingleton<EdgeHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());
 
@@ -106,6 +115,14 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 settings.SeedNodes.Count == 0 ? "none (joins itself)" : string.Join(", ", settings.SeedNodes));
         });
         return new WhatsAppNode(app, settings);
+    }
+
+    private static EdgeBackend BackendOf(IServiceProvider services)
+    {
+        var system = services.GetRequiredService<ActorSystem>();
+        var registry = ActorRegistry.For(system);
+        return new EdgeBackend(system, registry.Get<MailboxRegion>(), registry.Get<AccountRegion>(), registry.Get<VerificationRegion>(),
+            registry.Get<PresenceBus>(), services.GetRequiredService<IPhoneDirectory>());
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
@@ -135,6 +152,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             })
             .AddMailboxSharding(entities)
             .AddAccountSharding(entities)
+            .AddPresenceBus()
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 
         if (settings.SeedNodes.Count == 0)

@@ -53,14 +53,14 @@ public sealed class EdgeHandshakeSpec(SqliteNodeFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task A_login_is_answered_NOT_IMPLEMENTED_and_the_connection_stays_open()
+    public async Task A_login_with_unknown_credentials_is_refused_BAD_CREDENTIALS_and_the_connection_stays_open()
     {
         await using var connection = await ConnectAsync();
         await connection.HelloAsync().WaitAsync(Wait);
 
         var error = await Assert.ThrowsAsync<ServerErrorException>(() =>
             connection.RequestAsync(new Frame { Login = new Login { UserId = "u1", DeviceId = 1, Token = Google.Protobuf.ByteString.CopyFromUtf8("t") } }).WaitAsync(Wait));
-        Assert.Equal(ErrorCode.NotImplemented, error.Code);
+        Assert.Equal(ErrorCode.BadCredentials, error.Code);
 
         var pong = await connection.RequestAsync(new Frame { Ping = new Ping { ClientTimestamp = 1 } }).WaitAsync(Wait);
         Assert.Equal(Frame.PacketOneofCase.Pong, pong.PacketCase);

@@ -64,8 +64,8 @@ public sealed class AccountSerializer : ProtobufSerializer
             c => new Proto.SetPrivacy { User = c.User.Value, Privacy = ToProto(c.Privacy) },
             p => new C.SetPrivacy(new UserId(p.User), FromProto(p.Privacy)));
         Map<C.SetContacts, Proto.SetContacts>("cSC",
-            c => new Proto.SetContacts { User = c.User.Value, Contacts = { c.Contacts.Select(u => u.Value).Order(StringComparer.Ordinal) } },
-            p => new C.SetContacts(new UserId(p.User), Users(p.Contacts)));
+            c => new Proto.SetContacts { User = c.User.Value, Contacts = { c.Contacts.Select(u => u.Value).Order(StringComparer.Ordinal) }, Mode = (int)c.Mode },
+            p => new C.SetContacts(new UserId(p.User), Users(p.Contacts), (ContactsMode)p.Mode));
         Map<C.Block, Proto.Block>("cBL",
             c => new Proto.Block { User = c.User.Value, Target = c.Target.Value }, p => new C.Block(new UserId(p.User), new UserId(p.Target)));
         Map<C.Unblock, Proto.Unblock>("cUB",
@@ -76,11 +76,19 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<C.View, Proto.View>("cVW",
             c => new Proto.View { User = c.User.Value, Viewer = c.Viewer.Value }, p => new C.View(new UserId(p.User), new UserId(p.Viewer)));
 
+        Map<C.GetDeliveryInfo, Proto.GetDeliveryInfo>("cDI",
+            c => new Proto.GetDeliveryInfo { User = c.User.Value, Other = c.Other.Value }, p => new C.GetDeliveryInfo(new UserId(p.User), new UserId(p.Other)));
+        Map<C.GetPrivacy, Proto.GetPrivacy>("cGP", c => new Proto.GetPrivacy { User = c.User.Value }, p => new C.GetPrivacy(new UserId(p.User)));
+
         // replies
+        Map<R.DeliveryInfo, Proto.DeliveryInfo>("rDI",
+            r => new Proto.DeliveryInfo { Devices = { r.Devices }, Blocks = r.Blocks, SharesPresence = r.SharesPresence, ReadReceipts = r.ReadReceipts },
+            p => new R.DeliveryInfo([.. p.Devices], p.Blocks, p.SharesPresence, p.ReadReceipts));
+        Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
         Map<R.Authenticated, Proto.Authenticated>("rAU",
-            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) } },
-            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder)));
+            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone },
+            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone));
         Map<R.DeviceLinked, Proto.DeviceLinkedReply>("rDL",
             r => new Proto.DeviceLinkedReply { DeviceId = r.Device.Value }, p => new R.DeviceLinked(new DeviceId(p.DeviceId)));
         Map<R.Devices, Proto.Devices>("rDV",

@@ -1,6 +1,9 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Hosting;
+using Akka.WhatsApp.Cluster.Presence;
+using Akka.WhatsApp.Domain.Presence;
 using Akka.Persistence;
 using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Domain;
@@ -70,6 +73,13 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             case Ack ack:
                 OnAck(ack.Device, ack.UpToSeq, Sender);
                 return true;
+            case GetPresence:
+                Sender.Tell(new MailboxReplies.PresenceIs(_sessions.Count > 0));
+                return true;
+            case DropDevice drop when _sessions.TryGetValue(drop.Device, out var dropped):
+                dropped.Session.Tell(new MailboxPushes.Removed(_owner, drop.Device));
+                Remove(drop.Device);
+                return false;
             default:
                 return false;
         }
@@ -95,8 +105,12 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         var acked = Math.Max(State.Cursors.GetValueOrDefault(attach.Device), _unpersistedAcks.GetValueOrDefault(attach.Device));
         var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), State.LastSeq) { AckedUpTo = acked, SentUpTo = acked };
+        var wasOffline = _sessions.Count == 0;
         _sessions[attach.Device] = attachment;
         Context.Watch(attach.Session);
+        attach.Session.Tell(new MailboxPushes.Attached(_owner, attach.Device, acked));
+        if (wasOffline)
+            PublishPresence(online: true, lastSeen: null);
         if (attach.AckedUpTo > acked)
             OnAck(attach.Device, attach.AckedUpTo, ActorRefs.Nobody);
         else
@@ -166,8 +180,24 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private void Remove(DeviceId device)
     {
         if (_sessions.Remove(device, out var a))
+        {
             Context.Unwatch(a.Session);
+            if (_sessions.Count == 0)
+            {
+                // Last seen is persisted once, when the user goes offline (never per heartbeat).
+                var now = DateTimeOffset.UtcNow;
+                if (ActorRegistry.For(Context.System).TryGet<Accounts.AccountRegion>(out var accounts))
+                    accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
+                PublishPresence(online: false, lastSeen: now);
+            }
+        }
         WriteAcks();
+    }
+
+    private void PublishPresence(bool online, DateTimeOffset? lastSeen)
+    {
+        if (ActorRegistry.For(Context.System).TryGet<PresenceBus>(out var bus))
+            bus.Tell(new Publish(PresenceTopics.Presence(_owner), new PresenceChanged(_owner, online, lastSeen)));
     }
 
     /// <summary>Stores each owed delivered receipt in its sender's mailbox; one batch per sender at a time.</summary>

@@ -90,6 +90,15 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxPushes.QueueEmpty, Proto.QueueEmptyPush>("PQ",
             q => new Proto.QueueEmptyPush { Owner = q.Owner.Value, DeviceId = q.Device.Value, LastSeq = q.LastSeq },
             p => new MailboxPushes.QueueEmpty(new UserId(p.Owner), new DeviceId(p.DeviceId), p.LastSeq));
+        Map<MailboxPushes.Attached, Proto.AttachedPush>("PA",
+            a => new Proto.AttachedPush { Owner = a.Owner.Value, DeviceId = a.Device.Value, AckedSeq = a.AckedSeq },
+            p => new MailboxPushes.Attached(new UserId(p.Owner), new DeviceId(p.DeviceId), p.AckedSeq));
+        Map<MailboxCommands.GetPresence, Proto.GetPresence>("GP",
+            c => new Proto.GetPresence { Owner = c.Owner.Value }, p => new MailboxCommands.GetPresence(new UserId(p.Owner)));
+        Map<MailboxReplies.PresenceIs, Proto.PresenceIs>("PI", r => new Proto.PresenceIs { Online = r.Online }, p => new MailboxReplies.PresenceIs(p.Online));
+        Map<MailboxPushes.Removed, Proto.RemovedPush>("PX",
+            r => new Proto.RemovedPush { Owner = r.Owner.Value, DeviceId = r.Device.Value },
+            p => new MailboxPushes.Removed(new UserId(p.Owner), new DeviceId(p.DeviceId)));
         Map<MailboxPushes.Replaced, Proto.ReplacedPush>("PR",
             r => new Proto.ReplacedPush { Owner = r.Owner.Value, DeviceId = r.Device.Value },
             p => new MailboxPushes.Replaced(new UserId(p.Owner), new DeviceId(p.DeviceId)));

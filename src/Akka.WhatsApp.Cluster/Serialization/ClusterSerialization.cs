@@ -13,6 +13,7 @@ public static class ClusterSerialization
           serializers {
             wa-mailbox = "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster"
             wa-accounts = "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster"
+            wa-presence = "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -25,10 +26,12 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Registration.IVerificationCommand, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationEvent, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationReply, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Presence.IPresenceSignal, Akka.WhatsApp.Domain" = wa-presence
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
             "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster" = 111
+            "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster" = 112
           }
         }
         """);

@@ -22,6 +22,14 @@ public enum Visibility
     Nobody = 2,
 }
 
+/// <summary>How uploaded contacts change the stored set.</summary>
+public enum ContactsMode
+{
+    Replace = 0,
+    Add = 1,
+    Remove = 2,
+}
+
 /// <summary>A linked device: only the SHA-256 of its token is stored.</summary>
 public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt);
 
@@ -56,7 +64,7 @@ public static class AccountCommands
     public sealed record SetPrivacy(UserId User, PrivacySettings Privacy) : IAccountCommand;
 
     /// <summary>Replaces the set of registered users found in the owner's uploaded contacts.</summary>
-    public sealed record SetContacts(UserId User, ImmutableHashSet<UserId> Contacts) : IAccountCommand;
+    public sealed record SetContacts(UserId User, ImmutableHashSet<UserId> Contacts, ContactsMode Mode = ContactsMode.Replace) : IAccountCommand;
 
     public sealed record Block(UserId User, UserId Target) : IAccountCommand;
 
@@ -64,8 +72,16 @@ public static class AccountCommands
 
     public sealed record GetBlocked(UserId User) : IAccountCommand;
 
+    public sealed record GetPrivacy(UserId User) : IAccountCommand;
+
     /// <summary>The last device went offline at <paramref name="At"/>.</summary>
     public sealed record RecordLastSeen(UserId User, DateTimeOffset At) : IAccountCommand;
+
+    /// <summary>
+    /// What a message between this user and <paramref name="Other"/> needs: this user's current devices and
+    /// whether this user blocks the other. Asked of both sides of every 1:1 send.
+    /// </summary>
+    public sealed record GetDeliveryInfo(UserId User, UserId Other) : IAccountCommand;
 
     /// <summary>What <paramref name="Viewer"/> may see of this user (profile, last seen), with privacy and blocks applied.</summary>
     public sealed record View(UserId User, UserId Viewer) : IAccountCommand;
@@ -99,13 +115,17 @@ public static class AccountReplies
         public static readonly Done Instance = new();
     }
 
-    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices) : IAccountReply;
+    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices, string Phone) : IAccountReply;
 
     public sealed record DeviceLinked(DeviceId Device) : IAccountReply;
 
     public sealed record Devices(ImmutableList<DeviceRecord> List) : IAccountReply;
 
     public sealed record Blocked(ImmutableSortedSet<string> Users) : IAccountReply;
+
+    public sealed record DeliveryInfo(ImmutableSortedSet<uint> Devices, bool Blocks, bool SharesPresence, bool ReadReceipts) : IAccountReply;
+
+    public sealed record PrivacyIs(PrivacySettings Privacy) : IAccountReply;
 
     /// <summary>What a viewer may see; hidden parts are empty or null.</summary>
     public sealed record Viewed(Profile Profile, DateTimeOffset? LastSeen) : IAccountReply;

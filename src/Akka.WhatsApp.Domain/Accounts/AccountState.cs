@@ -15,8 +15,8 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     /// <summary>A primary plus up to four companions.</summary>
     public const int MaxCompanions = 4;
 
-    public const int MaxNameLength = 64;
-    public const int MaxAboutLength = 256;
+    public const int MaxNameLength = 25;
+    public const int MaxAboutLength = 139;
 
     public static readonly AccountState Empty = new();
 
@@ -45,7 +45,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         return command switch
         {
             Authenticate a => (Devices.TryGetValue(a.Device, out var d) && CryptographicOperations.FixedTimeEquals(d.TokenHash, a.TokenHash)
-                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(Comparer<DeviceId>.Create((x, y) => x.Value.CompareTo(y.Value))))
+                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(Comparer<DeviceId>.Create((x, y) => x.Value.CompareTo(y.Value))), Phone!)
                 : new Rejected(AccountError.BadCredentials, "unknown device or wrong token"), []),
             LinkDevice l => DecideLink(l, now),
             UnlinkDevice u => DecideUnlink(u),
@@ -54,17 +54,27 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
                 ? (new Rejected(AccountError.InvalidArgument, $"name is limited to {MaxNameLength} and about to {MaxAboutLength} characters"), [])
                 : (AccountReplies.Done.Instance, p.Profile == Profile ? [] : [new E.ProfileChanged(p.Profile)]),
             SetPrivacy p => (AccountReplies.Done.Instance, p.Privacy == Privacy ? [] : [new E.PrivacyChanged(p.Privacy)]),
-            SetContacts c => (AccountReplies.Done.Instance, c.Contacts.SetEquals(Contacts) ? [] : [new E.ContactsReplaced(c.Contacts)]),
+            SetContacts c => (AccountReplies.Done.Instance, NewContacts(c) is var next && next.SetEquals(Contacts) ? [] : [new E.ContactsReplaced(next)]),
             Block b => b.Target == b.User
                 ? (new Rejected(AccountError.InvalidArgument, "you cannot block yourself"), [])
                 : (AccountReplies.Done.Instance, Blocked.Contains(b.Target) ? [] : [new E.UserBlocked(b.Target)]),
             Unblock u => (AccountReplies.Done.Instance, Blocked.Contains(u.Target) ? [new E.UserUnblocked(u.Target)] : []),
             GetBlocked => (new AccountReplies.Blocked(Blocked.Select(u => u.Value).ToImmutableSortedSet(StringComparer.Ordinal)), []),
             RecordLastSeen s => (AccountReplies.Done.Instance, LastSeen >= s.At ? [] : [new E.LastSeenRecorded(s.At)]),
-            View v => (ViewFor(v.Viewer), []),
+            View v => (ViewFor(v.User, v.Viewer), []),
+            GetDeliveryInfo d => (new DeliveryInfo([.. Devices.Keys.Select(k => k.Value)], Blocked.Contains(d.Other), SharesPresenceWith(d.Other),
+                Privacy.ReadReceipts), []),
+            GetPrivacy => (new PrivacyIs(Privacy), []),
             _ => (new Rejected(AccountError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
         };
     }
+
+    private ImmutableHashSet<UserId> NewContacts(SetContacts c) => c.Mode switch
+    {
+        ContactsMode.Add => Contacts.Union(c.Contacts),
+        ContactsMode.Remove => Contacts.Except(c.Contacts),
+        _ => c.Contacts,
+    };
 
     private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideLink(LinkDevice l, DateTimeOffset now)
     {
@@ -80,8 +90,8 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     {
         if (!Devices.ContainsKey(u.RequestedBy))
             return (new Rejected(AccountError.Forbidden, "only a linked device can unlink one"), []);
-        if (u.Device == DeviceId.Primary && Devices.ContainsKey(DeviceId.Primary))
-            return (new Rejected(AccountError.Forbidden, "the primary device cannot be unlinked; register the number again instead"), []);
+        if (u.Device == DeviceId.Primary && u.RequestedBy != DeviceId.Primary)
+            return (new Rejected(AccountError.Forbidden, "the primary device cannot be unlinked by another device; register the number again instead"), []);
         if (u.RequestedBy != DeviceId.Primary && u.RequestedBy != u.Device)
             return (new Rejected(AccountError.Forbidden, "a companion can only unlink itself"), []);
         return Devices.ContainsKey(u.Device)
@@ -90,8 +100,10 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     }
 
     /// <summary>Privacy and blocks applied: a user this account blocked sees nothing but the name.</summary>
-    private Viewed ViewFor(UserId viewer)
+    private Viewed ViewFor(UserId self, UserId viewer)
     {
+        if (viewer == self)
+            return new Viewed(Profile, LastSeen);
         var blocked = Blocked.Contains(viewer);
         bool Visible(Visibility v) => !blocked && (v == Visibility.Everyone || (v == Visibility.Contacts && Contacts.Contains(viewer)));
         var profile = new Profile(Profile.Name, Visible(Privacy.About) ? Profile.About : "", Visible(Privacy.Photo) ? Profile.PhotoMediaId : "");

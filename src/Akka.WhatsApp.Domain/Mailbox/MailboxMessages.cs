@@ -130,6 +130,9 @@ public static class MailboxCommands
     /// <summary>The session closed.</summary>
     public sealed record Detach(UserId Owner, DeviceId Device, IActorRef Session) : IMailboxCommand;
 
+    /// <summary>Whether any device of the owner is attached right now.</summary>
+    public sealed record GetPresence(UserId Owner) : IMailboxCommand;
+
     /// <summary>The device was unlinked: nothing more is kept for it.</summary>
     public sealed record DropDevice(UserId Owner, DeviceId Device) : IMailboxCommand;
 }
@@ -159,6 +162,8 @@ public static class MailboxReplies
     /// <summary>The device's cursor now stands at <paramref name="AckedSeq"/>.</summary>
     public sealed record Acked(DeviceId Device, long AckedSeq) : IMailboxReply;
 
+    public sealed record PresenceIs(bool Online) : IMailboxReply;
+
     /// <summary>The command was refused; <paramref name="Reason"/> says why in words for logs and clients.</summary>
     public sealed record Rejected(MailboxError Error, string Reason) : IMailboxReply;
 }
@@ -171,8 +176,14 @@ public static class MailboxPushes
     /// <summary>The backlog has been pushed; <paramref name="LastSeq"/> is its last entry (0 if none).</summary>
     public sealed record QueueEmpty(UserId Owner, DeviceId Device, long LastSeq) : IMailboxPush;
 
+    /// <summary>The first push after an Attach: the device's cursor; the backlog follows.</summary>
+    public sealed record Attached(UserId Owner, DeviceId Device, long AckedSeq) : IMailboxPush;
+
     /// <summary>A newer session of the same device attached: this one must close.</summary>
     public sealed record Replaced(UserId Owner, DeviceId Device) : IMailboxPush;
+
+    /// <summary>The device was unlinked: its session must close.</summary>
+    public sealed record Removed(UserId Owner, DeviceId Device) : IMailboxPush;
 }
 
 /// <summary>Why a Mailbox refused a command.</summary>

@@ -1,3 +1,6 @@
+using Akka.Actor;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Protocol.Framing;
 using Microsoft.Extensions.Logging;
@@ -13,6 +16,9 @@ public enum SessionState
     /// <summary>Hello accepted; only registration, login and ping are allowed.</summary>
     Handshaking,
 
+    /// <summary>A login or registration is being checked; further requests wait for its answer.</summary>
+    LoggingIn,
+
     /// <summary>Logged in as a user's device.</summary>
     Authenticated,
 
@@ -21,21 +27,32 @@ public enum SessionState
 
 /// <summary>
 /// The protocol state machine of one client connection, independent of the transport that carries it.
-/// The transport calls it from one thread at a time per connection (DotNetty's channel event loop).
+/// Frames arrive on the transport's thread; requests that need an entity are answered asynchronously,
+/// so state changes take the session's lock.
 /// </summary>
-public sealed class ClientSession
+public sealed partial class ClientSession
 {
+    /// <summary>Unanswered requests allowed per connection (announced in Welcome).</summary>
+    public const int MaxInFlight = 64;
+
     private readonly IClientConnection _connection;
     private readonly EdgeSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly Func<EdgeBackend>? _backend;
+    private readonly object _gate = new();
+    private readonly SendRateLimiter _sendRate;
+    private int _inFlight;
+    private IActorRef? _sessionActor;
 
-    public ClientSession(IClientConnection connection, EdgeSettings settings, TimeProvider time, ILogger log)
+    public ClientSession(IClientConnection connection, EdgeSettings settings, TimeProvider time, ILogger log, Func<EdgeBackend>? backend = null)
     {
         _connection = connection;
         _settings = settings;
         _time = time;
         _log = log;
+        _backend = backend;
+        _sendRate = new SendRateLimiter(settings.SendsPerSecond, settings.SendBurst, time);
         SessionId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     }
 
@@ -43,21 +60,31 @@ public sealed class ClientSession
 
     public SessionState State { get; private set; } = SessionState.AwaitingHello;
 
+    /// <summary>The logged-in user and device, once authenticated.</summary>
+    public UserId User { get; private set; }
+
+    public DeviceId Device { get; private set; }
+
+    private EdgeBackend Backend => _backend?.Invoke() ?? throw new InvalidOperationException("this edge has no backend");
+
     /// <summary>Handles one decoded frame from the client.</summary>
     public void Receive(Frame frame)
     {
-        if (State == SessionState.Closed)
+        SessionState state;
+        lock (_gate)
+            state = State;
+        if (state == SessionState.Closed)
             return;
 
         if (!PacketKinds.IsClientPacket(frame.PacketCase))
         {
             // An empty frame, a server packet sent by a client, or a packet newer than this server.
-            var fatal = State == SessionState.AwaitingHello;
-            Reply(frame, ErrorCode.UnknownPacket, $"packet {PacketKinds.Describe(frame)} is not a client request this server knows", fatal);
+            Reply(frame, ErrorCode.UnknownPacket, $"packet {PacketKinds.Describe(frame)} is not a client request this server knows",
+                close: state == SessionState.AwaitingHello);
             return;
         }
 
-        switch (State)
+        switch (state)
         {
             case SessionState.AwaitingHello:
                 if (frame.PacketCase == Frame.PacketOneofCase.Hello)
@@ -70,6 +97,13 @@ public sealed class ClientSession
                 OnHandshakePacket(frame);
                 break;
 
+            case SessionState.LoggingIn:
+                if (frame.PacketCase == Frame.PacketOneofCase.Ping)
+                    SendPong(frame);
+                else
+                    Reply(frame, ErrorCode.Unauthenticated, $"{frame.PacketCase} must wait for the answer to the login", close: false);
+                break;
+
             case SessionState.Authenticated:
                 OnAuthenticatedPacket(frame);
                 break;
@@ -79,8 +113,6 @@ public sealed class ClientSession
     /// <summary>The frame decoder gave up on the byte stream: tell the client why, then close.</summary>
     public void DecodeFailed(DecodeStatus status)
     {
-        if (State == SessionState.Closed)
-            return;
         var (code, message) = status == DecodeStatus.TooLarge
             ? (ErrorCode.FrameTooLarge, $"frame exceeds the maximum of {_settings.MaxFrameSize} bytes")
             : (ErrorCode.MalformedFrame, $"malformed frame ({status})");
@@ -89,15 +121,21 @@ public sealed class ClientSession
     }
 
     /// <summary>Nothing arrived for three heartbeat intervals.</summary>
-    public void HeartbeatExpired()
-    {
-        if (State == SessionState.Closed)
-            return;
+    public void HeartbeatExpired() =>
         Close(ErrorFrame(0, ErrorCode.HeartbeatTimeout, $"no frame for {3 * _settings.HeartbeatInterval.TotalSeconds:0} s"));
-    }
 
     /// <summary>The transport closed the connection.</summary>
-    public void Closed() => State = SessionState.Closed;
+    public void Closed()
+    {
+        IActorRef? actor;
+        lock (_gate)
+        {
+            State = SessionState.Closed;
+            actor = _sessionActor;
+            _sessionActor = null;
+        }
+        actor?.Tell(DeviceSessionActor.ConnectionClosed.Instance);
+    }
 
     private void OnHello(Frame frame)
     {
@@ -109,7 +147,8 @@ public sealed class ClientSession
             return;
         }
 
-        State = SessionState.Handshaking;
+        lock (_gate)
+            State = SessionState.Handshaking;
         _connection.Send(new Frame
         {
             RequestId = frame.RequestId,
@@ -120,6 +159,7 @@ public sealed class ClientSession
                 MaxFrame = (uint)_settings.MaxFrameSize,
                 HeartbeatIntervalSeconds = (uint)_settings.HeartbeatInterval.TotalSeconds,
                 ProtocolVersion = ProtocolVersion.Current,
+                MaxInFlightRequests = MaxInFlight,
             },
         });
     }
@@ -134,6 +174,15 @@ public sealed class ClientSession
             case Frame.PacketOneofCase.Hello:
                 Reply(frame, ErrorCode.InvalidArgument, "Hello was already received", close: false);
                 break;
+            case Frame.PacketOneofCase.RequestCode when _backend is not null:
+                Run(frame, RequestCodeAsync);
+                break;
+            case Frame.PacketOneofCase.VerifyCode when _backend is not null:
+                BeginLogin(frame, VerifyCodeAsync);
+                break;
+            case Frame.PacketOneofCase.Login when _backend is not null:
+                BeginLogin(frame, LoginAsync);
+                break;
             case var p when PacketKinds.IsHandshake(p):
                 Reply(frame, ErrorCode.NotImplemented, $"{p} is not implemented by this server yet", close: false);
                 break;
@@ -145,10 +194,112 @@ public sealed class ClientSession
 
     private void OnAuthenticatedPacket(Frame frame)
     {
-        if (frame.PacketCase == Frame.PacketOneofCase.Ping)
-            SendPong(frame);
-        else
-            Reply(frame, ErrorCode.NotImplemented, $"{frame.PacketCase} is not implemented by this server yet", close: false);
+        switch (frame.PacketCase)
+        {
+            case Frame.PacketOneofCase.Ping:
+                SendPong(frame);
+                break;
+            case var p when PacketKinds.IsHandshake(p) || p == Frame.PacketOneofCase.Hello:
+                Reply(frame, ErrorCode.InvalidArgument, $"{p} is not allowed on a logged-in connection", close: false);
+                break;
+            case Frame.PacketOneofCase.Ack:
+                OnAck(frame.Ack);
+                break;
+            case Frame.PacketOneofCase.Send:
+                if (!_sendRate.TryTake())
+                    Reply(frame, ErrorCode.RateLimited, $"more than {_settings.SendsPerSecond} sends per second", close: false,
+                        retryAfterMs: (ulong)(1000 / Math.Max(1, _settings.SendsPerSecond)));
+                else
+                    Run(frame, SendAsync);
+                break;
+            case Frame.PacketOneofCase.SendReceipt:
+                Run(frame, SendReceiptAsync);
+                break;
+            case Frame.PacketOneofCase.Typing:
+                OnTyping(frame);
+                break;
+            case Frame.PacketOneofCase.SubscribePresence:
+                Run(frame, SubscribePresenceAsync);
+                break;
+            case Frame.PacketOneofCase.UnsubscribePresence:
+                OnUnsubscribePresence(frame);
+                break;
+            case Frame.PacketOneofCase.GetProfile:
+                Run(frame, GetProfileAsync);
+                break;
+            case Frame.PacketOneofCase.SetProfile:
+                Run(frame, SetProfileAsync);
+                break;
+            case Frame.PacketOneofCase.GetPrivacy:
+                Run(frame, GetPrivacyAsync);
+                break;
+            case Frame.PacketOneofCase.SetPrivacy:
+                Run(frame, SetPrivacyAsync);
+                break;
+            case Frame.PacketOneofCase.SyncContacts:
+                Run(frame, SyncContactsAsync);
+                break;
+            case Frame.PacketOneofCase.BlockUser:
+            case Frame.PacketOneofCase.UnblockUser:
+                Run(frame, BlockAsync);
+                break;
+            case Frame.PacketOneofCase.ListBlocked:
+                Run(frame, ListBlockedAsync);
+                break;
+            case Frame.PacketOneofCase.ListDevices:
+                Run(frame, ListDevicesAsync);
+                break;
+            case Frame.PacketOneofCase.RemoveDevice:
+                Run(frame, RemoveDeviceAsync);
+                break;
+            case Frame.PacketOneofCase.Logout:
+                Run(frame, LogoutAsync);
+                break;
+            default:
+                Reply(frame, ErrorCode.NotImplemented, $"{frame.PacketCase} is not implemented by this server yet", close: false);
+                break;
+        }
+    }
+
+    /// <summary>Runs a request asynchronously within the in-flight limit; its failures become error codes, never a crash.</summary>
+    private void Run(Frame frame, Func<Frame, Task<Frame?>> handler)
+    {
+        if (Interlocked.Increment(ref _inFlight) > MaxInFlight)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            Reply(frame, ErrorCode.TooManyRequestsInFlight, $"at most {MaxInFlight} requests may wait for an answer", close: false);
+            return;
+        }
+        _ = RunAsync(frame, handler);
+    }
+
+    private async Task RunAsync(Frame frame, Func<Frame, Task<Frame?>> handler)
+    {
+        try
+        {
+            if (await handler(frame) is { } reply)
+            {
+                reply.RequestId = frame.RequestId;
+                _connection.Send(reply);
+            }
+        }
+        catch (RequestException e)
+        {
+            Reply(frame, e.Code, e.Message, close: false, e.RetryAfterMs, e.Stale);
+        }
+        catch (AskTimeoutException)
+        {
+            Reply(frame, ErrorCode.Timeout, "the server did not answer in time; retry", close: false);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Connection {Connection}: {Packet} failed", _connection.Id, frame.PacketCase);
+            Reply(frame, ErrorCode.Internal, "internal error", close: false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
     private void SendPong(Frame frame) =>
@@ -162,9 +313,12 @@ public sealed class ClientSession
             },
         });
 
-    private void Reply(Frame request, ErrorCode code, string message, bool close)
+    private void Reply(Frame request, ErrorCode code, string message, bool close, ulong retryAfterMs = 0, StaleDevices? stale = null)
     {
         var error = ErrorFrame(request.RequestId, code, message);
+        error.Error.RetryAfterMs = retryAfterMs;
+        if (stale is not null)
+            error.Error.StaleDevices.Add(stale);
         if (close)
             Close(error);
         else
@@ -173,10 +327,23 @@ public sealed class ClientSession
 
     private void Close(Frame lastFrame)
     {
-        State = SessionState.Closed;
+        lock (_gate)
+        {
+            if (State == SessionState.Closed)
+                return;
+            State = SessionState.Closed;
+        }
         _connection.SendAndClose(lastFrame);
     }
 
     private static Frame ErrorFrame(uint requestId, ErrorCode code, string message) =>
         new() { RequestId = requestId, Error = new Error { Code = code, Message = message } };
+}
+
+/// <summary>A request refused with a wire error code; the message is for humans.</summary>
+public sealed class RequestException(ErrorCode code, string message, ulong retryAfterMs = 0, StaleDevices? stale = null) : Exception(message)
+{
+    public ErrorCode Code { get; } = code;
+    public ulong RetryAfterMs { get; } = retryAfterMs;
+    public StaleDevices? Stale { get; } = stale;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Akka.WhatsApp.Edge.Backend;
 using DotNetty.Buffers;
 using DotNetty.Handlers.Timeout;
 using DotNetty.Transport.Bootstrapping;
@@ -9,7 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace Akka.WhatsApp.Edge.Tcp;
 
 /// <summary>The TCP client transport on DotNetty: one pipeline and one session per connection.</summary>
-public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, ILoggerFactory loggerFactory) : IClientTransport
+public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, ILoggerFactory loggerFactory, Func<EdgeBackend>? backend = null)
+    : IClientTransport
 {
     private readonly ILogger _log = loggerFactory.CreateLogger<DotNettyTransport>();
     private readonly ConnectionRegistry _connections = new();
@@ -52,7 +54,7 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
         pipeline.AddLast("idle", new IdleStateHandler(idle, TimeSpan.Zero, TimeSpan.Zero));
         pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize));
         pipeline.AddLast("frame-encoder", new FrameEncoder());
-        pipeline.AddLast("session", new SessionHandler(settings, time, sessionLog, _connections));
+        pipeline.AddLast("session", new SessionHandler(settings, time, sessionLog, _connections, backend));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Net;
+using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Sessions;
 using Akka.WhatsApp.Protocol;
 using DotNetty.Handlers.Timeout;
@@ -11,7 +12,7 @@ namespace Akka.WhatsApp.Edge.Tcp;
 /// The last handler of a connection's pipeline: owns its <see cref="ClientSession"/> and adapts the
 /// DotNetty channel to <see cref="IClientConnection"/>. Replies written while reading are flushed once per read batch.
 /// </summary>
-public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILogger log, ConnectionRegistry registry)
+public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILogger log, ConnectionRegistry registry, Func<EdgeBackend>? backend = null)
     : ChannelHandlerAdapter, IClientConnection
 {
     private IChannelHandlerContext? _context;
@@ -27,7 +28,7 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
     public override void ChannelActive(IChannelHandlerContext context)
     {
         _context = context;
-        _session = new ClientSession(this, settings, time, log);
+        _session = new ClientSession(this, settings, time, log, backend);
         registry.Add(context.Channel);
         base.ChannelActive(context);
     }
@@ -78,7 +79,9 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
     {
         if (_context is not { } ctx)
             return;
-        if (_reading)
+        // Replies written while this connection's reads are being processed are flushed once at the end of
+        // the batch; anything written from another thread (actor pushes, async replies) is flushed at once.
+        if (_reading && ctx.Executor.InEventLoop)
             ctx.WriteAsync(frame);
         else
             ctx.WriteAndFlushAsync(frame);

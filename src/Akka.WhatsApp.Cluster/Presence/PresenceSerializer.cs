@@ -1,0 +1,25 @@
+using Akka.Actor;
+using Akka.WhatsApp.Cluster.Serialization;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Presence;
+using Proto = Akka.WhatsApp.Cluster.Storage.Presence;
+
+namespace Akka.WhatsApp.Cluster.Presence;
+
+/// <summary>Protobuf serializer for the presence and typing signals published across nodes.</summary>
+public sealed class PresenceSerializer : ProtobufSerializer
+{
+    public const int Id = 112;
+
+    public override int Identifier => Id;
+
+    public PresenceSerializer(ExtendedActorSystem system) : base(system)
+    {
+        Map<PresenceChanged, Proto.PresenceChanged>("P",
+            p => new Proto.PresenceChanged { User = p.User.Value, Online = p.Online, HasLastSeen = p.LastSeen.HasValue, LastSeenMs = p.LastSeen is { } t ? Ms(t) : 0 },
+            p => new PresenceChanged(new UserId(p.User), p.Online, p.HasLastSeen ? At(p.LastSeenMs) : null));
+        Map<TypingSignal, Proto.TypingSignal>("T",
+            t => new Proto.TypingSignal { From = t.From.Value, To = t.To.Value, GroupId = t.Group?.Value ?? "", State = t.State },
+            p => new TypingSignal(new UserId(p.From), new UserId(p.To), p.GroupId.Length == 0 ? null : new GroupId(p.GroupId), p.State));
+    }
+}

@@ -1,0 +1,181 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Presence;
+using Akka.WhatsApp.Protocol;
+using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
+
+namespace Akka.WhatsApp.Edge.Sessions;
+
+/// <summary>1:1 messages, acks, receipts, typing and presence.</summary>
+public sealed partial class ClientSession
+{
+    private const int MaxReceiptIds = 256;
+
+    private async Task<Frame?> SendAsync(Frame frame)
+    {
+        var send = frame.Send;
+        if (!MessageId.TryFrom(send.MessageId.Span, out var messageId))
+            throw new RequestException(ErrorCode.InvalidArgument, "message_id must be exactly 16 bytes");
+        if (send.ToUserId.Length == 0 || send.ToUserId == User.Value)
+            throw new RequestException(ErrorCode.InvalidArgument, "to_user_id must name another user (copies for your own devices go in self_ciphertexts)");
+        if (send.Kind == ContentKind.System)
+            throw new RequestException(ErrorCode.InvalidArgument, "clients cannot send SYSTEM messages");
+        if (send.Ciphertexts.Count == 0)
+            throw new RequestException(ErrorCode.InvalidArgument, "a message needs one ciphertext per device of the recipient");
+        if (!WireMapping.TryOptionalId(send.ReplyToMessageId, out var replyTo) || !WireMapping.TryOptionalId(send.TargetMessageId, out var target))
+            throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
+        if (send.SendAt > WireMapping.Ms(_time.GetUtcNow()) + 1000)
+            throw new RequestException(ErrorCode.NotImplemented, "scheduled sends are not implemented by this server yet");
+
+        var to = new UserId(send.ToUserId);
+        var recipientInfo = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(to, User));
+        var senderInfo = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, to));
+        if (await recipientInfo is not A.DeliveryInfo recipient)
+            throw new RequestException(ErrorCode.NotFound, $"no user {to}");
+        if (await senderInfo is not A.DeliveryInfo sender)
+            throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
+        if (sender.Blocks)
+            throw new RequestException(ErrorCode.Blocked, "you blocked this user; unblock them to send");
+
+        CheckDevices(to, recipient.Devices, send.Ciphertexts.Select(c => c.DeviceId), exclude: null);
+        CheckDevices(User, sender.Devices, send.SelfCiphertexts.Select(c => c.DeviceId), exclude: Device.Value);
+
+        var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions], target, (long)Math.Min(send.ClientTimestamp, long.MaxValue),
+            send.Silent);
+        if (recipient.Blocks)
+        {
+            // The recipient blocked the sender: the message is never stored nor delivered, and the sender is not told
+            // (one tick forever, as WhatsApp does). Retries get the same answer.
+            return SendResult(messageId, _time.GetUtcNow(), duplicate: false);
+        }
+
+        var stored = await EnqueueAsync(new MailboxCommands.Enqueue(to, messageId, User, Device, meta, WireMapping.Ciphertexts(send.Ciphertexts)));
+        if (send.SelfCiphertexts.Count > 0)
+            await EnqueueAsync(new MailboxCommands.Enqueue(User, messageId, User, Device, meta with { SyncTo = to },
+                WireMapping.Ciphertexts(send.SelfCiphertexts)));
+        return SendResult(messageId, stored.ServerTimestamp, stored.Duplicate);
+    }
+
+    private static Frame SendResult(MessageId id, DateTimeOffset at, bool duplicate) => new()
+    {
+        SendResult = new SendResult { MessageId = WireMapping.Bytes(id), ServerTimestamp = WireMapping.Ms(at), Duplicate = duplicate },
+    };
+
+    private async Task<M.Enqueued> EnqueueAsync(IMailboxCommand command) =>
+        await AskAsync<IMailboxReply>(Backend.Mailboxes, command) switch
+        {
+            M.Enqueued e => e,
+            M.Rejected { Error: MailboxError.EditWindowExpired } r => throw new RequestException(ErrorCode.EditWindowExpired, r.Reason),
+            M.Rejected r => throw new RequestException(ErrorCode.InvalidArgument, r.Reason),
+            _ => throw new RequestException(ErrorCode.Internal, "unexpected answer"),
+        };
+
+    /// <summary>The STALE_DEVICES check (as Signal-Server does): exactly one ciphertext per current device.</summary>
+    private static void CheckDevices(UserId user, ImmutableSortedSet<uint> current, IEnumerable<uint> given, uint? exclude)
+    {
+        var expected = exclude is { } e ? current.Remove(e) : current;
+        var got = given.ToList();
+        var missing = expected.Except(got).ToList();
+        var extra = got.Where(d => !expected.Contains(d)).Distinct().ToList();
+        var duplicated = got.Count != got.Distinct().Count();
+        if (missing.Count == 0 && extra.Count == 0 && !duplicated)
+            return;
+        var stale = new StaleDevices { UserId = user.Value };
+        stale.MissingDeviceIds.AddRange(missing);
+        stale.ExtraDeviceIds.AddRange(extra);
+        throw new RequestException(ErrorCode.StaleDevices, $"the ciphertexts do not match the current devices of {user}", stale: stale);
+    }
+
+    private void OnAck(Ack ack) =>
+        Backend.Mailboxes.Tell(new MailboxCommands.Ack(User, Device, (long)Math.Min(ack.UpToSeq, long.MaxValue)), ActorRefs.Nobody);
+
+    private async Task<Frame?> SendReceiptAsync(Frame frame)
+    {
+        var receipt = frame.SendReceipt;
+        var type = WireMapping.ReceiptTypeOf(receipt.Type) ?? throw new RequestException(ErrorCode.InvalidArgument, "type must be DELIVERED, READ or PLAYED");
+        if (receipt.ToUserId.Length == 0 || receipt.ToUserId == User.Value)
+            throw new RequestException(ErrorCode.InvalidArgument, "to_user_id must name the sender of the messages");
+        if (receipt.MessageIds.Count is 0 or > MaxReceiptIds)
+            throw new RequestException(ErrorCode.InvalidArgument, $"a receipt names 1 to {MaxReceiptIds} messages");
+        var ids = new List<MessageId>(receipt.MessageIds.Count);
+        foreach (var bytes in receipt.MessageIds)
+            ids.Add(MessageId.TryFrom(bytes.Span, out var id) ? id : throw new RequestException(ErrorCode.InvalidArgument, "message ids are 16 bytes"));
+        if (receipt.GroupId.Length > 0)
+            throw new RequestException(ErrorCode.NotImplemented, "group receipts are not implemented by this server yet");
+
+        var to = new UserId(receipt.ToUserId);
+        var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, to));
+        var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(to, User));
+        var me = await mine as A.DeliveryInfo;
+        var them = await theirs as A.DeliveryInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
+
+        // Read receipts are neither sent nor received when either side turned them off; blocks stop everything.
+        var forward = !them.Blocks && !(me?.Blocks ?? false) && (type != Domain.Mailbox.ReceiptType.Read || ((me?.ReadReceipts ?? true) && them.ReadReceipts));
+        var immutableIds = ids.ToImmutableArray();
+        if (forward)
+            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(to, MailboxState.ReceiptIdFor(User, type, ids), User, Device, type, immutableIds, null, null));
+        if (me is { Devices.Count: > 1 })
+            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(User, MailboxState.ReceiptIdFor(new UserId(User.Value + "/sync"), type, ids), User, Device,
+                type, immutableIds, to, null));
+        return new Frame { Ok = new Ok() };
+    }
+
+    private void OnTyping(Frame frame)
+    {
+        var typing = frame.Typing;
+        if (typing.GroupId.Length > 0)
+        {
+            Reply(frame, ErrorCode.NotImplemented, "group typing is not implemented by this server yet", close: false);
+            return;
+        }
+        if (typing.To.Length == 0 || typing.To == User.Value)
+        {
+            Reply(frame, ErrorCode.InvalidArgument, "to must name another user", close: false);
+            return;
+        }
+        var to = new UserId(typing.To);
+        var from = User;
+        var backend = Backend;
+        // Relayed only to online devices, never persisted, never waited for; a user who blocked the typist never sees it.
+        _ = backend.Accounts.Ask<object>(new AccountCommands.GetDeliveryInfo(to, from), backend.AskTimeout).ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully && t.Result is A.DeliveryInfo { Blocks: false })
+                backend.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(to), new TypingSignal(from, to, null, (int)typing.State)));
+        }, TaskScheduler.Default);
+    }
+
+    private async Task<Frame?> SubscribePresenceAsync(Frame frame)
+    {
+        var list = new PresenceList();
+        foreach (var id in frame.SubscribePresence.UserIds.Distinct().Take(256))
+        {
+            var target = new UserId(id);
+            var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(target, User));
+            var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, target));
+            var view = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.View(target, User));
+            var presence = new Protocol.Presence { UserId = id };
+            if (await theirs is A.DeliveryInfo { SharesPresence: true } && await mine is A.DeliveryInfo { Blocks: false })
+            {
+                _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(target, true));
+                var online = await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.GetPresence(target)) is M.PresenceIs { Online: true };
+                presence.State = online ? PresenceState.Online : PresenceState.Offline;
+                if (!online && await view is A.Viewed { LastSeen: { } seen })
+                    presence.LastSeen = WireMapping.Ms(seen);
+            }
+            list.Presences.Add(presence);
+        }
+        return new Frame { PresenceList = list };
+    }
+
+    private void OnUnsubscribePresence(Frame frame)
+    {
+        foreach (var id in frame.UnsubscribePresence.UserIds.Distinct())
+            _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(new UserId(id), false));
+        _connection.Send(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
+    }
+}

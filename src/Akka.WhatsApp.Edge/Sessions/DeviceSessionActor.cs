@@ -1,0 +1,110 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Presence;
+using Akka.WhatsApp.Edge.Backend;
+using Akka.WhatsApp.Protocol;
+
+namespace Akka.WhatsApp.Edge.Sessions;
+
+/// <summary>
+/// The actor side of one logged-in connection: attaches to the user's mailbox and turns what the mailbox,
+/// presence and typing push into frames. The first push after attaching is answered with the login reply
+/// (LoginOk / Registered), so that it precedes the backlog. If the mailbox entity stops (passivation,
+/// rebalancing, a node crash) the session attaches again; the mailbox resumes after its last persisted ack.
+/// </summary>
+public sealed class DeviceSessionActor : ReceiveActor
+{
+    /// <summary>Sent by the connection when it closes.</summary>
+    public sealed class ConnectionClosed : INoSerializationVerificationNeeded
+    {
+        public static readonly ConnectionClosed Instance = new();
+    }
+
+    /// <summary>Follow (or stop following) a user's presence.</summary>
+    public sealed record FollowPresence(UserId User, bool Follow) : INoSerializationVerificationNeeded;
+
+    private readonly UserId _user;
+    private readonly DeviceId _device;
+    private readonly IClientConnection _connection;
+    private readonly EdgeBackend _backend;
+    private readonly int _window;
+    private readonly Func<long, Frame> _loginReply;
+    private IActorRef? _mailbox;
+    private bool _loggedIn;
+
+    public DeviceSessionActor(UserId user, DeviceId device, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
+        Func<long, Frame> loginReply)
+    {
+        _user = user;
+        _device = device;
+        _connection = connection;
+        _backend = backend;
+        _window = window;
+        _loginReply = loginReply;
+
+        Receive<MailboxPushes.Attached>(a =>
+        {
+            if (_mailbox is not null && !_mailbox.Equals(Sender))
+                Context.Unwatch(_mailbox);
+            _mailbox = Sender;
+            Context.Watch(_mailbox);
+            if (_loggedIn)
+                return;
+            _loggedIn = true;
+            _connection.Send(_loginReply(a.AckedSeq));
+        });
+        Receive<MailboxPushes.Deliver>(d => _connection.Send(WireMapping.Deliver(d.Entry, _device)));
+        Receive<MailboxPushes.QueueEmpty>(q => _connection.Send(new Frame { QueueEmpty = new QueueEmpty { LastSeq = (ulong)q.LastSeq } }));
+        Receive<MailboxPushes.Replaced>(_ =>
+        {
+            _connection.SendAndClose(new Frame
+            {
+                Error = new Error { Code = ErrorCode.DeviceReplaced, Message = "this device logged in on a newer connection" },
+            });
+            Context.Stop(Self);
+        });
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_mailbox))
+            {
+                _mailbox = null;
+                Attach(0);
+            }
+        });
+        Receive<PresenceChanged>(p => _connection.Send(new Frame
+        {
+            Presence = new Protocol.Presence
+            {
+                UserId = p.User.Value,
+                State = p.Online ? PresenceState.Online : PresenceState.Offline,
+                LastSeen = p.LastSeen is { } t ? WireMapping.Ms(t) : 0,
+            },
+        }));
+        Receive<TypingSignal>(t => _connection.Send(new Frame
+        {
+            TypingNotification = new TypingNotification { FromUserId = t.From.Value, GroupId = t.Group?.Value ?? "", State = (TypingState)t.State },
+        }));
+        Receive<FollowPresence>(f => _backend.PresenceBus.Tell(f.Follow
+            ? new Subscribe(PresenceTopics.Presence(f.User), Self)
+            : new Unsubscribe(PresenceTopics.Presence(f.User), Self)));
+        Receive<SubscribeAck>(_ => { });
+        Receive<UnsubscribeAck>(_ => { });
+        Receive<ConnectionClosed>(_ => Context.Stop(Self));
+
+        Attach(ackedUpTo);
+    }
+
+    private void Attach(long ackedUpTo) =>
+        _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window), Self);
+
+    protected override void PreStart() =>
+        _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Inbox(_user), Self));
+
+    protected override void PostStop()
+    {
+        _backend.Mailboxes.Tell(new MailboxCommands.Detach(_user, _device, Self), ActorRefs.NoSender);
+        _backend.PresenceBus.Tell(new Unsubscribe(PresenceTopics.Inbox(_user), Self));
+    }
+}

@@ -1,0 +1,116 @@
+using System.Collections.Immutable;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
+using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
+using ReceiptType = Akka.WhatsApp.Domain.Mailbox.ReceiptType;
+using WireProfile = Akka.WhatsApp.Protocol.Profile;
+using WireReceiptType = Akka.WhatsApp.Protocol.ReceiptType;
+
+namespace Akka.WhatsApp.Edge.Sessions;
+
+/// <summary>Conversions between wire packets and domain records. The only place that knows both.</summary>
+public static class WireMapping
+{
+    public static ulong Ms(DateTimeOffset t) => (ulong)t.ToUnixTimeMilliseconds();
+
+    public static ByteString Bytes(MessageId id) => ByteString.CopyFrom(id.ToByteArray());
+
+    public static ByteString Bytes(MessageId? id) => id is { } v ? Bytes(v) : ByteString.Empty;
+
+    /// <summary>An optional message id: empty is none, 16 bytes is one, anything else is invalid.</summary>
+    public static bool TryOptionalId(ByteString bytes, out MessageId? id)
+    {
+        id = null;
+        if (bytes.IsEmpty)
+            return true;
+        if (!MessageId.TryFrom(bytes.Span, out var v))
+            return false;
+        id = v;
+        return true;
+    }
+
+    public static ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts(IEnumerable<Protocol.DeviceCiphertext> wire) =>
+        wire.ToImmutableSortedDictionary(c => c.DeviceId, c => new DeviceCiphertext(c.Ciphertext.ToByteArray(), (int)c.Type));
+
+    public static Frame Deliver(MailboxEntry entry, DeviceId device) => entry switch
+    {
+        StoredMessage m => new Frame { Deliver = Deliver(m, device) },
+        StoredReceipt r => new Frame { Receipt = Receipt(r) },
+        _ => throw new ArgumentOutOfRangeException(nameof(entry), entry.GetType().Name, "unknown mailbox entry"),
+    };
+
+    private static Deliver Deliver(StoredMessage m, DeviceId device)
+    {
+        var c = m.Ciphertexts.GetValueOrDefault(device.Value);
+        var d = new Deliver
+        {
+            Seq = (ulong)m.Seq,
+            MessageId = Bytes(m.MessageId),
+            FromUserId = m.From.Value,
+            FromDeviceId = m.FromDevice.Value,
+            ServerTimestamp = Ms(m.ServerTimestamp),
+            Kind = (ContentKind)m.Meta.Kind,
+            Ciphertext = c is null ? ByteString.Empty : ByteString.CopyFrom(c.Bytes),
+            CiphertextType = (CiphertextType)(c?.Type ?? 0),
+            ReplyToMessageId = Bytes(m.Meta.ReplyTo),
+            ForwardCount = m.Meta.ForwardCount,
+            TargetMessageId = Bytes(m.Meta.Target),
+            ClientTimestamp = (ulong)Math.Max(0, m.Meta.ClientTimestamp),
+            ToUserId = m.Meta.SyncTo?.Value ?? "",
+            GroupId = m.Meta.Group?.Value ?? "",
+            GroupSeq = (ulong)Math.Max(0, m.Meta.GroupSeq),
+        };
+        d.Mentions.AddRange(m.Meta.Mentions);
+        return d;
+    }
+
+    private static Receipt Receipt(StoredReceipt r)
+    {
+        var w = new Receipt
+        {
+            Seq = (ulong)r.Seq,
+            FromUserId = r.From.Value,
+            FromDeviceId = r.FromDevice.Value,
+            Type = (WireReceiptType)(int)r.Type,
+            Timestamp = Ms(r.ServerTimestamp),
+            GroupId = r.Group?.Value ?? "",
+            ToUserId = r.SyncTo?.Value ?? "",
+        };
+        w.MessageIds.AddRange(r.MessageIds.Select(Bytes));
+        return w;
+    }
+
+    public static ReceiptType? ReceiptTypeOf(WireReceiptType type) => type switch
+    {
+        WireReceiptType.Delivered => ReceiptType.Delivered,
+        WireReceiptType.Read => ReceiptType.Read,
+        WireReceiptType.Played => ReceiptType.Played,
+        _ => null,
+    };
+
+    /// <summary>Wire Visibility is 1-based with 0 = "unchanged"; the domain's is 0-based.</summary>
+    public static Domain.Accounts.Visibility? VisibilityOf(Protocol.Visibility v) =>
+        v == Protocol.Visibility.Unspecified ? null : (Domain.Accounts.Visibility)((int)v - 1);
+
+    public static Protocol.Visibility Wire(Domain.Accounts.Visibility v) => (Protocol.Visibility)((int)v + 1);
+
+    public static Protocol.PrivacySettings Wire(Domain.Accounts.PrivacySettings p) => new()
+    {
+        LastSeen = Wire(p.LastSeen),
+        ProfilePhoto = Wire(p.Photo),
+        About = Wire(p.About),
+        ReadReceipts = p.ReadReceipts,
+    };
+
+    public static WireProfile Wire(UserId user, Domain.Accounts.Profile p, DateTimeOffset? lastSeen) => new()
+    {
+        UserId = user.Value,
+        Name = p.Name,
+        About = p.About,
+        PhotoMediaId = p.PhotoMediaId,
+        LastSeen = lastSeen is { } t ? Ms(t) : 0,
+    };
+}
