@@ -61,6 +61,7 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
 
         var session = CreateTestProbe();
         mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 100), TestActor);
+        Assert.Equal(0, session.ExpectMsg<MailboxPushes.Attached>(Wait).AckedSeq);
         Assert.Equal([1L, 2L, 3L], Enumerable.Range(0, 3).Select(_ => session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq));
         Assert.Equal(3, session.ExpectMsg<MailboxPushes.QueueEmpty>(Wait).LastSeq);
 
@@ -83,6 +84,7 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
 
         var session = CreateTestProbe();
         mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 2), TestActor);
+        session.ExpectMsg<MailboxPushes.Attached>(Wait);
         Assert.Equal(1, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
         Assert.Equal(2, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
         session.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
@@ -104,11 +106,12 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
         }
         var first = CreateTestProbe();
         mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, first, 100), TestActor);
-        first.ReceiveN(4, Wait);
+        first.ReceiveN(5, Wait);
 
         var second = CreateTestProbe();
         mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 2, second, 100), TestActor);
         first.ExpectMsg<MailboxPushes.Replaced>(Wait);
+        Assert.Equal(2, second.ExpectMsg<MailboxPushes.Attached>(Wait).AckedSeq);
         Assert.Equal(3, second.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
         second.ExpectMsg<MailboxPushes.QueueEmpty>(Wait);
     }
@@ -164,6 +167,7 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
 
         var session = CreateTestProbe();
         second.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, 100), TestActor);
+        Assert.Equal(2, session.ExpectMsg<MailboxPushes.Attached>(Wait).AckedSeq);
         Assert.Equal(3, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
     }
 

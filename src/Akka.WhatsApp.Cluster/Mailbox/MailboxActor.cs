@@ -103,7 +103,14 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
             Context.Unwatch(old.Session);
         }
-        var acked = Math.Max(State.Cursors.GetValueOrDefault(attach.Device), _unpersistedAcks.GetValueOrDefault(attach.Device));
+        var known = Math.Max(State.Cursors.GetValueOrDefault(attach.Device), _unpersistedAcks.GetValueOrDefault(attach.Device));
+        // What the device says it processed counts as an ack (Login.last_acked_seq).
+        var acked = Math.Max(known, Math.Clamp(attach.AckedUpTo, 0, State.LastSeq));
+        if (acked > known)
+        {
+            _unpersistedAcks[attach.Device] = acked;
+            WriteAcks();
+        }
         var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), State.LastSeq) { AckedUpTo = acked, SentUpTo = acked };
         var wasOffline = _sessions.Count == 0;
         _sessions[attach.Device] = attachment;
@@ -111,10 +118,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         attach.Session.Tell(new MailboxPushes.Attached(_owner, attach.Device, acked));
         if (wasOffline)
             PublishPresence(online: true, lastSeen: null);
-        if (attach.AckedUpTo > acked)
-            OnAck(attach.Device, attach.AckedUpTo, ActorRefs.Nobody);
-        else
-            Pump(attach.Device);
+        Pump(attach.Device);
     }
 
     private void OnAck(DeviceId device, long upToSeq, IActorRef replyTo)

@@ -15,6 +15,16 @@ public sealed class PresenceSerializer : ProtobufSerializer
 
     public PresenceSerializer(ExtendedActorSystem system) : base(system)
     {
+        Map<LinkApproved, Proto.LinkApproved>("LA",
+            l => new Proto.LinkApproved
+            {
+                Code = l.Code, User = l.User.Value, ApprovedBy = l.ApprovedBy.Value, IdentityKey = Bytes(l.IdentityKey),
+                ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(l.ReplyTo),
+            },
+            p => new LinkApproved(p.Code, new UserId(p.User), new DeviceId(p.ApprovedBy), p.IdentityKey.ToByteArray(), system.Provider.ResolveActorRef(p.ReplyTo)));
+        Map<LinkResult, Proto.LinkResult>("LR",
+            r => new Proto.LinkResult { Code = r.Code, Device = r.Device, ErrorCode = r.ErrorCode, Reason = r.Reason },
+            p => new LinkResult(p.Code, p.Device, p.ErrorCode, p.Reason));
         Map<PresenceChanged, Proto.PresenceChanged>("P",
             p => new Proto.PresenceChanged { User = p.User.Value, Online = p.Online, HasLastSeen = p.LastSeen.HasValue, LastSeenMs = p.LastSeen is { } t ? Ms(t) : 0 },
             p => new PresenceChanged(new UserId(p.User), p.Online, p.HasLastSeen ? At(p.LastSeenMs) : null));

@@ -18,3 +18,15 @@ public sealed record PresenceChanged(UserId User, bool Online, DateTimeOffset? L
 
 /// <summary>Someone is typing to a user (or in a group).</summary>
 public sealed record TypingSignal(UserId From, UserId To, GroupId? Group, int State) : IPresenceSignal;
+
+/// <summary>The distributed pub-sub topic a device waiting to be linked listens on.</summary>
+public static class LinkTopics
+{
+    public static string Link(string code) => "link-" + code;
+}
+
+/// <summary>A primary device approved the link with this code; the waiting device answers <paramref name="ReplyTo"/>.</summary>
+public sealed record LinkApproved(string Code, UserId User, DeviceId ApprovedBy, byte[] IdentityKey, Akka.Actor.IActorRef ReplyTo) : IPresenceSignal;
+
+/// <summary>The waiting device's answer: the new device id, or a wire error code (0 = none).</summary>
+public sealed record LinkResult(string Code, uint Device, int ErrorCode, string Reason) : IPresenceSignal;

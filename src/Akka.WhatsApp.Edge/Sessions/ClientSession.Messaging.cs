@@ -42,8 +42,13 @@ public sealed partial class ClientSession
         if (sender.Blocks)
             throw new RequestException(ErrorCode.Blocked, "you blocked this user; unblock them to send");
 
-        CheckDevices(to, recipient.Devices, send.Ciphertexts.Select(c => c.DeviceId), exclude: null);
-        CheckDevices(User, sender.Devices, send.SelfCiphertexts.Select(c => c.DeviceId), exclude: Device.Value);
+        var stale = new[]
+        {
+            Stale(to, recipient.Devices, send.Ciphertexts.Select(c => c.DeviceId), exclude: null),
+            Stale(User, sender.Devices, send.SelfCiphertexts.Select(c => c.DeviceId), exclude: Device.Value),
+        }.OfType<StaleDevices>().ToList();
+        if (stale.Count > 0)
+            throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the current devices", stale: stale);
 
         var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions], target, (long)Math.Min(send.ClientTimestamp, long.MaxValue),
             send.Silent);
@@ -75,8 +80,8 @@ public sealed partial class ClientSession
             _ => throw new RequestException(ErrorCode.Internal, "unexpected answer"),
         };
 
-    /// <summary>The STALE_DEVICES check (as Signal-Server does): exactly one ciphertext per current device.</summary>
-    private static void CheckDevices(UserId user, ImmutableSortedSet<uint> current, IEnumerable<uint> given, uint? exclude)
+    /// <summary>The STALE_DEVICES check (as Signal-Server does): exactly one ciphertext per current device; null when it holds.</summary>
+    private static StaleDevices? Stale(UserId user, ImmutableSortedSet<uint> current, IEnumerable<uint> given, uint? exclude)
     {
         var expected = exclude is { } e ? current.Remove(e) : current;
         var got = given.ToList();
@@ -84,11 +89,11 @@ public sealed partial class ClientSession
         var extra = got.Where(d => !expected.Contains(d)).Distinct().ToList();
         var duplicated = got.Count != got.Distinct().Count();
         if (missing.Count == 0 && extra.Count == 0 && !duplicated)
-            return;
+            return null;
         var stale = new StaleDevices { UserId = user.Value };
         stale.MissingDeviceIds.AddRange(missing);
         stale.ExtraDeviceIds.AddRange(extra);
-        throw new RequestException(ErrorCode.StaleDevices, $"the ciphertexts do not match the current devices of {user}", stale: stale);
+        return stale;
     }
 
     private void OnAck(Ack ack) =>

@@ -127,14 +127,15 @@ public sealed partial class ClientSession
     /// <summary>The transport closed the connection.</summary>
     public void Closed()
     {
-        IActorRef? actor;
+        IActorRef? actor, waiter;
         lock (_gate)
         {
             State = SessionState.Closed;
-            actor = _sessionActor;
-            _sessionActor = null;
+            (actor, waiter) = (_sessionActor, _linkWaiter);
+            (_sessionActor, _linkWaiter) = (null, null);
         }
         actor?.Tell(DeviceSessionActor.ConnectionClosed.Instance);
+        waiter?.Tell(PoisonPill.Instance);
     }
 
     private void OnHello(Frame frame)
@@ -182,6 +183,9 @@ public sealed partial class ClientSession
                 break;
             case Frame.PacketOneofCase.Login when _backend is not null:
                 BeginLogin(frame, LoginAsync);
+                break;
+            case Frame.PacketOneofCase.RequestDeviceLink when _backend is not null:
+                OnRequestDeviceLink(frame);
                 break;
             case var p when PacketKinds.IsHandshake(p):
                 Reply(frame, ErrorCode.NotImplemented, $"{p} is not implemented by this server yet", close: false);
@@ -252,6 +256,9 @@ public sealed partial class ClientSession
             case Frame.PacketOneofCase.RemoveDevice:
                 Run(frame, RemoveDeviceAsync);
                 break;
+            case Frame.PacketOneofCase.ApproveDeviceLink:
+                Run(frame, ApproveDeviceLinkAsync);
+                break;
             case Frame.PacketOneofCase.Logout:
                 Run(frame, LogoutAsync);
                 break;
@@ -285,7 +292,7 @@ public sealed partial class ClientSession
         }
         catch (RequestException e)
         {
-            Reply(frame, e.Code, e.Message, close: false, e.RetryAfterMs, e.Stale);
+            Reply(frame, e.Code, e.Message, close: false, e.RetryAfterMs, e.Stale ?? []);
         }
         catch (AskTimeoutException)
         {
@@ -313,12 +320,12 @@ public sealed partial class ClientSession
             },
         });
 
-    private void Reply(Frame request, ErrorCode code, string message, bool close, ulong retryAfterMs = 0, StaleDevices? stale = null)
+    private void Reply(Frame request, ErrorCode code, string message, bool close, ulong retryAfterMs = 0, IEnumerable<StaleDevices>? stale = null)
     {
         var error = ErrorFrame(request.RequestId, code, message);
         error.Error.RetryAfterMs = retryAfterMs;
         if (stale is not null)
-            error.Error.StaleDevices.Add(stale);
+            error.Error.StaleDevices.AddRange(stale);
         if (close)
             Close(error);
         else
@@ -341,9 +348,9 @@ public sealed partial class ClientSession
 }
 
 /// <summary>A request refused with a wire error code; the message is for humans.</summary>
-public sealed class RequestException(ErrorCode code, string message, ulong retryAfterMs = 0, StaleDevices? stale = null) : Exception(message)
+public sealed class RequestException(ErrorCode code, string message, ulong retryAfterMs = 0, IReadOnlyList<StaleDevices>? stale = null) : Exception(message)
 {
     public ErrorCode Code { get; } = code;
     public ulong RetryAfterMs { get; } = retryAfterMs;
-    public StaleDevices? Stale { get; } = stale;
+    public IReadOnlyList<StaleDevices>? Stale { get; } = stale;
 }

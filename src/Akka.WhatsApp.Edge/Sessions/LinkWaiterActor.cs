@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Presence;
+using Akka.WhatsApp.Edge.Backend;
+using Akka.WhatsApp.Protocol;
+using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+
+namespace Akka.WhatsApp.Edge.Sessions;
+
+/// <summary>
+/// A not-yet-linked device waiting for its primary to approve the link code it shows. On approval it checks
+/// the identity key the primary scanned, links itself to the account with a fresh token, and hands that
+/// token to its own connection only. It answers the approving session and stops; it expires after 5 minutes.
+/// </summary>
+public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
+
+    private sealed class Expired : INoSerializationVerificationNeeded
+    {
+        public static readonly Expired Instance = new();
+    }
+
+    private sealed record Linked(LinkApproved Approval, byte[] Token, IAccountReply Reply) : INoSerializationVerificationNeeded;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public LinkWaiterActor(string code, string deviceName, byte[] identityKey, IClientConnection connection, EdgeBackend backend)
+    {
+        Receive<SubscribeAck>(_ => { });
+        Receive<LinkApproved>(approval =>
+        {
+            if (!CryptographicOperations.FixedTimeEquals(approval.IdentityKey, identityKey))
+            {
+                approval.ReplyTo.Tell(new LinkResult(code, 0, (int)ErrorCode.Forbidden, "the identity key does not match the device showing this code"));
+                return;
+            }
+            var token = RandomNumberGenerator.GetBytes(32);
+            backend.Accounts.Ask<IAccountReply>(new AccountCommands.LinkDevice(approval.User, approval.ApprovedBy, AccountState.HashToken(token), deviceName),
+                    backend.AskTimeout)
+                .ContinueWith(t => new Linked(approval, token, t.IsCompletedSuccessfully ? t.Result : new A.Rejected(AccountError.InvalidArgument, "no answer")),
+                    TaskScheduler.Default)
+                .PipeTo(Self);
+            Become(Linking);
+        });
+        Receive<Expired>(_ => Fail(ErrorCode.CodeExpired));
+        Timers.StartSingleTimer("expiry", Expired.Instance, Lifetime);
+        backend.PresenceBus.Tell(new Subscribe(LinkTopics.Link(code), Self));
+
+        void Linking()
+        {
+            Receive<Linked>(linked =>
+            {
+                if (linked.Reply is A.DeviceLinked ok)
+                {
+                    connection.Send(new Frame
+                    {
+                        DeviceLinked = new DeviceLinked
+                        {
+                            UserId = linked.Approval.User.Value,
+                            DeviceId = ok.Device.Value,
+                            Token = Google.Protobuf.ByteString.CopyFrom(linked.Token),
+                        },
+                    });
+                    linked.Approval.ReplyTo.Tell(new LinkResult(code, ok.Device.Value, 0, ""));
+                }
+                else
+                {
+                    var (error, reason) = linked.Reply is A.Rejected { Error: AccountError.TooManyDevices } r
+                        ? (ErrorCode.TooManyDevices, r.Reason)
+                        : (ErrorCode.Forbidden, (linked.Reply as A.Rejected)?.Reason ?? "refused");
+                    linked.Approval.ReplyTo.Tell(new LinkResult(code, 0, (int)error, reason));
+                    connection.Send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = error } });
+                }
+                Context.Stop(Self);
+            });
+            Receive<Expired>(_ => { });
+            Receive<LinkApproved>(a => a.ReplyTo.Tell(new LinkResult(code, 0, (int)ErrorCode.CodeInvalid, "this code was already used")));
+        }
+
+        void Fail(ErrorCode reason)
+        {
+            connection.Send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = reason } });
+            Context.Stop(Self);
+        }
+    }
+}
