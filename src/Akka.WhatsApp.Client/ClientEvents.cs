@@ -1,0 +1,31 @@
+using Akka.WhatsApp.Protocol;
+
+namespace Akka.WhatsApp.Client;
+
+/// <summary>What a device needs to log in; keep the token secret (it is shown once, at registration or linking).</summary>
+public sealed record Credentials(string UserId, uint DeviceId, byte[] Token);
+
+/// <summary>Something the server pushed or the connection did, in order.</summary>
+public abstract record ClientEvent;
+
+/// <summary>A message for this device, shown once: retransmissions of an already seen message id are dropped.</summary>
+public sealed record MessageReceived(Deliver Deliver) : ClientEvent;
+
+/// <summary>A delivered / read / played receipt for messages this user sent (or a sync copy from another own device).</summary>
+public sealed record ReceiptReceived(Receipt Receipt) : ClientEvent;
+
+/// <summary>The stored backlog has been pushed after a login; live messages follow.</summary>
+public sealed record BacklogDone(ulong LastSeq) : ClientEvent;
+
+public sealed record PresenceChanged(Presence Presence) : ClientEvent;
+
+public sealed record TypingChanged(TypingNotification Typing) : ClientEvent;
+
+/// <summary>The connection was lost; the client reconnects by itself unless it was closed or replaced.</summary>
+public sealed record Disconnected(string Reason, bool WillReconnect) : ClientEvent;
+
+/// <summary>Logged in again after a disconnect; the backlog since the last ack follows.</summary>
+public sealed record Reconnected : ClientEvent;
+
+/// <summary>This companion device was linked: log in with these credentials.</summary>
+public sealed record Linked(Credentials Credentials) : ClientEvent;

@@ -1,0 +1,370 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
+
+namespace Akka.WhatsApp.Client;
+
+/// <summary>Where and how a client connects.</summary>
+public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
+{
+    public string ClientName { get; init; } = "Akka.WhatsApp.Client";
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    public TimeSpan MinReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How many times a send is retried (same message id) across reconnects before it fails.</summary>
+    public int MaxSendAttempts { get; init; } = 8;
+}
+
+/// <summary>
+/// A logged-in device: reconnects with backoff and resumes after its last ack, retries sends under a stable
+/// message id, drops duplicate deliveries, acknowledges what it handed to <see cref="Events"/>, and fixes its
+/// device lists from STALE_DEVICES answers. Payload bytes are opaque (end-to-end encryption is a later layer).
+/// </summary>
+public sealed class WhatsAppClient : IAsyncDisposable
+{
+    private const int SeenWindow = 10_000;
+
+    private readonly ClientOptions _options;
+    private readonly Channel<ClientEvent> _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly ConcurrentDictionary<string, uint[]> _devices = new(StringComparer.Ordinal);
+    private readonly HashSet<ByteString> _seen = [];
+    private readonly Queue<ByteString> _seenOrder = new();
+    private readonly CancellationTokenSource _closing = new();
+    private TaskCompletionSource<WhatsAppConnection> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _loop;
+    private long _lastAcked;
+    private int _disposed;
+
+    private WhatsAppClient(ClientOptions options, Credentials credentials, ulong lastAckedSeq)
+    {
+        _options = options;
+        Credentials = credentials;
+        _lastAcked = (long)lastAckedSeq;
+    }
+
+    public Credentials Credentials { get; }
+
+    /// <summary>The highest seq this device acknowledged: persist it and pass it back to <see cref="ConnectAsync"/>.</summary>
+    public ulong LastAckedSeq => (ulong)Interlocked.Read(ref _lastAcked);
+
+    /// <summary>Everything pushed to this device, in order, each message once.</summary>
+    public ChannelReader<ClientEvent> Events => _events.Reader;
+
+    /// <summary>Asks the server to send a verification code to <paramref name="phone"/> (E.164).</summary>
+    public static async Task<CodeSent> RequestCodeAsync(ClientOptions options, string phone, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await HelloAsync(options, cancellationToken);
+        var reply = await connection.RequestAsync(new Frame { RequestCode = new RequestCode { PhoneNumber = phone } }, cancellationToken)
+            .WaitAsync(options.RequestTimeout, cancellationToken);
+        return reply.CodeSent;
+    }
+
+    /// <summary>Proves the number with the code and returns the new primary device's credentials.</summary>
+    public static async Task<(Credentials Credentials, bool NewAccount)> VerifyAsync(ClientOptions options, string phone, string code,
+        string deviceName = "primary", CancellationToken cancellationToken = default)
+    {
+        await using var connection = await HelloAsync(options, cancellationToken);
+        var reply = await connection.RequestAsync(new Frame { VerifyCode = new VerifyCode { PhoneNumber = phone, Code = code, DeviceName = deviceName } },
+            cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
+        var r = reply.Registered;
+        return (new Credentials(r.UserId, r.DeviceId, r.Token.ToByteArray()), r.NewAccount);
+    }
+
+    /// <summary>
+    /// Starts linking this (new) device: returns the link code to show to the primary, and a task that completes
+    /// with this device's credentials once the primary approved the code (within its expiry).
+    /// </summary>
+    public static async Task<(string LinkCode, Task<Credentials> Linked)> RequestLinkAsync(ClientOptions options, string deviceName, byte[] identityKey,
+        CancellationToken cancellationToken = default)
+    {
+        var connection = await HelloAsync(options, cancellationToken);
+        try
+        {
+            var reply = await connection.RequestAsync(new Frame
+            {
+                RequestDeviceLink = new RequestDeviceLink { DeviceName = deviceName, IdentityKey = ByteString.CopyFrom(identityKey), Platform = Platform.Cli },
+            }, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
+            return (reply.DeviceLinkCode.LinkCode, WaitForLinkAsync(connection));
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<Credentials> WaitForLinkAsync(WhatsAppConnection connection)
+    {
+        await using (connection)
+        {
+            await foreach (var push in connection.Pushes.ReadAllAsync())
+            {
+                if (push.PacketCase == Frame.PacketOneofCase.DeviceLinked)
+                    return new Credentials(push.DeviceLinked.UserId, push.DeviceLinked.DeviceId, push.DeviceLinked.Token.ToByteArray());
+                if (push.PacketCase == Frame.PacketOneofCase.DeviceLinkFailed)
+                    throw new ServerErrorException(new Error { Code = push.DeviceLinkFailed.Reason, Message = "linking failed" });
+            }
+        }
+        throw new IOException("the connection closed before the link was approved");
+    }
+
+    /// <summary>Logs in and keeps the device connected until disposed.</summary>
+    public static async Task<WhatsAppClient> ConnectAsync(ClientOptions options, Credentials credentials, ulong lastAckedSeq = 0,
+        CancellationToken cancellationToken = default)
+    {
+        var client = new WhatsAppClient(options, credentials, lastAckedSeq);
+        var first = await client.LoginAsync(cancellationToken);
+        client._connected.TrySetResult(first);
+        client._loop = Task.Run(() => client.RunAsync(first));
+        return client;
+    }
+
+    private static async Task<WhatsAppConnection> HelloAsync(ClientOptions options, CancellationToken cancellationToken)
+    {
+        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken);
+        try
+        {
+            await connection.HelloAsync(options.ClientName, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<WhatsAppConnection> LoginAsync(CancellationToken cancellationToken)
+    {
+        var connection = await HelloAsync(_options, cancellationToken);
+        try
+        {
+            await connection.RequestAsync(new Frame
+            {
+                Login = new Login
+                {
+                    UserId = Credentials.UserId,
+                    DeviceId = Credentials.DeviceId,
+                    Token = ByteString.CopyFrom(Credentials.Token),
+                    LastAckedSeq = LastAckedSeq,
+                },
+            }, cancellationToken).WaitAsync(_options.RequestTimeout, cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Pumps pushes into <see cref="Events"/> and reconnects with backoff when the connection drops.</summary>
+    private async Task RunAsync(WhatsAppConnection connection)
+    {
+        var delay = _options.MinReconnectDelay;
+        while (!_closing.IsCancellationRequested)
+        {
+            var reason = await PumpAsync(connection);
+            await connection.DisposeAsync();
+            var fatal = reason is "DEVICE_REPLACED" or "DEVICE_REMOVED";
+            if (_closing.IsCancellationRequested)
+                break;
+            await _events.Writer.WriteAsync(new Disconnected(reason, WillReconnect: !fatal));
+            if (fatal)
+                break;
+            _connected = new TaskCompletionSource<WhatsAppConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+            while (!_closing.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(Jitter(delay), _closing.Token);
+                    connection = await LoginAsync(_closing.Token);
+                    _connected.TrySetResult(connection);
+                    await _events.Writer.WriteAsync(new Reconnected());
+                    delay = _options.MinReconnectDelay;
+                    break;
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or ServerErrorException)
+                {
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        _connected.TrySetException(new ObjectDisposedException(nameof(WhatsAppClient)));
+        _events.Writer.TryComplete();
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble() / 2)));
+
+    /// <summary>Reads pushes until the connection closes; acks each batch after handing it to Events. Returns why it ended.</summary>
+    private async Task<string> PumpAsync(WhatsAppConnection connection)
+    {
+        var reader = connection.Pushes;
+        try
+        {
+            while (await reader.WaitToReadAsync(_closing.Token))
+            {
+                ulong ackUpTo = 0;
+                while (reader.TryRead(out var push))
+                {
+                    switch (push.PacketCase)
+                    {
+                        case Frame.PacketOneofCase.Deliver:
+                            if (FirstSight(push.Deliver.MessageId))
+                                await _events.Writer.WriteAsync(new MessageReceived(push.Deliver));
+                            ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
+                            break;
+                        case Frame.PacketOneofCase.Receipt:
+                            await _events.Writer.WriteAsync(new ReceiptReceived(push.Receipt));
+                            ackUpTo = Math.Max(ackUpTo, push.Receipt.Seq);
+                            break;
+                        case Frame.PacketOneofCase.QueueEmpty:
+                            await _events.Writer.WriteAsync(new BacklogDone(push.QueueEmpty.LastSeq));
+                            break;
+                        case Frame.PacketOneofCase.Presence:
+                            await _events.Writer.WriteAsync(new PresenceChanged(push.Presence));
+                            break;
+                        case Frame.PacketOneofCase.TypingNotification:
+                            await _events.Writer.WriteAsync(new TypingChanged(push.TypingNotification));
+                            break;
+                        case Frame.PacketOneofCase.Error when push.Error.Code is ErrorCode.DeviceReplaced or ErrorCode.DeviceRemoved:
+                            return push.Error.Code == ErrorCode.DeviceReplaced ? "DEVICE_REPLACED" : "DEVICE_REMOVED";
+                    }
+                }
+                if (ackUpTo > LastAckedSeq)
+                {
+                    Interlocked.Exchange(ref _lastAcked, (long)ackUpTo);
+                    await connection.SendAsync(new Frame { Ack = new Ack { UpToSeq = ackUpTo } }, _closing.Token);
+                }
+            }
+            return "connection closed";
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            return e.Message;
+        }
+    }
+
+    private bool FirstSight(ByteString id)
+    {
+        if (!_seen.Add(id))
+            return false;
+        _seenOrder.Enqueue(id);
+        if (_seenOrder.Count > SeenWindow)
+            _seen.Remove(_seenOrder.Dequeue());
+        return true;
+    }
+
+    /// <summary>
+    /// Sends a request on the current connection; while the client is reconnecting it waits for the next one.
+    /// </summary>
+    public async Task<Frame> RequestAsync(Frame request, CancellationToken cancellationToken = default)
+    {
+        var connection = await _connected.Task.WaitAsync(cancellationToken);
+        return await connection.RequestAsync(request, cancellationToken).WaitAsync(_options.RequestTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends a 1:1 message; returns when the server stored it (✓). Retried under the same message id across
+    /// lost replies and reconnects, so it is stored and shown once.
+    /// </summary>
+    public async Task<SendResult> SendAsync(string to, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text, byte[]? messageId = null,
+        byte[]? targetMessageId = null, CancellationToken cancellationToken = default)
+    {
+        var id = ByteString.CopyFrom(messageId ?? Guid.NewGuid().ToByteArray());
+        Exception? last = null;
+        for (var attempt = 0; attempt < _options.MaxSendAttempts; attempt++)
+        {
+            var send = new Send
+            {
+                MessageId = id,
+                ToUserId = to,
+                Kind = kind,
+                ClientTimestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                TargetMessageId = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId),
+            };
+            send.Ciphertexts.AddRange(DevicesOf(to, [1]).Select(d => Ciphertext(d, payload)));
+            send.SelfCiphertexts.AddRange(DevicesOf(Credentials.UserId, [Credentials.DeviceId]).Where(d => d != Credentials.DeviceId)
+                .Select(d => Ciphertext(d, payload)));
+            try
+            {
+                return (await RequestAsync(new Frame { Send = send }, cancellationToken)).SendResult;
+            }
+            catch (ServerErrorException e) when (e.Code == ErrorCode.StaleDevices)
+            {
+                foreach (var stale in e.Error.StaleDevices)
+                {
+                    var self = stale.UserId == Credentials.UserId;
+                    var known = DevicesOf(stale.UserId, self ? [Credentials.DeviceId] : [1]);
+                    _devices[stale.UserId] = known.Except(stale.ExtraDeviceIds).Union(stale.MissingDeviceIds).Order().ToArray();
+                }
+                last = e;
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException { Code: ErrorCode.Timeout or ErrorCode.Unavailable })
+            {
+                last = e;
+            }
+        }
+        throw new IOException($"the message could not be sent after {_options.MaxSendAttempts} attempts", last);
+    }
+
+    private uint[] DevicesOf(string user, uint[] fallback) => _devices.GetValueOrDefault(user) ?? fallback;
+
+    private static DeviceCiphertext Ciphertext(uint device, ReadOnlyMemory<byte> payload) =>
+        new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(payload.Span), Type = CiphertextType.SignalMessage };
+
+    public Task SendReceiptAsync(string to, ReceiptType type, IEnumerable<ByteString> messageIds, CancellationToken cancellationToken = default)
+    {
+        var receipt = new SendReceipt { ToUserId = to, Type = type };
+        receipt.MessageIds.AddRange(messageIds);
+        return RequestAsync(new Frame { SendReceipt = receipt }, cancellationToken);
+    }
+
+    /// <summary>Typing is a notification: nothing is answered unless it is refused.</summary>
+    public async Task TypingAsync(string to, TypingState state, CancellationToken cancellationToken = default)
+    {
+        var connection = await _connected.Task.WaitAsync(cancellationToken);
+        await connection.SendAsync(new Frame { Typing = new Typing { To = to, State = state } }, cancellationToken);
+    }
+
+    public async Task<PresenceList> SubscribePresenceAsync(IEnumerable<string> users, CancellationToken cancellationToken = default)
+    {
+        var subscribe = new SubscribePresence();
+        subscribe.UserIds.AddRange(users);
+        return (await RequestAsync(new Frame { SubscribePresence = subscribe }, cancellationToken)).PresenceList;
+    }
+
+    public async Task<ContactsResult> SyncContactsAsync(IEnumerable<string> phones, ContactSyncMode mode = ContactSyncMode.Replace,
+        CancellationToken cancellationToken = default)
+    {
+        var sync = new SyncContacts { Mode = mode };
+        sync.PhoneNumbers.AddRange(phones);
+        return (await RequestAsync(new Frame { SyncContacts = sync }, cancellationToken)).ContactsResult;
+    }
+
+    public Task BlockAsync(string user, bool block = true, CancellationToken cancellationToken = default) =>
+        RequestAsync(block ? new Frame { BlockUser = new BlockUser { UserId = user } } : new Frame { UnblockUser = new UnblockUser { UserId = user } },
+            cancellationToken);
+
+    /// <summary>Approves a device that shows <paramref name="linkCode"/> (primary only).</summary>
+    public async Task<DeviceList> ApproveLinkAsync(string linkCode, byte[] identityKey, CancellationToken cancellationToken = default) =>
+        (await RequestAsync(new Frame { ApproveDeviceLink = new ApproveDeviceLink { LinkCode = linkCode, IdentityKey = ByteString.CopyFrom(identityKey) } },
+            cancellationToken)).DeviceList;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        _closing.Cancel();
+        if (_connected.Task.IsCompletedSuccessfully)
+            await _connected.Task.Result.DisposeAsync();
+        if (_loop is not null)
+            await _loop;
+        _closing.Dispose();
+    }
+}
