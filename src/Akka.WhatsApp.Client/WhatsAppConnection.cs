@@ -29,6 +29,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _readLoop;
     private int _nextRequestId;
+    private int _disposed;
 
     private WhatsAppConnection(TcpClient tcp, int maxFrameSize)
     {
@@ -148,6 +149,8 @@ public sealed class WhatsAppConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         _closing.Cancel();
         _tcp.Dispose();
         try
@@ -159,6 +162,5 @@ public sealed class WhatsAppConnection : IAsyncDisposable
             // The read loop ends with the socket; nothing to report on dispose.
         }
         _closing.Dispose();
-        _writeLock.Dispose();
     }
 }
