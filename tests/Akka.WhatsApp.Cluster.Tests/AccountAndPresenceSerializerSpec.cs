@@ -1,0 +1,108 @@
+using System.Collections.Immutable;
+using Akka.WhatsApp.Cluster.Accounts;
+using Akka.WhatsApp.Cluster.Presence;
+using Akka.WhatsApp.Cluster.Serialization;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Presence;
+using Akka.WhatsApp.Domain.Registration;
+using Xunit;
+using C = Akka.WhatsApp.Domain.Accounts.AccountCommands;
+using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
+using R = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+
+namespace Akka.WhatsApp.Cluster.Tests;
+
+public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterSerialization.Config)
+{
+    private static readonly DateTimeOffset When = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_123);
+    private static readonly UserId Ann = new("ann");
+    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3], "laptop", When);
+    private static readonly Profile Profile = new("Ann", "hiking", "media-1");
+    private static readonly PrivacySettings Privacy = new(Visibility.Contacts, Visibility.Nobody, Visibility.Everyone, false);
+
+    /// <summary>Persisted events first: their manifests are pinned below.</summary>
+    private static readonly object[] Persisted =
+    [
+        new E.PrimaryRegistered("+4915112345678", Device with { Id = DeviceId.Primary }),
+        new E.DeviceLinked(Device),
+        new E.DeviceUnlinked(new DeviceId(2)),
+        new E.ProfileChanged(Profile),
+        new E.PrivacyChanged(Privacy),
+        new E.ContactsReplaced([new UserId("ben"), new UserId("cid")]),
+        new E.UserBlocked(new UserId("ben")),
+        new E.UserUnblocked(new UserId("ben")),
+        new E.LastSeenRecorded(When),
+        new VerificationEvents.CodeIssued([9, 9], When, When.AddMinutes(10)),
+        new VerificationEvents.AttemptFailed(When),
+        new VerificationEvents.NumberVerified(Ann, When),
+    ];
+
+    private static readonly object[] Remote =
+    [
+        new C.RegisterPrimary(Ann, "+4915112345678", [1], "phone"),
+        new C.Authenticate(Ann, DeviceId.Primary, [1]),
+        new C.LinkDevice(Ann, DeviceId.Primary, [2], "laptop"),
+        new C.UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)),
+        new C.GetDevices(Ann),
+        new C.SetProfile(Ann, Profile),
+        new C.SetPrivacy(Ann, Privacy),
+        new C.SetContacts(Ann, [new UserId("ben")], ContactsMode.Add),
+        new C.Block(Ann, new UserId("ben")),
+        new C.Unblock(Ann, new UserId("ben")),
+        new C.GetBlocked(Ann),
+        new C.GetPrivacy(Ann),
+        new C.RecordLastSeen(Ann, When),
+        new C.View(Ann, new UserId("ben")),
+        new C.GetDeliveryInfo(Ann, new UserId("ben")),
+        R.Done.Instance,
+        new R.Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)), DeviceId.Primary, new DeviceId(2)), "+4915112345678"),
+        new R.DeviceLinked(new DeviceId(3)),
+        new R.Devices([Device]),
+        new R.Blocked(ImmutableSortedSet.Create(StringComparer.Ordinal, "ben")),
+        new R.Viewed(Profile, When),
+        new R.Viewed(Profile, null),
+        new R.DeliveryInfo([1u, 2u], true, false, true),
+        new R.PrivacyIs(Privacy),
+        new R.Rejected(AccountError.TooManyDevices, "no"),
+        new VerificationCommands.RequestCode("+4915112345678", "123456"),
+        new VerificationCommands.VerifyCode("+4915112345678", "123456", Ann),
+        new VerificationReplies.CodeSent(When, TimeSpan.FromSeconds(30)),
+        new VerificationReplies.Verified(Ann, true),
+        new VerificationReplies.Rejected(VerificationError.RateLimited, "slow", TimeSpan.FromSeconds(12)),
+        new PresenceChanged(Ann, false, When),
+        new PresenceChanged(Ann, true, null),
+        new TypingSignal(Ann, new UserId("ben"), null, 1),
+        new LinkResult("code", 2, 0, ""),
+    ];
+
+    public static IEnumerable<object[]> All => Persisted.Concat(Remote).Select(m => new[] { m });
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Every_type_is_bound_to_a_protobuf_serializer_and_round_trips(object message)
+    {
+        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(message);
+        Assert.Contains(serializer.Identifier, new[] { AccountSerializer.Id, PresenceSerializer.Id });
+        var back = serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+        Assert.Equal(Describe.Of(message), Describe.Of(back));
+    }
+
+    [Fact]
+    public void Link_approvals_carry_the_reply_reference_across_nodes()
+    {
+        var approval = new LinkApproved("code", Ann, DeviceId.Primary, [7, 7], TestActor);
+        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(approval);
+        var back = (LinkApproved)serializer.FromBinary(serializer.ToBinary(approval), serializer.Manifest(approval));
+        Assert.Equal(TestActor, back.ReplyTo);
+        Assert.Equal(approval.IdentityKey, back.IdentityKey);
+    }
+
+    [Fact]
+    public void Persisted_manifests_and_serializer_ids_never_change()
+    {
+        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
+        Assert.Equal(111, serializer.Identifier);
+        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+    }
+}
