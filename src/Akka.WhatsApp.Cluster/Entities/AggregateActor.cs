@@ -65,6 +65,9 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     /// </summary>
     protected virtual Task? OnPersisted(TEvent @event) => null;
 
+    /// <summary>The reply to send instead when a side effect failed (runs outside the actor: use only its arguments).</summary>
+    protected virtual TReply ReplyWhenEffectFailed(TReply reply, Exception failure) => reply;
+
     /// <summary>Applies an event that a derived entity persisted itself.</summary>
     protected void ApplyPersisted(TEvent @event)
     {
@@ -103,7 +106,11 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
             Task.WhenAll(effects).ContinueWith(t =>
             {
                 if (t.Exception is { } failure)
+                {
                     log.Error(failure.GetBaseException(), "{0}: a side effect of a persisted event failed", id);
+                    sender.Tell(ReplyWhenEffectFailed(reply, failure.GetBaseException()));
+                    return;
+                }
                 sender.Tell(reply);
             }, TaskScheduler.Default);
         });

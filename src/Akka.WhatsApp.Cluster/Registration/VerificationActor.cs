@@ -51,6 +51,12 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
         return r with { Code = _lastCode };
     }
 
+    /// <summary>A code the gateway could not send is reported, so the client does not wait for an SMS that never comes.</summary>
+    protected override IVerificationReply ReplyWhenEffectFailed(IVerificationReply reply, Exception failure) =>
+        reply is VerificationReplies.CodeSent
+            ? new VerificationReplies.Rejected(VerificationError.Unavailable, "the verification code could not be sent; try again later", TimeSpan.FromSeconds(30))
+            : reply;
+
     protected override Task? OnPersisted(IVerificationEvent @event)
     {
         switch (@event)

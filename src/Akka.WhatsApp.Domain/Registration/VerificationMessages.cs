@@ -43,4 +43,6 @@ public enum VerificationError
     RateLimited = 2,
     CodeExpired = 3,
     CodeInvalid = 4,
+    /// <summary>The code could not be sent (the SMS gateway failed).</summary>
+    Unavailable = 5,
 }

@@ -10,7 +10,7 @@ namespace Akka.WhatsApp.Edge.Sessions;
 /// <summary>Profile, privacy, contacts and blocks.</summary>
 public sealed partial class ClientSession
 {
-    private const int MaxContactsPerSync = 5000;
+    private const int MaxContactsPerSync = 1000;
 
     private async Task<A.Viewed> ViewAsync(UserId user) =>
         await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.View(user, User)) as A.Viewed

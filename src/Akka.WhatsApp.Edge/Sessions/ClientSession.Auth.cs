@@ -46,6 +46,7 @@ public sealed partial class ClientSession
         Domain.Registration.VerificationError.RateLimited => new RequestException(ErrorCode.RateLimited, r.Reason, (ulong)r.RetryAfter.TotalMilliseconds),
         Domain.Registration.VerificationError.CodeExpired => new RequestException(ErrorCode.CodeExpired, r.Reason),
         Domain.Registration.VerificationError.CodeInvalid => new RequestException(ErrorCode.CodeInvalid, r.Reason),
+        Domain.Registration.VerificationError.Unavailable => new RequestException(ErrorCode.Unavailable, r.Reason, (ulong)r.RetryAfter.TotalMilliseconds),
         _ => new RequestException(ErrorCode.InvalidArgument, r.Reason),
     };
 
@@ -173,7 +174,7 @@ public sealed partial class ClientSession
         if (Device != DeviceId.Primary && target != Device)
             throw new RequestException(ErrorCode.NotPrimary, "only the primary device can remove another device");
         await UnlinkAsync(target);
-        return new Frame { Ok = new Ok() };
+        return await ListDevicesAsync(frame);
     }
 
     private async Task UnlinkAsync(DeviceId device)
