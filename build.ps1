@@ -25,7 +25,7 @@ switch ($Target) {
     dotnet test Akka.WhatsApp.sln -c Debug --no-build -nologo --blame-hang-timeout 10m
     exit $LASTEXITCODE
   }
-  "bench" { Write-Error "build.ps1 bench: the load generator is not built yet (see the load-testing issue)"; exit 2 }
+  "bench" { Write-Error "build.ps1 bench: run ./build.sh bench on Linux (it starts PostgreSQL itself)"; exit 2 }
   "pack" { dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release -o artifacts/server -nologo; exit $LASTEXITCODE }
   "clean" {
     dotnet clean Akka.WhatsApp.sln -nologo -v q

@@ -12,7 +12,7 @@ usage: ./build.sh <target>
   run     build (Release) and start a single-node server on the embedded default
           (SQLite journal under ./data, edge tcp/5222, management http/8558)
   test    build everything, start a throwaway PostgreSQL, run every test project
-  bench   run the load-test suite (not available yet: see the load-testing issue)
+  bench   start PostgreSQL and a Release server, run the load scenarios, write bench/results/<time>/report.md
   pack    publish the server to ./artifacts/server
   clean   remove build outputs and ./artifacts (keeps ./data)
 USAGE
@@ -46,8 +46,30 @@ case "$target" in
     exit $status
     ;;
   bench)
-    echo "build.sh bench: the load generator is not built yet (see the load-testing issue)." >&2
-    exit 2
+    # A Release server on a throwaway PostgreSQL, the load generator beside it, a report in bench/results/<timestamp>/.
+    need_dotnet
+    # shellcheck source=scripts/postgres.sh
+    source scripts/postgres.sh
+    dotnet build src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release -nologo -v q
+    dotnet build src/Akka.WhatsApp.LoadTest/Akka.WhatsApp.LoadTest.csproj -c Release -nologo -v q
+    pg_start
+    out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+    mkdir -p "$out"
+    server_pid=""
+    cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; pg_stop; }
+    trap cleanup EXIT
+    WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" \
+      WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 Logging__LogLevel__Default=Warning \
+      dotnet src/Akka.WhatsApp.Host/bin/Release/net10.0/Akka.WhatsApp.Host.dll >"$out/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18558/health/ready >/dev/null 2>&1 && break; sleep 1; done
+    { echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo; echo "One node, PostgreSQL journal, generator on the same $(nproc)-core machine."; echo; } >"$out/report.md"
+    load="dotnet src/Akka.WhatsApp.LoadTest/bin/Release/net10.0/Akka.WhatsApp.LoadTest.dll --server 127.0.0.1:15222 --management http://127.0.0.1:18558 --out $out/report.md"
+    $load offline-sync --messages 10000
+    for rate in ${BENCH_RATES:-500 1000 2000}; do
+      $load one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5
+    done
+    echo "build.sh bench: report in $out/report.md"
     ;;
   pack)
     need_dotnet

@@ -305,6 +305,13 @@ public sealed class WhatsAppClient : IAsyncDisposable
                 }
                 last = e;
             }
+            catch (ServerErrorException e) when (e.Code == ErrorCode.RateLimited)
+            {
+                // Sending faster than the server allows is not a failure: wait as told, then try again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(10, e.Error.RetryAfterMs)), cancellationToken);
+                attempt--;
+                last = e;
+            }
             catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException { Code: ErrorCode.Timeout or ErrorCode.Unavailable })
             {
                 last = e;

@@ -28,6 +28,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     private readonly Channel<Frame> _pushes = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _readLoop;
+    private SemaphoreSlim _requestSlots = new(DefaultMaxInFlight, DefaultMaxInFlight);
     private int _nextRequestId;
     private int _disposed;
 
@@ -61,13 +62,18 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         return new WhatsAppConnection(tcp, maxFrameSize);
     }
 
-    /// <summary>Sends Hello and returns the server's Welcome.</summary>
+    /// <summary>Unanswered requests allowed until the server's Welcome says otherwise.</summary>
+    public const int DefaultMaxInFlight = 64;
+
+    /// <summary>Sends Hello and returns the server's Welcome; later requests keep within its in-flight limit.</summary>
     public async Task<Welcome> HelloAsync(string clientName = "Akka.WhatsApp.Client", CancellationToken cancellationToken = default)
     {
         var reply = await RequestAsync(new Frame
         {
             Hello = new Hello { ProtocolVersion = ProtocolVersion.Current, ClientName = clientName },
         }, cancellationToken);
+        if (reply.Welcome.MaxInFlightRequests is > 0 and var max && max != DefaultMaxInFlight)
+            _requestSlots = new SemaphoreSlim((int)max, (int)max);
         return reply.Welcome;
     }
 
@@ -79,6 +85,8 @@ public sealed class WhatsAppConnection : IAsyncDisposable
             id = unchecked((uint)Interlocked.Increment(ref _nextRequestId));
         request.RequestId = id;
         var reply = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slots = _requestSlots;
+        await slots.WaitAsync(cancellationToken);
         _pending[id] = reply;
         try
         {
@@ -89,6 +97,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         finally
         {
             _pending.TryRemove(id, out _);
+            slots.Release();
         }
     }
 

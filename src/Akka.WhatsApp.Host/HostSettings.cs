@@ -57,6 +57,12 @@ public sealed record HostSettings
     /// <summary>WA_MAX_FRAME: the largest frame in bytes.</summary>
     public int MaxFrameSize { get; init; } = Protocol.Framing.FrameCodec.DefaultMaxFrameSize;
 
+    /// <summary>WA_SEND_RATE: 1:1 sends per second allowed per connection (bursts of twice that).</summary>
+    public int SendRate { get; init; } = 200;
+
+    /// <summary>WA_SNAPSHOT_EVERY: events between mailbox snapshots; older events are deleted once a snapshot covers them.</summary>
+    public int SnapshotEvery { get; init; } = 1000;
+
     /// <summary>WA_DEV_SMS: on = the development SMS gateway (codes in the log and at /dev/verification-codes/{phone}).</summary>
     public bool DevelopmentSms { get; init; } = true;
 
@@ -88,6 +94,8 @@ public sealed record HostSettings
             MaxFrameSize = Int(config, "WA_MAX_FRAME", d.MaxFrameSize),
             HoconDirectory = config["WA_HOCON_DIR"] ?? d.HoconDirectory,
             DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
+            SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
+            SnapshotEvery = Int(config, "WA_SNAPSHOT_EVERY", d.SnapshotEvery),
         }.Validated();
     }
 
@@ -100,6 +108,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_MAX_FRAME must be between 1024 and 16777216 bytes, not {MaxFrameSize}");
         if (HeartbeatSeconds is < 1 or > 3600)
             throw new InvalidOperationException($"WA_HEARTBEAT_SECONDS must be between 1 and 3600, not {HeartbeatSeconds}");
+        if (SendRate < 1)
+            throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
         if (NumberOfShards < 1)
             throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
         return this;

@@ -87,6 +87,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Port = settings.EdgePort,
             MaxFrameSize = settings.MaxFrameSize,
             HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
+            SendsPerSecond = settings.SendRate,
+            SendBurst = 2 * settings.SendRate,
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
         builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
@@ -127,7 +129,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
     {
-        var entities = new EntitySettings(settings.NumberOfShards);
+        var entities = new EntitySettings(settings.NumberOfShards) { SnapshotEvery = settings.SnapshotEvery };
         var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
 
         akka.ConfigureLoggers(loggers =>

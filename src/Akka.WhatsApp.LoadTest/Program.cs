@@ -11,7 +11,8 @@ using HdrHistogram;
 //   offline-sync M messages queued for an offline device, then it connects
 // usage: LoadTest <scenario> [--server host:port] [--management url] [--users N] [--rate R] [--seconds S] [--messages M] [--out file.md]
 var opts = Args.Parse(args);
-var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "one-to-one";
+var scenario = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal)))
+    .FirstOrDefault() ?? "one-to-one";
 var server = opts.GetValueOrDefault("server", "127.0.0.1:5222");
 var options = new ClientOptions(server.Split(':')[0], int.Parse(server.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture))
 {

@@ -172,6 +172,48 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_mailbox_recovers_from_its_snapshot_after_old_events_were_deleted()
+    {
+        var owner = new UserId("hugo");
+        var first = Sys.ActorOf(MailboxActor.PropsFor("hugo", snapshotEvery: 5));
+        var ids = Enumerable.Range(0, 12).Select(_ => MessageId.New()).ToArray();
+        foreach (var id in ids)
+        {
+            first.Tell(Message(owner, id), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+        first.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 10), TestActor);
+        ExpectMsg<MailboxReplies.Acked>(Wait);
+        // The journal no longer holds the first events once a snapshot covers them.
+        AwaitAssert(() =>
+        {
+            var probe = CreateTestProbe();
+            Persistence.Persistence.Instance.Apply(Sys).JournalFor(null)
+                .Tell(new Persistence.ReplayMessages(1, long.MaxValue, long.MaxValue, MailboxActor.PersistenceIdFor("hugo"), probe));
+            var replayed = probe.ReceiveWhile(TimeSpan.FromSeconds(1), m => m as Persistence.ReplayedMessage).Count;
+            Assert.True(replayed < 12, $"{replayed} events are still in the journal");
+        }, TimeSpan.FromSeconds(5));
+
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first, Wait);
+
+        var second = Sys.ActorOf(MailboxActor.PropsFor("hugo", snapshotEvery: 5));
+        second.Tell(Message(owner, ids[2]), TestActor);
+        var retry = ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        Assert.True(retry.Duplicate);
+        Assert.Equal(3, retry.Seq);
+
+        var session = CreateTestProbe();
+        second.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, 100), TestActor);
+        session.ExpectMsg<MailboxPushes.Attached>(Wait);
+        Assert.Equal([11L, 12L], new[] { session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq });
+
+        second.Tell(Message(owner, MessageId.New()), TestActor);
+        Assert.Equal(13, ExpectMsg<MailboxReplies.Enqueued>(Wait).Seq);
+    }
+
+    [Fact]
     public void The_strict_guard_refuses_a_domain_type_without_a_protobuf_binding()
     {
         var serializer = Sys.Serialization.FindSerializerForType(typeof(UnboundDomainMessage));

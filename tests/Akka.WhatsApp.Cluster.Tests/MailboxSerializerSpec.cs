@@ -37,6 +37,9 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         new MailboxPushes.Deliver(new UserId("bob"), new DeviceId(1), Receipt),
         new MailboxPushes.QueueEmpty(new UserId("bob"), new DeviceId(1), 9),
         new MailboxPushes.Replaced(new UserId("bob"), new DeviceId(1)),
+        new IMailboxEvent[] { new MailboxEvents.MessageEnqueued(Message), new MailboxEvents.ReceiptEnqueued(Receipt) }
+            .Aggregate(MailboxState.Empty with { LastSeq = 6 }, (s, e) => s.Apply(e))
+            .Apply(new MailboxEvents.DeviceAcked(new DeviceId(3), 7)),
     ];
 
     public static IEnumerable<object[]> Messages => All.Select(m => new[] { m });

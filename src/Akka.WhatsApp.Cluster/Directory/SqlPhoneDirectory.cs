@@ -36,9 +36,16 @@ public sealed class SqlPhoneDirectory(string providerName, string connectionStri
     /// <summary>A connection to a database where the table exists (created on first use, so a node starts without its database).</summary>
     private async Task<DataConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var created = _created;
+        var created = Volatile.Read(ref _created);
         if (created is null or { IsFaulted: true } or { IsCanceled: true })
-            _created = created = CreateTableAsync();
+        {
+            // One creation at a time: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself.
+            var attempt = new Task<Task>(CreateTableAsync);
+            var winner = Interlocked.CompareExchange(ref _created, attempt.Unwrap(), created);
+            if (winner == created)
+                attempt.Start(TaskScheduler.Default);
+            created = Volatile.Read(ref _created)!;
+        }
         await created.WaitAsync(cancellationToken);
         return new DataConnection(_options);
     }

@@ -23,7 +23,30 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     {
         PersistenceId = persistenceId;
         State = initial;
+        Recover<SnapshotOffer>(offer =>
+        {
+            State = (TState)offer.Snapshot;
+            _snapshotSeq = offer.Metadata.SequenceNr;
+        });
         Recover<TEvent>(e => State = State.Apply(e));
+        Command<SaveSnapshotSuccess>(saved =>
+        {
+            // Everything up to the snapshot is in it (pending entries included): older events and snapshots can go,
+            // so recovery time stays bounded however long the entity lives.
+            _snapshotSeq = saved.Metadata.SequenceNr;
+            _snapshotting = false;
+            DeleteMessages(saved.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(failed =>
+        {
+            _snapshotting = false;
+            Log.Warning("{0}: snapshot failed: {1}", PersistenceId, failed.Cause.Message);
+        });
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(failed => Log.Warning("{0}: deleting old events failed: {1}", PersistenceId, failed.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(failed => Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, failed.Cause.Message));
         Command<TCommand>(c =>
         {
             if (!Intercept(c))
@@ -41,6 +64,20 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     public ITimerScheduler Timers { get; set; } = null!;
 
     protected TState State { get; private set; }
+
+    /// <summary>Save a snapshot after this many events (0: never). The state type needs a serializer binding.</summary>
+    protected virtual int SnapshotEvery => 0;
+
+    private long _snapshotSeq;
+    private bool _snapshotting;
+
+    private void MaybeSnapshot()
+    {
+        if (SnapshotEvery <= 0 || _snapshotting || LastSequenceNr - _snapshotSeq < SnapshotEvery)
+            return;
+        _snapshotting = true;
+        SaveSnapshot(State);
+    }
 
     protected virtual DateTimeOffset Now => DateTimeOffset.UtcNow;
 
@@ -73,6 +110,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     {
         State = State.Apply(@event);
         OnPersisted(@event);
+        MaybeSnapshot();
     }
 
     private void Handle(TCommand command)
@@ -94,6 +132,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
                 (effects ??= []).Add(effect);
             if (--remaining > 0)
                 return;
+            MaybeSnapshot();
             if (effects is null)
             {
                 sender.Tell(reply);

@@ -7,7 +7,11 @@ using Akka.WhatsApp.Cluster.Serialization;
 namespace Akka.WhatsApp.Cluster.Entities;
 
 /// <summary>Sharding settings shared by the entity types.</summary>
-public sealed record EntitySettings(int NumberOfShards = 100, string? Role = null);
+public sealed record EntitySettings(int NumberOfShards = 100, string? Role = null)
+{
+    /// <summary>Events between snapshots of a mailbox (recovery replays at most this many after its snapshot).</summary>
+    public int SnapshotEvery { get; init; } = Mailbox.MailboxActor.DefaultSnapshotEvery;
+}
 
 /// <summary>Routes a message to the entity its <paramref name="entityId"/> function names.</summary>
 public sealed class EntityMessageExtractor(int maxNumberOfShards, Func<object, string?> entityId) : HashCodeMessageExtractor(maxNumberOfShards)

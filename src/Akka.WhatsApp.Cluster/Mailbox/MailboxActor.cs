@@ -39,10 +39,17 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private readonly Dictionary<DeviceId, long> _unpersistedAcks = new();
     private readonly HashSet<UserId> _handingOver = new();
     private bool _ackWriteInFlight;
+    private readonly int _snapshotEvery;
 
-    public MailboxActor(string ownerId) : base(PersistenceIdFor(ownerId), MailboxState.Empty)
+    /// <summary>Events between snapshots: recovery replays at most this many events after the snapshot.</summary>
+    public const int DefaultSnapshotEvery = 1000;
+
+    protected override int SnapshotEvery => _snapshotEvery;
+
+    public MailboxActor(string ownerId, int snapshotEvery = DefaultSnapshotEvery) : base(PersistenceIdFor(ownerId), MailboxState.Empty)
     {
         _owner = new UserId(ownerId);
+        _snapshotEvery = snapshotEvery;
         Recover<RecoveryCompleted>(_ => Self.Tell(HandOverTick.Instance));
 
         Command<Terminated>(t =>
@@ -56,7 +63,9 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     public static string PersistenceIdFor(string ownerId) => "mailbox-" + ownerId;
 
-    public static Props PropsFor(string ownerId) => Props.Create(() => new MailboxActor(ownerId));
+    public static Props PropsFor(string ownerId) => Props.Create(() => new MailboxActor(ownerId, DefaultSnapshotEvery));
+
+    public static Props PropsFor(string ownerId, int snapshotEvery) => Props.Create(() => new MailboxActor(ownerId, snapshotEvery));
 
     /// <summary>Sessions, acks and receipts are handled here; everything else is decided by the aggregate.</summary>
     protected override bool Intercept(IMailboxCommand command)

@@ -36,6 +36,9 @@ public sealed class MailboxSerializer : ProtobufSerializer
             e => new Proto.ReceiptsHandedOver { Sender = e.Sender.Value, MessageIds = { e.MessageIds.Select(Bytes) } },
             p => new MailboxEvents.ReceiptsHandedOver(new UserId(p.Sender), Ids(p.MessageIds)));
 
+        // snapshot: the whole state, so that recovery reads one snapshot and few events
+        Map<MailboxState, Proto.MailboxSnapshot>("SN", ToProto, FromProto);
+
         // commands
         Map<MailboxCommands.Enqueue, Proto.Enqueue>("E",
             c => new Proto.Enqueue
@@ -102,6 +105,43 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxPushes.Replaced, Proto.ReplacedPush>("PR",
             r => new Proto.ReplacedPush { Owner = r.Owner.Value, DeviceId = r.Device.Value },
             p => new MailboxPushes.Replaced(new UserId(p.Owner), new DeviceId(p.DeviceId)));
+    }
+
+    private static Proto.MailboxSnapshot ToProto(MailboxState s)
+    {
+        var p = new Proto.MailboxSnapshot { LastSeq = s.LastSeq };
+        p.Pending.AddRange(s.Pending.Select(e => e switch
+        {
+            StoredMessage m => new Proto.PendingEntry { Message = ToProto(m) },
+            StoredReceipt r => new Proto.PendingEntry { Receipt = ToProto(r) },
+            _ => throw new SerializationException($"unknown mailbox entry {e.GetType().Name}"),
+        }));
+        p.Cursors.AddRange(s.Cursors.OrderBy(c => c.Key.Value).Select(c => new Proto.CursorEntry { DeviceId = c.Key.Value, AckedSeq = c.Value }));
+        p.Recent.AddRange(s.RecentOrder.Select(id => (id, r: s.Recent[id])).Select(x => new Proto.RecentEntry
+        {
+            MessageId = Bytes(x.id), FromUser = x.r.From.Value, Seq = x.r.Seq, AtMs = Ms(x.r.At),
+        }));
+        p.OwedReceipts.AddRange(s.OwedReceipts.OrderBy(o => o.Key.Value, StringComparer.Ordinal)
+            .Select(o => new Proto.OwedEntry { Sender = o.Key.Value, MessageIds = { o.Value.Select(Bytes) } }));
+        p.DeliveredSeqs.AddRange(s.DeliveredSeqs.Order());
+        return p;
+    }
+
+    private static MailboxState FromProto(Proto.MailboxSnapshot p)
+    {
+        var recent = p.Recent.Select(r => (Id: IdOf(r.MessageId), Entry: new RecentMessage(new UserId(r.FromUser), r.Seq, At(r.AtMs)))).ToList();
+        return MailboxState.Empty with
+        {
+            LastSeq = p.LastSeq,
+            Pending = p.Pending.Select(e => e.EntryCase == Proto.PendingEntry.EntryOneofCase.Message
+                ? (MailboxEntry)FromProto(e.Message)
+                : FromProto(e.Receipt)).ToImmutableList(),
+            Cursors = p.Cursors.ToImmutableDictionary(c => new DeviceId(c.DeviceId), c => c.AckedSeq),
+            Recent = recent.ToImmutableDictionary(r => r.Id, r => r.Entry),
+            RecentOrder = ImmutableQueue.CreateRange(recent.Select(r => r.Id)),
+            OwedReceipts = p.OwedReceipts.ToImmutableDictionary(o => new UserId(o.Sender), o => o.MessageIds.Select(IdOf).ToImmutableList()),
+            DeliveredSeqs = p.DeliveredSeqs.ToImmutableHashSet(),
+        };
     }
 
     private string PathOf(IActorRef actor) => Akka.Serialization.Serialization.SerializedActorPath(actor);

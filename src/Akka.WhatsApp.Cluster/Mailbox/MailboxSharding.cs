@@ -12,5 +12,5 @@ public static class MailboxSharding
     public const string TypeName = "mailbox";
 
     public static AkkaConfigurationBuilder AddMailboxSharding(this AkkaConfigurationBuilder builder, EntitySettings settings) =>
-        builder.WithEntity<MailboxRegion>(TypeName, MailboxActor.PropsFor, m => (m as IMailboxCommand)?.Owner.Value, settings);
+        builder.WithEntity<MailboxRegion>(TypeName, owner => MailboxActor.PropsFor(owner, settings.SnapshotEvery), m => (m as IMailboxCommand)?.Owner.Value, settings);
 }

@@ -20,6 +20,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Mailbox.IMailboxEvent, Akka.WhatsApp.Domain" = wa-mailbox
             "Akka.WhatsApp.Domain.Mailbox.IMailboxReply, Akka.WhatsApp.Domain" = wa-mailbox
             "Akka.WhatsApp.Domain.Mailbox.IMailboxPush, Akka.WhatsApp.Domain" = wa-mailbox
+            "Akka.WhatsApp.Domain.Mailbox.MailboxState, Akka.WhatsApp.Domain" = wa-mailbox
             "Akka.WhatsApp.Domain.Accounts.IAccountCommand, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Accounts.IAccountEvent, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Accounts.IAccountReply, Akka.WhatsApp.Domain" = wa-accounts
