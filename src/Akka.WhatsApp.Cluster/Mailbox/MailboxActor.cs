@@ -30,6 +30,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public long SentUpTo { get; set; }
         public long AckedUpTo { get; set; }
         public bool QueueEmptySent { get; set; }
+        public bool Paused { get; set; }
     }
 
     private sealed record HandOverDone(UserId Sender, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
@@ -81,6 +82,18 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
                 return true;
             case Ack ack:
                 OnAck(ack.Device, ack.UpToSeq, Sender);
+                return true;
+            case Throttle t:
+                if (_sessions.TryGetValue(t.Device, out var throttled) && throttled.Session.Equals(t.Session))
+                {
+                    throttled.Paused = t.Paused;
+                    if (!t.Paused)
+                        Pump(t.Device);
+                }
+                return true;
+            case CheckReceived check:
+                // A receipt may only name messages this user really received from that sender.
+                Sender.Tell(new MailboxReplies.Received([.. check.MessageIds.Where(id => State.Recent.TryGetValue(id, out var r) && r.From == check.From)]));
                 return true;
             case GetPresence:
                 Sender.Tell(new MailboxReplies.PresenceIs(_sessions.Count > 0));
@@ -174,6 +187,8 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private void Pump(DeviceId device)
     {
         var a = _sessions[device];
+        if (a.Paused)
+            return;
         var inFlight = State.PendingFor(device, a.AckedUpTo).TakeWhile(e => e.Seq <= a.SentUpTo).Count();
         foreach (var entry in State.PendingFor(device, a.SentUpTo))
         {

@@ -96,6 +96,14 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxPushes.Attached, Proto.AttachedPush>("PA",
             a => new Proto.AttachedPush { Owner = a.Owner.Value, DeviceId = a.Device.Value, AckedSeq = a.AckedSeq },
             p => new MailboxPushes.Attached(new UserId(p.Owner), new DeviceId(p.DeviceId), p.AckedSeq));
+        Map<MailboxCommands.Throttle, Proto.Throttle>("TH",
+            c => new Proto.Throttle { Owner = c.Owner.Value, DeviceId = c.Device.Value, Session = PathOf(c.Session), Paused = c.Paused },
+            p => new MailboxCommands.Throttle(new UserId(p.Owner), new DeviceId(p.DeviceId), RefOf(p.Session), p.Paused));
+        Map<MailboxCommands.CheckReceived, Proto.CheckReceived>("CR",
+            c => new Proto.CheckReceived { Owner = c.Owner.Value, FromUser = c.From.Value, MessageIds = { c.MessageIds.Select(Bytes) } },
+            p => new MailboxCommands.CheckReceived(new UserId(p.Owner), new UserId(p.FromUser), Ids(p.MessageIds)));
+        Map<MailboxReplies.Received, Proto.Received>("RC",
+            r => new Proto.Received { MessageIds = { r.MessageIds.Select(Bytes) } }, p => new MailboxReplies.Received(Ids(p.MessageIds)));
         Map<MailboxCommands.GetPresence, Proto.GetPresence>("GP",
             c => new Proto.GetPresence { Owner = c.Owner.Value }, p => new MailboxCommands.GetPresence(new UserId(p.Owner)));
         Map<MailboxReplies.PresenceIs, Proto.PresenceIs>("PI", r => new Proto.PresenceIs { Online = r.Online }, p => new MailboxReplies.PresenceIs(p.Online));

@@ -130,6 +130,15 @@ public static class MailboxCommands
     /// <summary>The session closed.</summary>
     public sealed record Detach(UserId Owner, DeviceId Device, IActorRef Session) : IMailboxCommand;
 
+    /// <summary>
+    /// The session's connection stopped (or resumed) accepting writes: its outbound buffer passed the high
+    /// water mark. While paused the mailbox pushes nothing more to that device.
+    /// </summary>
+    public sealed record Throttle(UserId Owner, DeviceId Device, IActorRef Session, bool Paused) : IMailboxCommand;
+
+    /// <summary>Which of <paramref name="MessageIds"/> this mailbox received from <paramref name="From"/> (recent window).</summary>
+    public sealed record CheckReceived(UserId Owner, UserId From, ImmutableArray<MessageId> MessageIds) : IMailboxCommand;
+
     /// <summary>Whether any device of the owner is attached right now.</summary>
     public sealed record GetPresence(UserId Owner) : IMailboxCommand;
 
@@ -163,6 +172,8 @@ public static class MailboxReplies
     public sealed record Acked(DeviceId Device, long AckedSeq) : IMailboxReply;
 
     public sealed record PresenceIs(bool Online) : IMailboxReply;
+
+    public sealed record Received(ImmutableArray<MessageId> MessageIds) : IMailboxReply;
 
     /// <summary>The command was refused; <paramref name="Reason"/> says why in words for logs and clients.</summary>
     public sealed record Rejected(MailboxError Error, string Reason) : IMailboxReply;

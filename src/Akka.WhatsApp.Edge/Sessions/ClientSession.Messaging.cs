@@ -114,6 +114,11 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.NotImplemented, "group receipts are not implemented by this server yet");
 
         var to = new UserId(receipt.ToUserId);
+        // Only messages this user really received from that sender can be receipted (never someone else's).
+        var received = await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.CheckReceived(User, to, [.. ids])) as M.Received;
+        ids = received?.MessageIds.ToList() ?? [];
+        if (ids.Count == 0)
+            throw new RequestException(ErrorCode.NotFound, $"none of these messages were received from {to}");
         var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, to));
         var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(to, User));
         var me = await mine as A.DeliveryInfo;

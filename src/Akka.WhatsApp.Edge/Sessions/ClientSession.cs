@@ -124,6 +124,15 @@ public sealed partial class ClientSession
     public void HeartbeatExpired() =>
         Close(ErrorFrame(0, ErrorCode.HeartbeatTimeout, $"no frame for {3 * _settings.HeartbeatInterval.TotalSeconds:0} s"));
 
+    /// <summary>The transport's outbound buffer crossed a water mark: pause or resume deliveries to this device.</summary>
+    public void WritabilityChanged(bool writable)
+    {
+        IActorRef? actor;
+        lock (_gate)
+            actor = _sessionActor;
+        actor?.Tell(new DeviceSessionActor.Writable(writable));
+    }
+
     /// <summary>The transport closed the connection.</summary>
     public void Closed()
     {

@@ -22,6 +22,9 @@ public sealed class DeviceSessionActor : ReceiveActor
         public static readonly ConnectionClosed Instance = new();
     }
 
+    /// <summary>The connection's outbound buffer is below (true) or above (false) its water marks.</summary>
+    public sealed record Writable(bool Yes) : INoSerializationVerificationNeeded;
+
     /// <summary>Follow (or stop following) a user's presence.</summary>
     public sealed record FollowPresence(UserId User, bool Follow) : INoSerializationVerificationNeeded;
 
@@ -89,6 +92,7 @@ public sealed class DeviceSessionActor : ReceiveActor
         Receive<FollowPresence>(f => _backend.PresenceBus.Tell(f.Follow
             ? new Subscribe(PresenceTopics.Presence(f.User), Self)
             : new Unsubscribe(PresenceTopics.Presence(f.User), Self)));
+        Receive<Writable>(w => _backend.Mailboxes.Tell(new MailboxCommands.Throttle(_user, _device, Self, Paused: !w.Yes), Self));
         Receive<SubscribeAck>(_ => { });
         Receive<UnsubscribeAck>(_ => { });
         Receive<ConnectionClosed>(_ => Context.Stop(Self));

@@ -60,6 +60,13 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
         context.Flush();
     }
 
+    public override void ChannelWritabilityChanged(IChannelHandlerContext context)
+    {
+        // Past the write high water mark the device stops getting deliveries until its buffer drains.
+        _session?.WritabilityChanged(context.Channel.IsWritable);
+        base.ChannelWritabilityChanged(context);
+    }
+
     public override void UserEventTriggered(IChannelHandlerContext context, object evt)
     {
         if (evt is IdleStateEvent { State: IdleState.ReaderIdle })
