@@ -14,6 +14,8 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How many times a send is retried (same message id) across reconnects before it fails.</summary>
     public int MaxSendAttempts { get; init; } = 8;
+    /// <summary>Set when the server's edge speaks TLS.</summary>
+    public TlsOptions? Tls { get; init; }
 }
 
 /// <summary>
@@ -122,7 +124,7 @@ public sealed class WhatsAppClient : IAsyncDisposable
 
     private static async Task<WhatsAppConnection> HelloAsync(ClientOptions options, CancellationToken cancellationToken)
     {
-        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken);
+        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken, tls: options.Tls);
         try
         {
             await connection.HelloAsync(options.ClientName, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);

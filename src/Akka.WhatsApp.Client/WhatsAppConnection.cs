@@ -6,6 +6,9 @@ using Akka.WhatsApp.Protocol.Framing;
 
 namespace Akka.WhatsApp.Client;
 
+/// <summary>TLS to the server: the name to verify and, for private deployments and tests, a custom certificate check.</summary>
+public sealed record TlsOptions(string? ServerName = null, System.Net.Security.RemoteCertificateValidationCallback? ValidateServerCertificate = null);
+
 /// <summary>Thrown when the server answers a request with an <see cref="Error"/> packet.</summary>
 public sealed class ServerErrorException(Error error) : Exception($"{error.Code}: {error.Message}")
 {
@@ -21,7 +24,7 @@ public sealed class ServerErrorException(Error error) : Exception($"{error.Code}
 public sealed class WhatsAppConnection : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly FrameReader _reader;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
@@ -32,10 +35,10 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     private int _nextRequestId;
     private int _disposed;
 
-    private WhatsAppConnection(TcpClient tcp, int maxFrameSize)
+    private WhatsAppConnection(TcpClient tcp, Stream stream, int maxFrameSize)
     {
         _tcp = tcp;
-        _stream = tcp.GetStream();
+        _stream = stream;
         _reader = new FrameReader(_stream, maxFrameSize);
         _readLoop = Task.Run(ReadLoopAsync);
     }
@@ -46,20 +49,29 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     /// <summary>Completes when the server closed the connection (or it broke).</summary>
     public Task Closed => _readLoop;
 
+    /// <summary>Opens a connection; with <paramref name="tls"/> the frames travel inside TLS.</summary>
     public static async Task<WhatsAppConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default,
-        int maxFrameSize = FrameCodec.DefaultMaxFrameSize)
+        int maxFrameSize = FrameCodec.DefaultMaxFrameSize, TlsOptions? tls = null)
     {
         var tcp = new TcpClient { NoDelay = true };
         try
         {
             await tcp.ConnectAsync(host, port, cancellationToken);
+            Stream stream = tcp.GetStream();
+            if (tls is not null)
+            {
+                var ssl = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false, tls.ValidateServerCertificate);
+                await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = tls.ServerName ?? host },
+                    cancellationToken);
+                stream = ssl;
+            }
+            return new WhatsAppConnection(tcp, stream, maxFrameSize);
         }
         catch
         {
             tcp.Dispose();
             throw;
         }
-        return new WhatsAppConnection(tcp, maxFrameSize);
     }
 
     /// <summary>Unanswered requests allowed until the server's Welcome says otherwise.</summary>

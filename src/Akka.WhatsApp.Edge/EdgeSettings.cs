@@ -23,6 +23,9 @@ public sealed record EdgeSettings
 
     public int WriteBufferLowWaterMark { get; init; } = 64 * 1024;
 
+    /// <summary>When set, clients must speak TLS (the framing is the same inside it).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+
     /// <summary>Sends per second allowed per connection on average (RATE_LIMITED beyond).</summary>
     public int SendsPerSecond { get; init; } = 200;
 

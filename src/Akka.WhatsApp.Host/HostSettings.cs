@@ -63,6 +63,10 @@ public sealed record HostSettings
     /// <summary>WA_SNAPSHOT_EVERY: events between mailbox snapshots; older events are deleted once a snapshot covers them.</summary>
     public int SnapshotEvery { get; init; } = 1000;
 
+    /// <summary>WA_TLS_CERT / WA_TLS_PASSWORD: a PKCS#12 (.pfx) certificate; when set the edge speaks TLS only.</summary>
+    public string? TlsCertificatePath { get; init; }
+    public string? TlsCertificatePassword { get; init; }
+
     /// <summary>WA_DEV_SMS: on = the development SMS gateway (codes in the log and at /dev/verification-codes/{phone}).</summary>
     public bool DevelopmentSms { get; init; } = true;
 
@@ -95,6 +99,8 @@ public sealed record HostSettings
             HoconDirectory = config["WA_HOCON_DIR"] ?? d.HoconDirectory,
             DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
+            TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
+            TlsCertificatePassword = config["WA_TLS_PASSWORD"],
             SnapshotEvery = Int(config, "WA_SNAPSHOT_EVERY", d.SnapshotEvery),
         }.Validated();
     }
@@ -108,6 +114,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_MAX_FRAME must be between 1024 and 16777216 bytes, not {MaxFrameSize}");
         if (HeartbeatSeconds is < 1 or > 3600)
             throw new InvalidOperationException($"WA_HEARTBEAT_SECONDS must be between 1 and 3600, not {HeartbeatSeconds}");
+        if (TlsCertificatePath is not null && !File.Exists(TlsCertificatePath))
+            throw new InvalidOperationException($"WA_TLS_CERT names {TlsCertificatePath}, which does not exist");
         if (SendRate < 1)
             throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
         if (NumberOfShards < 1)

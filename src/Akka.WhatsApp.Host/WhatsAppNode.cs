@@ -88,6 +88,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
             MaxFrameSize = settings.MaxFrameSize,
             HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
             SendsPerSecond = settings.SendRate,
+            TlsCertificate = settings.TlsCertificatePath is { } path
+                ? global::System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, settings.TlsCertificatePassword)
+                : null,
             SendBurst = 2 * settings.SendRate,
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.

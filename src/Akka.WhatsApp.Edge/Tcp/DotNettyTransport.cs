@@ -2,6 +2,7 @@ using System.Net;
 using Akka.WhatsApp.Edge.Backend;
 using DotNetty.Buffers;
 using DotNetty.Handlers.Timeout;
+using DotNetty.Handlers.Tls;
 using DotNetty.Transport.Bootstrapping;
 using DotNetty.Transport.Channels;
 using DotNetty.Transport.Channels.Sockets;
@@ -42,8 +43,8 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
         var address = IPAddress.Parse(settings.Host);
         _listener = await bootstrap.BindAsync(new IPEndPoint(address, settings.Port));
         var bound = (IPEndPoint)_listener.LocalAddress;
-        _log.LogInformation("Edge listening on tcp://{Address}:{Port} (max frame {MaxFrame} bytes, heartbeat {Heartbeat} s)",
-            settings.Host, bound.Port, settings.MaxFrameSize, settings.HeartbeatInterval.TotalSeconds);
+        _log.LogInformation("Edge listening on {Scheme}://{Address}:{Port} (max frame {MaxFrame} bytes, heartbeat {Heartbeat} s)",
+            settings.TlsCertificate is null ? "tcp" : "tls", settings.Host, bound.Port, settings.MaxFrameSize, settings.HeartbeatInterval.TotalSeconds);
         return bound;
     }
 
@@ -51,6 +52,8 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
     public void ConfigurePipeline(IChannelPipeline pipeline, ILogger sessionLog)
     {
         var idle = TimeSpan.FromTicks(settings.HeartbeatInterval.Ticks * 3);
+        if (settings.TlsCertificate is { } certificate)
+            pipeline.AddLast("tls", TlsHandler.Server(certificate));
         pipeline.AddLast("idle", new IdleStateHandler(idle, TimeSpan.Zero, TimeSpan.Zero));
         pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize));
         pipeline.AddLast("frame-encoder", new FrameEncoder());
