@@ -66,8 +66,19 @@ case "$target" in
     { echo "# Benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo; echo "One node, PostgreSQL journal, generator on the same $(nproc)-core machine."; echo; } >"$out/report.md"
     load="dotnet src/Akka.WhatsApp.LoadTest/bin/Release/net10.0/Akka.WhatsApp.LoadTest.dll --server 127.0.0.1:15222 --management http://127.0.0.1:18558 --out $out/report.md"
     $load offline-sync --messages 10000
+    $load typing --signals 500
+    # CPU seconds used by the server, PostgreSQL and the generator over each run: where the time goes.
+    cpu_of() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat") )); done; echo "$t"; }
+    pg_pids() { pgrep -u "$PG_USER_OS" postgres 2>/dev/null || pgrep postgres; }
     for rate in ${BENCH_RATES:-500 1000 2000}; do
-      $load one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5
+      s0=$(cpu_of "$server_pid"); p0=$(cpu_of $(pg_pids)); t0=$(date +%s.%N)
+      { TIMEFORMAT='%U %S'; time $load one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5 2>>"$out/generator.err"; } 2>"$out/gen.time"
+      s1=$(cpu_of "$server_pid"); p1=$(cpu_of $(pg_pids)); t1=$(date +%s.%N)
+      hz=$(getconf CLK_TCK)
+      awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v rate="$rate" '
+        NR == 1 { g = $1 + $2; w = t1 - t0
+          printf "CPU over the %d msg/s run (%.1f s wall, 2 cores = %.1f core-s): server %.1f s, PostgreSQL %.1f s, generator %.1f s\n\n", rate, w, 2 * w, s / hz, p / hz, g }' \
+        "$out/gen.time" >>"$out/report.md"
     done
     echo "build.sh bench: report in $out/report.md"
     ;;

@@ -30,8 +30,11 @@ switch (scenario)
     case "offline-sync":
         await OfflineSync(Args.Int(opts, "messages", 10_000));
         break;
+    case "typing":
+        await TypingRelay(Args.Int(opts, "signals", 500));
+        break;
     default:
-        Console.Error.WriteLine($"unknown scenario '{scenario}': one-to-one | offline-sync");
+        Console.Error.WriteLine($"unknown scenario '{scenario}': one-to-one | offline-sync | typing");
         return 2;
 }
 
@@ -176,6 +179,44 @@ async Task OfflineSync(int messages)
                       $"drained after login in {drain.Elapsed.TotalSeconds:F2} s (QueueEmpty at {backlogDone?.TotalSeconds:F2} s), {got} received");
     report.AppendLine();
     await sender.DisposeAsync();
+}
+
+async Task TypingRelay(int signals)
+{
+    // One typist, one online recipient: each signal is timed from send to arrival before the next is sent.
+    var pair = await ConnectUsers(2);
+    var (typist, reader) = (pair[0], pair[1]);
+    await Task.Delay(500);
+    while (reader.Events.TryRead(out _))
+    {
+    }
+    var latency = new LongHistogram(TimeStamp.Minutes(1), 3);
+    var lost = 0;
+    for (var i = 0; i < signals; i++)
+    {
+        var start = Stopwatch.GetTimestamp();
+        await typist.TypingAsync(reader.Credentials.UserId, i % 2 == 0 ? Akka.WhatsApp.Protocol.TypingState.Composing : Akka.WhatsApp.Protocol.TypingState.Paused);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (await reader.Events.WaitToReadAsync(timeout.Token))
+                if (reader.Events.TryRead(out var e) && e is TypingChanged)
+                    break;
+            latency.RecordValue(Stopwatch.GetTimestamp() - start);
+        }
+        catch (OperationCanceledException)
+        {
+            lost++;
+        }
+    }
+    report.AppendLine($"## typing: {signals} signals relayed one at a time to an online recipient, {lost} not relayed within 2 s");
+    report.AppendLine();
+    report.AppendLine("| latency (ms) | p50 | p90 | p99 | p99.9 | max |");
+    report.AppendLine("|---|---|---|---|---|---|");
+    report.AppendLine(Row("typing → notification", latency));
+    report.AppendLine();
+    foreach (var c in pair)
+        await c.DisposeAsync();
 }
 
 static string Row(string name, LongHistogram h)

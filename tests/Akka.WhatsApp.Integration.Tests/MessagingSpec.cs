@@ -127,6 +127,26 @@ public abstract class MessagingSpec(MessagingNode fixture)
     }
 
     [Fact]
+    public async Task A_receipt_for_messages_never_received_from_that_user_is_refused()
+    {
+        var alice = await RegisterAsync(Node);
+        var bob = await RegisterAsync(Node);
+        var mallory = await RegisterAsync(Node);
+        await using (var a = await ConnectAsync(Node, alice))
+            await a.SendAsync(bob.UserId, Payload("for bob only"));
+        await using var b = await ConnectAsync(Node, bob);
+        var message = (await b.NextAsync<MessageReceived>()).Single();
+
+        // Mallory cannot mark Bob's message read for Alice, and Bob cannot attribute it to someone else.
+        await using var m = await ConnectAsync(Node, mallory);
+        var forged = await Assert.ThrowsAsync<ServerErrorException>(() => m.SendReceiptAsync(alice.UserId, ReceiptType.Read, [message.Deliver.MessageId]));
+        Assert.Equal(ErrorCode.NotFound, forged.Code);
+        var misattributed = await Assert.ThrowsAsync<ServerErrorException>(() => b.SendReceiptAsync(mallory.UserId, ReceiptType.Read, [message.Deliver.MessageId]));
+        Assert.Equal(ErrorCode.NotFound, misattributed.Code);
+        await b.SendReceiptAsync(alice.UserId, ReceiptType.Read, [message.Deliver.MessageId]);
+    }
+
+    [Fact]
     public async Task A_linked_companion_gets_a_copy_of_what_the_primary_sends()
     {
         var alice = await RegisterAsync(Node);
