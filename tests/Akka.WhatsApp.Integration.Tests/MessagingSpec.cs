@@ -147,6 +147,46 @@ public abstract class MessagingSpec(MessagingNode fixture)
     }
 
     [Fact]
+    public async Task A_second_connection_of_the_same_device_wins_and_the_older_is_closed_DEVICE_REPLACED()
+    {
+        var alice = await RegisterAsync(Node);
+        var bob = await RegisterAsync(Node);
+        await using var older = await ConnectAsync(Node, alice);
+        await older.NextAsync<BacklogDone>();
+        await using var newer = await ConnectAsync(Node, alice);
+
+        var closed = (await older.NextAsync<Disconnected>()).Single();
+        Assert.Equal("DEVICE_REPLACED", closed.Reason);
+        Assert.False(closed.WillReconnect);
+
+        await using (var b = await ConnectAsync(Node, bob))
+            await b.SendAsync(alice.UserId, Payload("to the newer connection"));
+        Assert.Equal("to the newer connection", (await newer.NextAsync<MessageReceived>()).Single().Text());
+    }
+
+    [Fact]
+    public async Task Edits_travel_as_messages_within_the_window_and_only_from_the_sender()
+    {
+        var alice = await RegisterAsync(Node);
+        var bob = await RegisterAsync(Node);
+        var carol = await RegisterAsync(Node);
+        await using var a = await ConnectAsync(Node, alice);
+        var original = await a.SendAsync(bob.UserId, Payload("helo"));
+        await a.SendAsync(bob.UserId, Payload("hello"), ContentKind.Edit, targetMessageId: original.MessageId.ToByteArray());
+
+        await using var c = await ConnectAsync(Node, carol);
+        var forged = await Assert.ThrowsAsync<ServerErrorException>(() =>
+            c.SendAsync(bob.UserId, Payload("pwned"), ContentKind.Edit, targetMessageId: original.MessageId.ToByteArray()));
+        Assert.Equal(ErrorCode.EditWindowExpired, forged.Code);
+
+        await using var b = await ConnectAsync(Node, bob);
+        var got = await b.NextAsync<MessageReceived>(2);
+        Assert.Equal(ContentKind.Edit, got[1].Deliver.Kind);
+        Assert.Equal(original.MessageId, got[1].Deliver.TargetMessageId);
+        Assert.Equal("hello", got[1].Text());
+    }
+
+    [Fact]
     public async Task A_linked_companion_gets_a_copy_of_what_the_primary_sends()
     {
         var alice = await RegisterAsync(Node);
