@@ -19,7 +19,10 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     private static readonly UserId Alice = new("alice");
     private readonly TestProbe _otherMailboxes;
 
-    public MailboxActorSpec() : base(ConfigurationFactory.ParseString(StrictSerialization.Hocon).WithFallback(ClusterSerialization.Config))
+    // The in-memory snapshot store: Akka's default one writes files that would outlive the test run.
+    private const string InMemorySnapshots = "akka.persistence.snapshot-store.plugin = \"akka.persistence.snapshot-store.inmem\"";
+
+    public MailboxActorSpec() : base(ConfigurationFactory.ParseString(StrictSerialization.Hocon + "\n" + InMemorySnapshots).WithFallback(ClusterSerialization.Config))
     {
         _otherMailboxes = CreateTestProbe("mailboxes");
         ActorRegistry.For(Sys).Register<MailboxRegion>(_otherMailboxes);

@@ -39,6 +39,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private readonly Dictionary<DeviceId, Attachment> _sessions = new();
     private readonly Dictionary<DeviceId, long> _unpersistedAcks = new();
     private readonly HashSet<UserId> _handingOver = new();
+    private readonly Dictionary<UserId, List<MessageId>> _handedOver = new();
     private bool _ackWriteInFlight;
     private readonly int _snapshotEvery;
 
@@ -166,10 +167,14 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     /// <summary>Writes the acks gathered so far, unless a write is in flight (its completion writes the rest).</summary>
     private void WriteAcks()
     {
-        if (_ackWriteInFlight || _unpersistedAcks.Count == 0)
+        if (_ackWriteInFlight || (_unpersistedAcks.Count == 0 && _handedOver.Count == 0))
             return;
-        var events = _unpersistedAcks.Select(kv => (IMailboxEvent)new MailboxEvents.DeviceAcked(kv.Key, kv.Value)).ToList();
+        // Acks and completed receipt hand-overs share one write.
+        var events = _unpersistedAcks.Select(kv => (IMailboxEvent)new MailboxEvents.DeviceAcked(kv.Key, kv.Value))
+            .Concat(_handedOver.Select(h => (IMailboxEvent)new MailboxEvents.ReceiptsHandedOver(h.Key, [.. h.Value])))
+            .ToList();
         _unpersistedAcks.Clear();
+        _handedOver.Clear();
         _ackWriteInFlight = true;
         var remaining = events.Count;
         PersistAllAsync(events, e =>
@@ -236,9 +241,10 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         var region = ActorRegistry.For(Context.System).Get<MailboxRegion>();
         foreach (var (sender, owed) in State.OwedReceipts)
         {
-            if (!_handingOver.Add(sender))
+            var recorded = _handedOver.GetValueOrDefault(sender);
+            var ids = owed.Where(id => recorded is null || !recorded.Contains(id)).Take(256).ToImmutableArray();
+            if (ids.IsEmpty || !_handingOver.Add(sender))
                 continue;
-            var ids = owed.Take(256).ToImmutableArray();
             var receipt = new EnqueueReceipt(sender, MailboxState.ReceiptIdFor(_owner, ReceiptType.Delivered, ids), _owner, new DeviceId(0),
                 ReceiptType.Delivered, ids, SyncTo: null, Group: null);
             region.Ask<IMailboxReply>(receipt, TimeSpan.FromSeconds(10))
@@ -257,11 +263,10 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             Timers.StartSingleTimer("handover-retry", HandOverTick.Instance, TimeSpan.FromSeconds(2));
             return;
         }
-        PersistAsync(new MailboxEvents.ReceiptsHandedOver(done.Sender, done.MessageIds), e =>
-        {
-            ApplyPersisted(e);
-            HandOverReceipts();
-        });
+        // Recorded with the next ack write (at once when none is in flight). Until then the ids stay owed: after a
+        // crash they are offered again under the same receipt id, and the sender's mailbox stores them once.
+        (_handedOver.TryGetValue(done.Sender, out var ids) ? ids : _handedOver[done.Sender] = []).AddRange(done.MessageIds);
+        WriteAcks();
     }
 
     private sealed class HandOverTick : INoSerializationVerificationNeeded
