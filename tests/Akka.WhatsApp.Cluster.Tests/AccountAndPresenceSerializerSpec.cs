@@ -74,6 +74,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new PresenceChanged(Ann, true, null),
         new TypingSignal(Ann, new UserId("ben"), null, 1),
         new LinkResult("code", 2, 0, ""),
+        new LinkRejected("code"),
     ];
 
     public static IEnumerable<object[]> All => Persisted.Concat(Remote).Select(m => new[] { m });

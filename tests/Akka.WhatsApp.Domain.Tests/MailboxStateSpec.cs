@@ -180,5 +180,6 @@ public sealed class MailboxStateSpec
         var ids = new[] { MessageId.New(), MessageId.New() };
         Assert.Equal(MailboxState.ReceiptIdFor(Bob, ReceiptType.Delivered, ids), MailboxState.ReceiptIdFor(Bob, ReceiptType.Delivered, ids));
         Assert.NotEqual(MailboxState.ReceiptIdFor(Bob, ReceiptType.Delivered, ids), MailboxState.ReceiptIdFor(Bob, ReceiptType.Read, ids));
+        Assert.NotEqual(MailboxState.ReceiptIdFor(Bob, ReceiptType.Read, ids), MailboxState.ReceiptIdFor(Bob, ReceiptType.Read, ids, syncTo: Alice));
     }
 }

@@ -212,6 +212,20 @@ public abstract class MessagingSpec(MessagingNode fixture)
     }
 
     [Fact]
+    public async Task A_rejected_link_is_reported_to_the_waiting_device_as_FORBIDDEN()
+    {
+        var alice = await RegisterAsync(Node);
+        await using var primary = await ConnectAsync(Node, alice);
+        var (code, linked) = await WhatsAppClient.RequestLinkAsync(await OptionsAsync(Node), "stranger's laptop", Guid.NewGuid().ToByteArray());
+        await primary.RequestAsync(new Frame { RejectDeviceLink = new RejectDeviceLink { LinkCode = code } });
+
+        var refused = await Assert.ThrowsAsync<ServerErrorException>(() => linked.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(ErrorCode.Forbidden, refused.Code);
+        var devices = await primary.RequestAsync(new Frame { ListDevices = new ListDevices() });
+        Assert.Equal([1u], devices.DeviceList.Devices.Select(d => d.DeviceId));
+    }
+
+    [Fact]
     public async Task A_send_without_a_ciphertext_for_every_device_is_refused_STALE_DEVICES()
     {
         var alice = await RegisterAsync(Node);

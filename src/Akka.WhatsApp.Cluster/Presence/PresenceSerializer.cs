@@ -22,6 +22,7 @@ public sealed class PresenceSerializer : ProtobufSerializer
                 ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(l.ReplyTo),
             },
             p => new LinkApproved(p.Code, new UserId(p.User), new DeviceId(p.ApprovedBy), p.IdentityKey.ToByteArray(), system.Provider.ResolveActorRef(p.ReplyTo)));
+        Map<LinkRejected, Proto.LinkRejected>("LX", r => new Proto.LinkRejected { Code = r.Code }, p => new LinkRejected(p.Code));
         Map<LinkResult, Proto.LinkResult>("LR",
             r => new Proto.LinkResult { Code = r.Code, Device = r.Device, ErrorCode = r.ErrorCode, Reason = r.Reason },
             p => new LinkResult(p.Code, p.Device, p.ErrorCode, p.Reason));

@@ -174,12 +174,17 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
     public IEnumerable<MailboxEntry> PendingFor(DeviceId device, long after) =>
         Pending.Where(e => e.Seq > after && e.IsFor(device));
 
-    /// <summary>A receipt id that is the same for the same receipt, so that a resent batch is stored once.</summary>
-    public static MessageId ReceiptIdFor(UserId from, ReceiptType type, IEnumerable<MessageId> messageIds)
+    /// <summary>
+    /// A receipt id that is the same for the same receipt, so that a resent batch is stored once.
+    /// The copy for the reader's own devices (<paramref name="syncTo"/> set) gets an id of its own.
+    /// </summary>
+    public static MessageId ReceiptIdFor(UserId from, ReceiptType type, IEnumerable<MessageId> messageIds, UserId? syncTo = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(from.Value));
         hash.AppendData([(byte)type]);
+        if (syncTo is { } to)
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes("\0sync\0" + to.Value));
         foreach (var id in messageIds)
             hash.AppendData(id.ToByteArray());
         return new MessageId(new Guid(hash.GetHashAndReset().AsSpan(0, 16)));

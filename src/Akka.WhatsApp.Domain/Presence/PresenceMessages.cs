@@ -30,3 +30,6 @@ public sealed record LinkApproved(string Code, UserId User, DeviceId ApprovedBy,
 
 /// <summary>The waiting device's answer: the new device id, or a wire error code (0 = none).</summary>
 public sealed record LinkResult(string Code, uint Device, int ErrorCode, string Reason) : IPresenceSignal;
+
+/// <summary>The primary rejected the link with this code; the waiting device is told FORBIDDEN.</summary>
+public sealed record LinkRejected(string Code) : IPresenceSignal;

@@ -57,4 +57,16 @@ public sealed partial class ClientSession
             throw new RequestException((ErrorCode)result.ErrorCode, result.Reason);
         return await ListDevicesAsync(frame);
     }
+
+    /// <summary>The user declined the device showing this code: it is told FORBIDDEN. Unknown codes are ignored.</summary>
+    private void OnRejectDeviceLink(Frame frame)
+    {
+        if (Device != Domain.DeviceId.Primary)
+        {
+            Reply(frame, ErrorCode.NotPrimary, "only the primary device can reject a link", close: false);
+            return;
+        }
+        Backend.PresenceBus.Tell(new Publish(LinkTopics.Link(frame.RejectDeviceLink.LinkCode), new LinkRejected(frame.RejectDeviceLink.LinkCode)));
+        _connection.Send(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
+    }
 }

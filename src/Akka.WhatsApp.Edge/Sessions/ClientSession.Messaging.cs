@@ -130,7 +130,7 @@ public sealed partial class ClientSession
         if (forward)
             await EnqueueAsync(new MailboxCommands.EnqueueReceipt(to, MailboxState.ReceiptIdFor(User, type, ids), User, Device, type, immutableIds, null, null));
         if (me is { Devices.Count: > 1 })
-            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(User, MailboxState.ReceiptIdFor(new UserId(User.Value + "/sync"), type, ids), User, Device,
+            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(User, MailboxState.ReceiptIdFor(User, type, ids, syncTo: to), User, Device,
                 type, immutableIds, to, null));
         return new Frame { Ok = new Ok() };
     }

@@ -268,6 +268,9 @@ public sealed partial class ClientSession
             case Frame.PacketOneofCase.ApproveDeviceLink:
                 Run(frame, ApproveDeviceLinkAsync);
                 break;
+            case Frame.PacketOneofCase.RejectDeviceLink:
+                OnRejectDeviceLink(frame);
+                break;
             case Frame.PacketOneofCase.Logout:
                 Run(frame, LogoutAsync);
                 break;

@@ -47,6 +47,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
             Become(Linking);
         });
         Receive<Expired>(_ => Fail(ErrorCode.CodeExpired));
+        Receive<LinkRejected>(_ => Fail(ErrorCode.Forbidden));
         Timers.StartSingleTimer("expiry", Expired.Instance, Lifetime);
         backend.PresenceBus.Tell(new Subscribe(LinkTopics.Link(code), Self));
 
