@@ -72,6 +72,20 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     }
 
     [Fact]
+    public void Availability_and_throttling_carry_the_session_reference()
+    {
+        foreach (var message in new object[]
+                 {
+                     new MailboxCommands.SetAvailable(new UserId("bob"), new DeviceId(2), TestActor, false),
+                     new MailboxCommands.Throttle(new UserId("bob"), new DeviceId(2), TestActor, true),
+                 })
+        {
+            var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(message);
+            Assert.Equal(message, serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message)));
+        }
+    }
+
+    [Fact]
     public void Persisted_manifests_never_change_because_they_are_stored_with_every_event()
     {
         var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);

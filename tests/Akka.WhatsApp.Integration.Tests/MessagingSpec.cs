@@ -303,6 +303,24 @@ public abstract class MessagingSpec(MessagingNode fixture)
     }
 
     [Fact]
+    public async Task A_user_whose_only_device_goes_to_the_background_is_shown_offline_and_back_online()
+    {
+        var alice = await RegisterAsync(Node);
+        var bob = await RegisterAsync(Node);
+        await using var b = await ConnectAsync(Node, bob);
+        await using var a = await ConnectAsync(Node, alice);
+        Assert.Equal(PresenceState.Online, Assert.Single((await a.SubscribePresenceAsync([bob.UserId])).Presences).State);
+
+        await b.RequestAsync(new Frame { SetAvailability = new SetAvailability { Available = false } });
+        var away = (await a.NextAsync<PresenceChanged>()).Single().Presence;
+        Assert.Equal(PresenceState.Offline, away.State);
+        Assert.NotEqual(0ul, away.LastSeen);
+
+        await b.RequestAsync(new Frame { SetAvailability = new SetAvailability { Available = true } });
+        Assert.Equal(PresenceState.Online, (await a.NextAsync<PresenceChanged>()).Single().Presence.State);
+    }
+
+    [Fact]
     public async Task Contact_discovery_answers_only_which_numbers_are_registered()
     {
         var bobPhone = NewPhone();

@@ -31,6 +31,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public long AckedUpTo { get; set; }
         public bool QueueEmptySent { get; set; }
         public bool Paused { get; set; }
+        public bool Available { get; set; } = true;
     }
 
     private sealed record HandOverDone(UserId Sender, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
@@ -96,8 +97,16 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
                 // A receipt may only name messages this user really received from that sender.
                 Sender.Tell(new MailboxReplies.Received([.. check.MessageIds.Where(id => State.Recent.TryGetValue(id, out var r) && r.From == check.From)]));
                 return true;
+            case SetAvailable available:
+                if (_sessions.TryGetValue(available.Device, out var device) && device.Session.Equals(available.Session))
+                {
+                    var wasOnline = Online;
+                    device.Available = available.Available;
+                    PresenceMayHaveChanged(wasOnline);
+                }
+                return true;
             case GetPresence:
-                Sender.Tell(new MailboxReplies.PresenceIs(_sessions.Count > 0));
+                Sender.Tell(new MailboxReplies.PresenceIs(Online));
                 return true;
             case DropDevice drop when _sessions.TryGetValue(drop.Device, out var dropped):
                 dropped.Session.Tell(new MailboxPushes.Removed(_owner, drop.Device));
@@ -135,12 +144,11 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             WriteAcks();
         }
         var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), State.LastSeq) { AckedUpTo = acked, SentUpTo = acked };
-        var wasOffline = _sessions.Count == 0;
+        var wasOnline = Online;
         _sessions[attach.Device] = attachment;
         Context.Watch(attach.Session);
         attach.Session.Tell(new MailboxPushes.Attached(_owner, attach.Device, acked));
-        if (wasOffline)
-            PublishPresence(online: true, lastSeen: null);
+        PresenceMayHaveChanged(wasOnline);
         Pump(attach.Device);
     }
 
@@ -212,19 +220,31 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     private void Remove(DeviceId device)
     {
+        var wasOnline = Online;
         if (_sessions.Remove(device, out var a))
-        {
             Context.Unwatch(a.Session);
-            if (_sessions.Count == 0)
-            {
-                // Last seen is persisted once, when the user goes offline (never per heartbeat).
-                var now = DateTimeOffset.UtcNow;
-                if (ActorRegistry.For(Context.System).TryGet<Accounts.AccountRegion>(out var accounts))
-                    accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
-                PublishPresence(online: false, lastSeen: now);
-            }
-        }
+        PresenceMayHaveChanged(wasOnline);
         WriteAcks();
+    }
+
+    /// <summary>Online while any attached device is available (not in the background).</summary>
+    private bool Online => _sessions.Values.Any(s => s.Available);
+
+    private void PresenceMayHaveChanged(bool wasOnline)
+    {
+        var online = Online;
+        if (online == wasOnline)
+            return;
+        if (online)
+        {
+            PublishPresence(online: true, lastSeen: null);
+            return;
+        }
+        // Last seen is persisted once, when the user goes offline (never per heartbeat).
+        var now = DateTimeOffset.UtcNow;
+        if (ActorRegistry.For(Context.System).TryGet<Accounts.AccountRegion>(out var accounts))
+            accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
+        PublishPresence(online: false, lastSeen: now);
     }
 
     private void PublishPresence(bool online, DateTimeOffset? lastSeen)

@@ -99,6 +99,9 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxCommands.Throttle, Proto.Throttle>("TH",
             c => new Proto.Throttle { Owner = c.Owner.Value, DeviceId = c.Device.Value, Session = PathOf(c.Session), Paused = c.Paused },
             p => new MailboxCommands.Throttle(new UserId(p.Owner), new DeviceId(p.DeviceId), RefOf(p.Session), p.Paused));
+        Map<MailboxCommands.SetAvailable, Proto.SetAvailable>("AV",
+            c => new Proto.SetAvailable { Owner = c.Owner.Value, DeviceId = c.Device.Value, Session = PathOf(c.Session), Available = c.Available },
+            p => new MailboxCommands.SetAvailable(new UserId(p.Owner), new DeviceId(p.DeviceId), RefOf(p.Session), p.Available));
         Map<MailboxCommands.CheckReceived, Proto.CheckReceived>("CR",
             c => new Proto.CheckReceived { Owner = c.Owner.Value, FromUser = c.From.Value, MessageIds = { c.MessageIds.Select(Bytes) } },
             p => new MailboxCommands.CheckReceived(new UserId(p.Owner), new UserId(p.FromUser), Ids(p.MessageIds)));

@@ -136,6 +136,9 @@ public static class MailboxCommands
     /// </summary>
     public sealed record Throttle(UserId Owner, DeviceId Device, IActorRef Session, bool Paused) : IMailboxCommand;
 
+    /// <summary>The device's app went to the background (false) or came back (true): a user is online while any device is available.</summary>
+    public sealed record SetAvailable(UserId Owner, DeviceId Device, IActorRef Session, bool Available) : IMailboxCommand;
+
     /// <summary>Which of <paramref name="MessageIds"/> this mailbox received from <paramref name="From"/> (recent window).</summary>
     public sealed record CheckReceived(UserId Owner, UserId From, ImmutableArray<MessageId> MessageIds) : IMailboxCommand;
 

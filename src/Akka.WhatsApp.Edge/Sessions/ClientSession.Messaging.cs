@@ -182,6 +182,12 @@ public sealed partial class ClientSession
         return new Frame { PresenceList = list };
     }
 
+    private void OnSetAvailability(Frame frame)
+    {
+        _sessionActor?.Tell(new DeviceSessionActor.Available(frame.SetAvailability.Available));
+        _connection.Send(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
+    }
+
     private void OnUnsubscribePresence(Frame frame)
     {
         foreach (var id in frame.UnsubscribePresence.UserIds.Distinct())

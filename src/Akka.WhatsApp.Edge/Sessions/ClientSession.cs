@@ -237,6 +237,9 @@ public sealed partial class ClientSession
             case Frame.PacketOneofCase.UnsubscribePresence:
                 OnUnsubscribePresence(frame);
                 break;
+            case Frame.PacketOneofCase.SetAvailability:
+                OnSetAvailability(frame);
+                break;
             case Frame.PacketOneofCase.GetProfile:
                 Run(frame, GetProfileAsync);
                 break;

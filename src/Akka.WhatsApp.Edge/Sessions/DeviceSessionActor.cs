@@ -25,6 +25,9 @@ public sealed class DeviceSessionActor : ReceiveActor
     /// <summary>The connection's outbound buffer is below (true) or above (false) its water marks.</summary>
     public sealed record Writable(bool Yes) : INoSerializationVerificationNeeded;
 
+    /// <summary>The app went to the background (false) or came back (true).</summary>
+    public sealed record Available(bool Yes) : INoSerializationVerificationNeeded;
+
     /// <summary>Follow (or stop following) a user's presence.</summary>
     public sealed record FollowPresence(UserId User, bool Follow) : INoSerializationVerificationNeeded;
 
@@ -93,6 +96,7 @@ public sealed class DeviceSessionActor : ReceiveActor
             ? new Subscribe(PresenceTopics.Presence(f.User), Self)
             : new Unsubscribe(PresenceTopics.Presence(f.User), Self)));
         Receive<Writable>(w => _backend.Mailboxes.Tell(new MailboxCommands.Throttle(_user, _device, Self, Paused: !w.Yes), Self));
+        Receive<Available>(a => _backend.Mailboxes.Tell(new MailboxCommands.SetAvailable(_user, _device, Self, a.Yes), Self));
         Receive<SubscribeAck>(_ => { });
         Receive<UnsubscribeAck>(_ => { });
         Receive<ConnectionClosed>(_ => Context.Stop(Self));
