@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
@@ -190,14 +188,9 @@ public static class WaCommands
         return (folder, profile, new ClientOptions(server[..colon], port) { ClientName = "wa" });
     }
 
-    private static async Task<string> DevelopmentCodeAsync(string management, string phone, CancellationToken ct)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(management), Timeout = TimeSpan.FromSeconds(10) };
-        var response = await http.GetAsync($"/dev/verification-codes/{Uri.EscapeDataString(phone)}", ct);
-        if (!response.IsSuccessStatusCode)
-            throw new CliException($"no development code for {phone} at {management} ({(int)response.StatusCode}); pass the code you received");
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("code").GetString()!;
-    }
+    private static async Task<string> DevelopmentCodeAsync(string management, string phone, CancellationToken ct) =>
+        await DevelopmentCodes.FetchAsync(new Uri(management), phone, ct)
+        ?? throw new CliException($"no development code for {phone} at {management}; pass the code you received");
 
     private static Profile Show(ClientEvent e, Profile profile, TextWriter output)
     {

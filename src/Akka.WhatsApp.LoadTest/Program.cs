@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using System.Net.Http.Json;
 using System.Text;
-using System.Text.Json;
 using Akka.WhatsApp.Client;
 using HdrHistogram;
 
@@ -46,7 +44,6 @@ return 0;
 async Task<List<WhatsAppClient>> ConnectUsers(int count)
 {
     var clients = new List<WhatsAppClient>();
-    using var http = new HttpClient { BaseAddress = management };
     var prefix = Random.Shared.Next(100, 999);
     foreach (var chunk in Enumerable.Range(0, count).Chunk(50))
     {
@@ -54,7 +51,7 @@ async Task<List<WhatsAppClient>> ConnectUsers(int count)
         {
             var phone = $"+1{prefix}{Environment.ProcessId % 1000:D3}{i:D5}";
             await WhatsAppClient.RequestCodeAsync(options, phone);
-            var code = (await http.GetFromJsonAsync<JsonElement>($"/dev/verification-codes/{Uri.EscapeDataString(phone)}")).GetProperty("code").GetString()!;
+            var code = await DevelopmentCodes.FetchAsync(management, phone) ?? throw new InvalidOperationException($"no development code for {phone}");
             var (credentials, _) = await WhatsAppClient.VerifyAsync(options, phone, code);
             return await WhatsAppClient.ConnectAsync(options, credentials);
         })));

@@ -18,7 +18,6 @@ public sealed class ClientSessionSpec
         public EndPoint? RemoteAddress => null;
         public void Send(Frame frame) => Sent.Add(frame);
         public void SendAndClose(Frame frame) { Sent.Add(frame); Closed = true; }
-        public void Close() => Closed = true;
     }
 
     private readonly RecordingConnection _connection = new();

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
 using Akka.WhatsApp.Protocol;
@@ -13,12 +11,8 @@ public static class TestUsers
 
     public static string NewPhone() => "+1555" + Interlocked.Increment(ref _next).ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
 
-    public static async Task<string> CodeFromDevGatewayAsync(WhatsAppNode node, string phone)
-    {
-        using var http = new HttpClient { BaseAddress = node.ManagementUri };
-        var body = await http.GetFromJsonAsync<JsonElement>($"/dev/verification-codes/{Uri.EscapeDataString(phone)}");
-        return body.GetProperty("code").GetString()!;
-    }
+    public static async Task<string> CodeFromDevGatewayAsync(WhatsAppNode node, string phone) =>
+        await DevelopmentCodes.FetchAsync(node.ManagementUri, phone) ?? throw new InvalidOperationException($"the node sent no code to {phone}");
 
     public static async Task<Credentials> RegisterAsync(WhatsAppNode node, string? phone = null)
     {

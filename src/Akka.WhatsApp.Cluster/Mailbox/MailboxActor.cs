@@ -135,7 +135,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
             Context.Unwatch(old.Session);
         }
-        var known = Math.Max(State.Cursors.GetValueOrDefault(attach.Device), _unpersistedAcks.GetValueOrDefault(attach.Device));
+        var known = KnownCursor(attach.Device);
         // What the device says it processed counts as an ack (Login.last_acked_seq).
         var acked = Math.Max(known, Math.Clamp(attach.AckedUpTo, 0, State.LastSeq));
         if (acked > known)
@@ -154,7 +154,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     private void OnAck(DeviceId device, long upToSeq, IActorRef replyTo)
     {
-        var known = Math.Max(State.Cursors.GetValueOrDefault(device), _unpersistedAcks.GetValueOrDefault(device));
+        var known = KnownCursor(device);
         var (reply, events) = State.DecideAck(device, Math.Max(upToSeq, 0));
         var target = ((MailboxReplies.Acked)reply).AckedSeq;
         if (events.Count > 0 && target > known)
@@ -171,6 +171,10 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         if (!replyTo.IsNobody())
             replyTo.Tell(new MailboxReplies.Acked(device, Math.Max(target, known)));
     }
+
+    /// <summary>The device's cursor including acks not yet written.</summary>
+    private long KnownCursor(DeviceId device) =>
+        Math.Max(State.Cursors.GetValueOrDefault(device), _unpersistedAcks.GetValueOrDefault(device));
 
     /// <summary>Writes the acks gathered so far, unless a write is in flight (its completion writes the rest).</summary>
     private void WriteAcks()

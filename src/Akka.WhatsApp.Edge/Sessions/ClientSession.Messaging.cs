@@ -33,12 +33,9 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.NotImplemented, "scheduled sends are not implemented by this server yet");
 
         var to = new UserId(send.ToUserId);
-        var recipientInfo = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(to, User));
-        var senderInfo = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, to));
-        if (await recipientInfo is not A.DeliveryInfo recipient)
-            throw new RequestException(ErrorCode.NotFound, $"no user {to}");
-        if (await senderInfo is not A.DeliveryInfo sender)
-            throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
+        var (senderInfo, recipientInfo) = await DeliveryInfoAsync(to);
+        var recipient = recipientInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
+        var sender = senderInfo ?? throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
         if (sender.Blocks)
             throw new RequestException(ErrorCode.Blocked, "you blocked this user; unblock them to send");
 
@@ -64,6 +61,14 @@ public sealed partial class ClientSession
             await EnqueueAsync(new MailboxCommands.Enqueue(User, messageId, User, Device, meta with { SyncTo = to },
                 WireMapping.Ciphertexts(send.SelfCiphertexts)));
         return SendResult(messageId, stored.ServerTimestamp, stored.Duplicate);
+    }
+
+    /// <summary>Both sides of a conversation with <paramref name="other"/>, asked in parallel; null where an account does not exist.</summary>
+    private async Task<(A.DeliveryInfo? Mine, A.DeliveryInfo? Theirs)> DeliveryInfoAsync(UserId other)
+    {
+        var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, other));
+        var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(other, User));
+        return (await mine as A.DeliveryInfo, await theirs as A.DeliveryInfo);
     }
 
     private static Frame SendResult(MessageId id, DateTimeOffset at, bool duplicate) => new()
@@ -119,10 +124,8 @@ public sealed partial class ClientSession
         ids = received?.MessageIds.ToList() ?? [];
         if (ids.Count == 0)
             throw new RequestException(ErrorCode.NotFound, $"none of these messages were received from {to}");
-        var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, to));
-        var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(to, User));
-        var me = await mine as A.DeliveryInfo;
-        var them = await theirs as A.DeliveryInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
+        var (me, theirInfo) = await DeliveryInfoAsync(to);
+        var them = theirInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
 
         // Read receipts are neither sent nor received when either side turned them off; blocks stop everything.
         var forward = !them.Blocks && !(me?.Blocks ?? false) && (type != Domain.Mailbox.ReceiptType.Read || ((me?.ReadReceipts ?? true) && them.ReadReceipts));
@@ -165,11 +168,11 @@ public sealed partial class ClientSession
         foreach (var id in frame.SubscribePresence.UserIds.Distinct().Take(256))
         {
             var target = new UserId(id);
-            var theirs = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(target, User));
-            var mine = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(User, target));
+            var both = DeliveryInfoAsync(target);
             var view = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.View(target, User));
             var presence = new Protocol.Presence { UserId = id };
-            if (await theirs is A.DeliveryInfo { SharesPresence: true } && await mine is A.DeliveryInfo { Blocks: false })
+            var (mine, theirs) = await both;
+            if (theirs is { SharesPresence: true } && mine is { Blocks: false })
             {
                 _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(target, true));
                 var online = await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.GetPresence(target)) is M.PresenceIs { Online: true };

@@ -16,6 +16,4 @@ public interface IClientConnection
 
     /// <summary>Sends a last frame and closes the connection once it is written.</summary>
     void SendAndClose(Frame frame);
-
-    void Close();
 }

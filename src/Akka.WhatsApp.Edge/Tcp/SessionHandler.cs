@@ -101,5 +101,4 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
         ctx.WriteAndFlushAsync(frame).ContinueWith(_ => ctx.CloseAsync(), TaskContinuationOptions.ExecuteSynchronously);
     }
 
-    public void Close() => _context?.CloseAsync();
 }
