@@ -100,5 +100,4 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
             return;
         ctx.WriteAndFlushAsync(frame).ContinueWith(_ => ctx.CloseAsync(), TaskContinuationOptions.ExecuteSynchronously);
     }
-
 }
