@@ -60,6 +60,12 @@ public sealed record HostSettings
     /// <summary>WA_SEND_RATE: 1:1 sends per second allowed per connection (bursts of twice that).</summary>
     public int SendRate { get; init; } = 200;
 
+    /// <summary>WA_GROUP_MAX_MEMBERS: the most members a group may have (the requirements ask for 1,024).</summary>
+    public int MaxGroupMembers { get; init; } = 1024;
+
+    /// <summary>WA_GROUP_FANOUT_PARALLELISM: member mailboxes one group writes to at the same time.</summary>
+    public int GroupFanOutParallelism { get; init; } = 256;
+
     /// <summary>WA_SNAPSHOT_EVERY: events between mailbox snapshots; older events are deleted once a snapshot covers them.</summary>
     public int SnapshotEvery { get; init; } = 1000;
 
@@ -102,6 +108,8 @@ public sealed record HostSettings
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],
             SnapshotEvery = Int(config, "WA_SNAPSHOT_EVERY", d.SnapshotEvery),
+            MaxGroupMembers = Int(config, "WA_GROUP_MAX_MEMBERS", d.MaxGroupMembers),
+            GroupFanOutParallelism = Int(config, "WA_GROUP_FANOUT_PARALLELISM", d.GroupFanOutParallelism),
         }.Validated();
     }
 
@@ -116,6 +124,10 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_HEARTBEAT_SECONDS must be between 1 and 3600, not {HeartbeatSeconds}");
         if (TlsCertificatePath is not null && !File.Exists(TlsCertificatePath))
             throw new InvalidOperationException($"WA_TLS_CERT names {TlsCertificatePath}, which does not exist");
+        if (MaxGroupMembers < 2)
+            throw new InvalidOperationException($"WA_GROUP_MAX_MEMBERS must be at least 2, not {MaxGroupMembers}");
+        if (GroupFanOutParallelism < 1)
+            throw new InvalidOperationException($"WA_GROUP_FANOUT_PARALLELISM must be positive, not {GroupFanOutParallelism}");
         if (SendRate < 1)
             throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
         if (NumberOfShards < 1)

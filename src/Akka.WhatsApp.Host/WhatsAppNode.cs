@@ -7,6 +7,7 @@ using Akka.Remote.Hosting;
 using Akka.WhatsApp.Cluster.Accounts;
 using Akka.WhatsApp.Cluster.Directory;
 using Akka.WhatsApp.Cluster.Entities;
+using Akka.WhatsApp.Cluster.Groups;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
 using Akka.WhatsApp.Domain.Registration;
@@ -126,8 +127,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
     {
         var system = services.GetRequiredService<ActorSystem>();
         var registry = ActorRegistry.For(system);
-        return new EdgeBackend(system, registry.Get<MailboxRegion>(), registry.Get<AccountRegion>(), registry.Get<VerificationRegion>(),
-            registry.Get<PresenceBus>(), services.GetRequiredService<IPhoneDirectory>());
+        return new EdgeBackend(system, registry.Get<MailboxRegion>(), registry.Get<AccountRegion>(), registry.Get<GroupRegion>(),
+            registry.Get<VerificationRegion>(), registry.Get<PresenceBus>(), services.GetRequiredService<IPhoneDirectory>());
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
@@ -157,6 +158,12 @@ public sealed class WhatsAppNode : IAsyncDisposable
             })
             .AddMailboxSharding(entities)
             .AddAccountSharding(entities)
+            .AddGroupSharding(entities, new GroupOptions
+            {
+                MaxMembers = settings.MaxGroupMembers,
+                FanOutParallelism = settings.GroupFanOutParallelism,
+                SnapshotEvery = settings.SnapshotEvery,
+            })
             .AddPresenceBus()
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 

@@ -97,14 +97,14 @@ public sealed class MailboxStateSpec
         state = Run(state, Message(ids[1], from: new UserId("carol"), devices: [1, 2]), out _);
 
         state = Run(state, new Ack(Bob, new DeviceId(2), 2), out _);
-        Assert.Equal([ids[0]], state.OwedReceipts[Alice]);
-        Assert.Equal([ids[1]], state.OwedReceipts[new UserId("carol")]);
+        Assert.Equal([ids[0]], state.OwedReceipts[new ReceiptKey(Alice, null)]);
+        Assert.Equal([ids[1]], state.OwedReceipts[new ReceiptKey(new UserId("carol"), null)]);
 
         state = Run(state, new Ack(Bob, new DeviceId(1), 2), out _);
-        Assert.Single(state.OwedReceipts[Alice]);
+        Assert.Single(state.OwedReceipts[new ReceiptKey(Alice, null)]);
 
         state = state.Apply(new ReceiptsHandedOver(Alice, [ids[0]]));
-        Assert.False(state.OwedReceipts.ContainsKey(Alice));
+        Assert.False(state.OwedReceipts.ContainsKey(new ReceiptKey(Alice, null)));
     }
 
     [Fact]

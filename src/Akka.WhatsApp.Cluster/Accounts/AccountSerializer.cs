@@ -9,6 +9,7 @@ using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
 using Proto = Akka.WhatsApp.Cluster.Storage.Accounts;
 using R = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using V = Akka.WhatsApp.Domain.Registration;
+using static Akka.WhatsApp.Cluster.Serialization.StorageMapping;
 
 namespace Akka.WhatsApp.Cluster.Accounts;
 

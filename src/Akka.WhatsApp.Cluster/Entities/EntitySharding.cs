@@ -21,15 +21,22 @@ public sealed class EntityMessageExtractor(int maxNumberOfShards, Func<object, s
 
 public static class EntitySharding
 {
-    /// <summary>Registers one entity type's shard region (per-user entities are not remembered; they passivate when idle).</summary>
+    /// <summary>
+    /// Registers one entity type's shard region. Per-user entities are not remembered (they passivate when
+    /// idle and come back on their next message). <paramref name="rememberEntities"/> makes the shard restart
+    /// its running entities after a crash or a hand-off, for entities with work of their own (a group's
+    /// unfinished fan-out); they are remembered in the journal (the event-sourced store: the durable DData
+    /// store needs LightningDB, whose resolvable version is broken) and forgotten when they passivate.
+    /// </summary>
     public static AkkaConfigurationBuilder WithEntity<TRegion>(this AkkaConfigurationBuilder builder, string typeName,
-        Func<string, Props> props, Func<object, string?> entityId, EntitySettings settings) =>
+        Func<string, Props> props, Func<object, string?> entityId, EntitySettings settings, bool rememberEntities = false) =>
         builder
             .AddHocon(ClusterSerialization.Config, HoconAddMode.Prepend)
             .WithShardRegion<TRegion>(typeName, props, new EntityMessageExtractor(settings.NumberOfShards, entityId), new ShardOptions
             {
                 Role = settings.Role,
                 StateStoreMode = StateStoreMode.DData,
-                RememberEntities = false,
+                RememberEntities = rememberEntities,
+                RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
             });
 }

@@ -34,13 +34,13 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public bool Available { get; set; } = true;
     }
 
-    private sealed record HandOverDone(UserId Sender, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
+    private sealed record HandOverDone(ReceiptKey Key, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
 
     private readonly UserId _owner;
     private readonly Dictionary<DeviceId, Attachment> _sessions = new();
     private readonly Dictionary<DeviceId, long> _unpersistedAcks = new();
-    private readonly HashSet<UserId> _handingOver = new();
-    private readonly Dictionary<UserId, List<MessageId>> _handedOver = new();
+    private readonly HashSet<ReceiptKey> _handingOver = new();
+    private readonly Dictionary<ReceiptKey, List<MessageId>> _handedOver = new();
     private bool _ackWriteInFlight;
     private readonly int _snapshotEvery;
 
@@ -108,6 +108,12 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             case GetPresence:
                 Sender.Tell(new MailboxReplies.PresenceIs(Online));
                 return true;
+            case ListGroups:
+                Sender.Tell(new MailboxReplies.GroupsAre([.. State.Groups.OrderBy(g => g.Value, StringComparer.Ordinal)]));
+                return true;
+            case GetGroupReceipts receipts:
+                Sender.Tell(new MailboxReplies.GroupReceiptsAre(State.GroupReceiptsFor(receipts.MessageId)));
+                return true;
             case DropDevice drop when _sessions.TryGetValue(drop.Device, out var dropped):
                 dropped.Session.Tell(new MailboxPushes.Removed(_owner, drop.Device));
                 Remove(drop.Device);
@@ -130,6 +136,17 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     private void OnAttach(Attach attach)
     {
+        if (!State.Cursors.ContainsKey(attach.Device) && !_unpersistedAcks.ContainsKey(attach.Device))
+        {
+            // A device the mailbox has not seen: from now on entries for all devices (group messages) count it.
+            // The attach goes on once that is durable (commands wait meanwhile).
+            Persist(State.DeviceAddedFor(attach.Device), e =>
+            {
+                ApplyPersisted(e);
+                OnAttach(attach);
+            });
+            return;
+        }
         if (_sessions.TryGetValue(attach.Device, out var old) && !old.Session.Equals(attach.Session))
         {
             old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
@@ -183,7 +200,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             return;
         // Acks and completed receipt hand-overs share one write.
         var events = _unpersistedAcks.Select(kv => (IMailboxEvent)new MailboxEvents.DeviceAcked(kv.Key, kv.Value))
-            .Concat(_handedOver.Select(h => (IMailboxEvent)new MailboxEvents.ReceiptsHandedOver(h.Key, [.. h.Value])))
+            .Concat(_handedOver.Select(h => (IMailboxEvent)new MailboxEvents.ReceiptsHandedOver(h.Key.Sender, [.. h.Value], h.Key.Group)))
             .ToList();
         _unpersistedAcks.Clear();
         _handedOver.Clear();
@@ -263,16 +280,16 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         if (State.OwedReceipts.IsEmpty)
             return;
         var region = ActorRegistry.For(Context.System).Get<MailboxRegion>();
-        foreach (var (sender, owed) in State.OwedReceipts)
+        foreach (var (key, owed) in State.OwedReceipts)
         {
-            var recorded = _handedOver.GetValueOrDefault(sender);
+            var recorded = _handedOver.GetValueOrDefault(key);
             var ids = owed.Where(id => recorded is null || !recorded.Contains(id)).Take(256).ToImmutableArray();
-            if (ids.IsEmpty || !_handingOver.Add(sender))
+            if (ids.IsEmpty || !_handingOver.Add(key))
                 continue;
-            var receipt = new EnqueueReceipt(sender, MailboxState.ReceiptIdFor(_owner, ReceiptType.Delivered, ids), _owner, new DeviceId(0),
-                ReceiptType.Delivered, ids, SyncTo: null, Group: null);
+            var receipt = new EnqueueReceipt(key.Sender, MailboxState.ReceiptIdFor(_owner, ReceiptType.Delivered, ids), _owner, new DeviceId(0),
+                ReceiptType.Delivered, ids, SyncTo: null, Group: key.Group);
             region.Ask<IMailboxReply>(receipt, TimeSpan.FromSeconds(10))
-                .ContinueWith(t => new HandOverDone(sender, ids, t.IsCompletedSuccessfully && t.Result is MailboxReplies.Enqueued),
+                .ContinueWith(t => new HandOverDone(key, ids, t.IsCompletedSuccessfully && t.Result is MailboxReplies.Enqueued),
                     TaskScheduler.Default)
                 .PipeTo(Self);
         }
@@ -280,7 +297,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     private void OnHandOverDone(HandOverDone done)
     {
-        _handingOver.Remove(done.Sender);
+        _handingOver.Remove(done.Key);
         if (!done.Ok)
         {
             // The sender's mailbox did not answer: try again shortly; the receipt id makes a resend idempotent.
@@ -289,7 +306,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         // Recorded with the next ack write (at once when none is in flight). Until then the ids stay owed: after a
         // crash they are offered again under the same receipt id, and the sender's mailbox stores them once.
-        (_handedOver.TryGetValue(done.Sender, out var ids) ? ids : _handedOver[done.Sender] = []).AddRange(done.MessageIds);
+        (_handedOver.TryGetValue(done.Key, out var ids) ? ids : _handedOver[done.Key] = []).AddRange(done.MessageIds);
         WriteAcks();
     }
 

@@ -6,6 +6,7 @@ using Akka.WhatsApp.Domain.Mailbox;
 using Google.Protobuf;
 using Proto = Akka.WhatsApp.Cluster.Storage.Mailbox;
 using SerializationException = System.Runtime.Serialization.SerializationException;
+using static Akka.WhatsApp.Cluster.Serialization.StorageMapping;
 
 namespace Akka.WhatsApp.Cluster.Mailbox;
 
@@ -33,21 +34,28 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxEvents.DeviceDropped, Proto.DeviceDropped>("DD",
             e => new Proto.DeviceDropped { DeviceId = e.Device.Value }, p => new MailboxEvents.DeviceDropped(new DeviceId(p.DeviceId)));
         Map<MailboxEvents.ReceiptsHandedOver, Proto.ReceiptsHandedOver>("RH",
-            e => new Proto.ReceiptsHandedOver { Sender = e.Sender.Value, MessageIds = { e.MessageIds.Select(Bytes) } },
-            p => new MailboxEvents.ReceiptsHandedOver(new UserId(p.Sender), Ids(p.MessageIds)));
+            e => new Proto.ReceiptsHandedOver { Sender = e.Sender.Value, MessageIds = { e.MessageIds.Select(Bytes) }, GroupId = e.Group?.Value ?? "" },
+            p => new MailboxEvents.ReceiptsHandedOver(new UserId(p.Sender), Ids(p.MessageIds), GroupOrNull(p.GroupId)));
+        Map<MailboxEvents.DeviceAdded, Proto.DeviceAdded>("DV",
+            e => new Proto.DeviceAdded { DeviceId = e.Device.Value, AfterSeq = e.AfterSeq },
+            p => new MailboxEvents.DeviceAdded(new DeviceId(p.DeviceId), p.AfterSeq));
+        Map<MailboxEvents.GroupMembershipChanged, Proto.GroupMembershipChanged>("GM",
+            e => new Proto.GroupMembershipChanged { GroupId = e.Group.Value, Member = e.Member },
+            p => new MailboxEvents.GroupMembershipChanged(new GroupId(p.GroupId), p.Member));
 
         // snapshot: the whole state, so that recovery reads one snapshot and few events
         Map<MailboxState, Proto.MailboxSnapshot>("SN", ToProto, FromProto);
 
         // commands
-        Map<MailboxCommands.Enqueue, Proto.Enqueue>("E",
-            c => new Proto.Enqueue
-            {
-                Owner = c.Owner.Value, MessageId = Bytes(c.MessageId), FromUser = c.From.Value, FromDevice = c.FromDevice.Value,
-                Ciphertexts = { ToProto(c.Ciphertexts) }, Meta = ToProto(c.Meta),
-            },
-            p => new MailboxCommands.Enqueue(new UserId(p.Owner), IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice),
-                FromProto(p.Meta), FromProto(p.Ciphertexts)));
+        Map<MailboxCommands.Enqueue, Proto.Enqueue>("E", ToProto, FromProto);
+        Map<MailboxCommands.EnqueueBatch, Proto.EnqueueBatch>("EB",
+            c => new Proto.EnqueueBatch { Owner = c.Owner.Value, Items = { c.Items.Select(ToProto) } },
+            p => new MailboxCommands.EnqueueBatch(new UserId(p.Owner), [.. p.Items.Select(FromProto)]));
+        Map<MailboxCommands.ListGroups, Proto.ListGroups>("LG",
+            c => new Proto.ListGroups { Owner = c.Owner.Value }, p => new MailboxCommands.ListGroups(new UserId(p.Owner)));
+        Map<MailboxCommands.GetGroupReceipts, Proto.GetGroupReceipts>("GR",
+            c => new Proto.GetGroupReceipts { Owner = c.Owner.Value, MessageId = Bytes(c.MessageId) },
+            p => new MailboxCommands.GetGroupReceipts(new UserId(p.Owner), IdOf(p.MessageId)));
         Map<MailboxCommands.EnqueueReceipt, Proto.EnqueueReceipt>("ER",
             c => new Proto.EnqueueReceipt
             {
@@ -79,6 +87,15 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxReplies.Rejected, Proto.Rejected>("R",
             r => new Proto.Rejected { Error = (int)r.Error, Reason = r.Reason },
             p => new MailboxReplies.Rejected((MailboxError)p.Error, p.Reason));
+        Map<MailboxReplies.BatchEnqueued, Proto.BatchEnqueued>("BE",
+            r => new Proto.BatchEnqueued { Stored = r.Stored, Duplicates = r.Duplicates, Rejected = r.Rejected },
+            p => new MailboxReplies.BatchEnqueued(p.Stored, p.Duplicates, p.Rejected));
+        Map<MailboxReplies.GroupsAre, Proto.GroupsAre>("GA",
+            r => new Proto.GroupsAre { Groups = { r.Groups.Select(g => g.Value) } },
+            p => new MailboxReplies.GroupsAre([.. p.Groups.Select(g => new GroupId(g))]));
+        Map<MailboxReplies.GroupReceiptsAre, Proto.GroupReceiptsAre>("GX",
+            r => new Proto.GroupReceiptsAre { Members = { r.Members.Select(ToProto) } },
+            p => new MailboxReplies.GroupReceiptsAre([.. p.Members.Select(FromProto)]));
 
         // pushes
         Map<MailboxPushes.Deliver, Proto.DeliverPush>("PD",
@@ -132,9 +149,14 @@ public sealed class MailboxSerializer : ProtobufSerializer
         {
             MessageId = Bytes(x.id), FromUser = x.r.From.Value, Seq = x.r.Seq, AtMs = Ms(x.r.At),
         }));
-        p.OwedReceipts.AddRange(s.OwedReceipts.OrderBy(o => o.Key.Value, StringComparer.Ordinal)
-            .Select(o => new Proto.OwedEntry { Sender = o.Key.Value, MessageIds = { o.Value.Select(Bytes) } }));
+        p.OwedReceipts.AddRange(s.OwedReceipts.OrderBy(o => o.Key.Sender.Value, StringComparer.Ordinal).ThenBy(o => o.Key.Group?.Value, StringComparer.Ordinal)
+            .Select(o => new Proto.OwedEntry { Sender = o.Key.Sender.Value, MessageIds = { o.Value.Select(Bytes) }, GroupId = o.Key.Group?.Value ?? "" }));
         p.DeliveredSeqs.AddRange(s.DeliveredSeqs.Order());
+        p.Groups.AddRange(s.Groups.Select(g => g.Value).Order(StringComparer.Ordinal));
+        p.GroupReceipts.AddRange(s.GroupReceiptOrder.Select(id => new Proto.GroupReceiptEntry
+        {
+            MessageId = Bytes(id), Members = { s.GroupReceiptsFor(id).Select(ToProto) },
+        }));
         return p;
     }
 
@@ -150,8 +172,13 @@ public sealed class MailboxSerializer : ProtobufSerializer
             Cursors = p.Cursors.ToImmutableDictionary(c => new DeviceId(c.DeviceId), c => c.AckedSeq),
             Recent = recent.ToImmutableDictionary(r => r.Id, r => r.Entry),
             RecentOrder = ImmutableQueue.CreateRange(recent.Select(r => r.Id)),
-            OwedReceipts = p.OwedReceipts.ToImmutableDictionary(o => new UserId(o.Sender), o => o.MessageIds.Select(IdOf).ToImmutableList()),
+            OwedReceipts = p.OwedReceipts.ToImmutableDictionary(o => new ReceiptKey(new UserId(o.Sender), GroupOrNull(o.GroupId)),
+                o => o.MessageIds.Select(IdOf).ToImmutableList()),
             DeliveredSeqs = p.DeliveredSeqs.ToImmutableHashSet(),
+            Groups = p.Groups.Select(g => new GroupId(g)).ToImmutableHashSet(),
+            GroupReceipts = p.GroupReceipts.ToImmutableDictionary(g => IdOf(g.MessageId),
+                g => g.Members.Select(FromProto).ToImmutableDictionary(m => m.User)),
+            GroupReceiptOrder = ImmutableQueue.CreateRange(p.GroupReceipts.Select(g => IdOf(g.MessageId))),
         };
     }
 
@@ -166,12 +193,32 @@ public sealed class MailboxSerializer : ProtobufSerializer
         FromUser = m.From.Value,
         FromDevice = m.FromDevice.Value,
         ServerTimestampMs = Ms(m.ServerTimestamp),
-        Ciphertexts = { ToProto(m.Ciphertexts) },
-        Meta = ToProto(m.Meta),
+        Ciphertexts = { CiphertextsToProto(m.Ciphertexts) },
+        Meta = MetaToProto(m.Meta),
+        ExceptDevice = m.ExceptDevice,
     };
 
     private static StoredMessage FromProto(Proto.StoredMessage p) => new(
-        p.Seq, IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), FromProto(p.Meta), FromProto(p.Ciphertexts));
+        p.Seq, IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), MetaFromProto(p.Meta), CiphertextsFromProto(p.Ciphertexts),
+        p.ExceptDevice);
+
+    private static Proto.Enqueue ToProto(MailboxCommands.Enqueue c) => new()
+    {
+        Owner = c.Owner.Value, MessageId = Bytes(c.MessageId), FromUser = c.From.Value, FromDevice = c.FromDevice.Value,
+        Ciphertexts = { CiphertextsToProto(c.Ciphertexts) }, Meta = MetaToProto(c.Meta), ExceptDevice = c.ExceptDevice,
+    };
+
+    private static MailboxCommands.Enqueue FromProto(Proto.Enqueue p) => new(
+        new UserId(p.Owner), IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), MetaFromProto(p.Meta), CiphertextsFromProto(p.Ciphertexts),
+        p.ExceptDevice);
+
+    private static Proto.MemberReceipt ToProto(MemberReceipt m) => new()
+    {
+        UserId = m.User.Value, DeliveredMs = m.Delivered is { } d ? Ms(d) : 0, ReadMs = m.Read is { } r ? Ms(r) : 0, PlayedMs = m.Played is { } p ? Ms(p) : 0,
+    };
+
+    private static MemberReceipt FromProto(Proto.MemberReceipt p) => new(
+        new UserId(p.UserId), p.DeliveredMs == 0 ? null : At(p.DeliveredMs), p.ReadMs == 0 ? null : At(p.ReadMs), p.PlayedMs == 0 ? null : At(p.PlayedMs));
 
     private static Proto.StoredReceipt ToProto(StoredReceipt r) => new()
     {
@@ -189,46 +236,4 @@ public sealed class MailboxSerializer : ProtobufSerializer
     private static StoredReceipt FromProto(Proto.StoredReceipt p) => new(
         p.Seq, IdOf(p.ReceiptId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.ServerTimestampMs), (ReceiptType)p.Type,
         Ids(p.MessageIds), UserOrNull(p.SyncTo), GroupOrNull(p.GroupId));
-
-    private static Proto.MessageMeta ToProto(MessageMeta m) => new()
-    {
-        Kind = m.Kind,
-        ReplyTo = OptionalBytes(m.ReplyTo),
-        ForwardCount = m.ForwardCount,
-        Mentions = { m.Mentions },
-        Target = OptionalBytes(m.Target),
-        ClientTimestampMs = m.ClientTimestamp,
-        Silent = m.Silent,
-        SyncTo = m.SyncTo?.Value ?? "",
-        GroupId = m.Group?.Value ?? "",
-        GroupSeq = m.GroupSeq,
-    };
-
-    private static MessageMeta FromProto(Proto.MessageMeta? p) => p is null
-        ? new MessageMeta(0)
-        : new MessageMeta(p.Kind, OptionalId(p.ReplyTo), p.ForwardCount, [.. p.Mentions], OptionalId(p.Target), p.ClientTimestampMs, p.Silent,
-            UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq);
-
-    private static IEnumerable<Proto.DeviceCiphertext> ToProto(ImmutableSortedDictionary<uint, DeviceCiphertext> ciphertexts) =>
-        ciphertexts.Select(kv => new Proto.DeviceCiphertext { DeviceId = kv.Key, Ciphertext = ByteString.CopyFrom(kv.Value.Bytes), Type = kv.Value.Type });
-
-    private static ImmutableSortedDictionary<uint, DeviceCiphertext> FromProto(IEnumerable<Proto.DeviceCiphertext> ciphertexts) =>
-        ciphertexts.ToImmutableSortedDictionary(c => c.DeviceId, c => new DeviceCiphertext(c.Ciphertext.ToByteArray(), c.Type));
-
-    private static ByteString Bytes(MessageId id) => ByteString.CopyFrom(id.ToByteArray());
-
-    private static ByteString OptionalBytes(MessageId? id) => id is { } v ? Bytes(v) : ByteString.Empty;
-
-    private static MessageId? OptionalId(ByteString bytes) => bytes.IsEmpty ? null : IdOf(bytes);
-
-    private static ImmutableArray<MessageId> Ids(IEnumerable<ByteString> ids) => [.. ids.Select(IdOf)];
-
-    private static UserId? UserOrNull(string s) => s.Length == 0 ? null : new UserId(s);
-
-    private static GroupId? GroupOrNull(string s) => s.Length == 0 ? null : new GroupId(s);
-
-    private static MessageId IdOf(ByteString bytes) =>
-        MessageId.TryFrom(bytes.Span, out var id)
-            ? id
-            : throw new SerializationException($"a stored message id has {bytes.Length} bytes, expected 16");
 }

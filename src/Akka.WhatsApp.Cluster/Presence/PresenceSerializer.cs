@@ -3,6 +3,7 @@ using Akka.WhatsApp.Cluster.Serialization;
 using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Presence;
 using Proto = Akka.WhatsApp.Cluster.Storage.Presence;
+using static Akka.WhatsApp.Cluster.Serialization.StorageMapping;
 
 namespace Akka.WhatsApp.Cluster.Presence;
 

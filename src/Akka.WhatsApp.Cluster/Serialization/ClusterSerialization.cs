@@ -14,6 +14,7 @@ public static class ClusterSerialization
             wa-mailbox = "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster"
             wa-accounts = "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster"
             wa-presence = "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster"
+            wa-groups = "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -28,11 +29,16 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Registration.IVerificationEvent, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationReply, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Presence.IPresenceSignal, Akka.WhatsApp.Domain" = wa-presence
+            "Akka.WhatsApp.Domain.Groups.IGroupCommand, Akka.WhatsApp.Domain" = wa-groups
+            "Akka.WhatsApp.Domain.Groups.IGroupEvent, Akka.WhatsApp.Domain" = wa-groups
+            "Akka.WhatsApp.Domain.Groups.IGroupReply, Akka.WhatsApp.Domain" = wa-groups
+            "Akka.WhatsApp.Domain.Groups.GroupState, Akka.WhatsApp.Domain" = wa-groups
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
             "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster" = 111
             "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster" = 112
+            "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster" = 113
           }
         }
         """);

@@ -46,10 +46,4 @@ public abstract class ProtobufSerializer : SerializerWithStringManifest
         _byType.TryGetValue(o.GetType(), out var entry)
             ? entry
             : throw new SerializationException($"{GetType().Name} cannot serialize {o.GetType().FullName}");
-
-    protected static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
-
-    protected static DateTimeOffset At(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
-
-    protected static ByteString Bytes(byte[] b) => ByteString.CopyFrom(b);
 }

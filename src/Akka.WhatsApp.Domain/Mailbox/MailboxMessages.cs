@@ -35,7 +35,8 @@ public sealed record MessageMeta(
     bool Silent = false,
     UserId? SyncTo = null,
     GroupId? Group = null,
-    long GroupSeq = 0)
+    long GroupSeq = 0,
+    Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }
@@ -46,6 +47,7 @@ public static class ContentKinds
     public const int Edit = 16;
     public const int DeleteForEveryone = 17;
     public const int Reaction = 15;
+    public const int System = 14;
 
     public static bool NeedsTarget(int kind) => kind is Edit or DeleteForEveryone or Reaction or 13 or 19;
 }
@@ -73,9 +75,24 @@ public sealed record StoredMessage(
     DeviceId FromDevice,
     DateTimeOffset ServerTimestamp,
     MessageMeta Meta,
-    ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts) : MailboxEntry(Seq, ServerTimestamp)
+    ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts,
+    uint ExceptDevice = 0) : MailboxEntry(Seq, ServerTimestamp)
 {
-    public override bool IsFor(DeviceId device) => Ciphertexts.ContainsKey(device.Value);
+    /// <summary>
+    /// The key of a ciphertext for every device of the owner (group sender-key messages and group events):
+    /// the group does not know its members' devices; each mailbox does. <see cref="ExceptDevice"/> is then the
+    /// device that sent it, on the copy in the sender's own mailbox.
+    /// </summary>
+    public const uint AllDevices = 0;
+
+    public override bool IsFor(DeviceId device) =>
+        Ciphertexts.ContainsKey(device.Value) || (device.Value != ExceptDevice && Ciphertexts.ContainsKey(AllDevices));
+
+    public DeviceCiphertext CiphertextFor(DeviceId device) =>
+        Ciphertexts.TryGetValue(device.Value, out var own) ? own : Ciphertexts[AllDevices];
+
+    /// <summary>The copy of a group message in its sender's own mailbox (for the sender's other devices).</summary>
+    public bool IsOwnCopy => ExceptDevice != 0 || Meta.SyncTo is not null;
 }
 
 /// <summary>A receipt for messages the owner sent (or, with <see cref="SyncTo"/>, one the owner's other device sent).</summary>
@@ -94,6 +111,12 @@ public sealed record StoredReceipt(
     public override bool IsFor(DeviceId device) => SyncTo is null || device != FromDevice;
 }
 
+/// <summary>When a group member's devices got, read and played one group message (null: not yet).</summary>
+public sealed record MemberReceipt(UserId User, DateTimeOffset? Delivered, DateTimeOffset? Read, DateTimeOffset? Played);
+
+/// <summary>The sender and group a delivered receipt is owed to.</summary>
+public readonly record struct ReceiptKey(UserId Sender, GroupId? Group);
+
 /// <summary>Commands a Mailbox accepts.</summary>
 public static class MailboxCommands
 {
@@ -104,7 +127,17 @@ public static class MailboxCommands
         UserId From,
         DeviceId FromDevice,
         MessageMeta Meta,
-        ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts) : IMailboxCommand;
+        ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts,
+        uint ExceptDevice = 0) : IMailboxCommand;
+
+    /// <summary>Store several messages in order with one write (a group's fan-out); each is idempotent by its id.</summary>
+    public sealed record EnqueueBatch(UserId Owner, ImmutableArray<Enqueue> Items) : IMailboxCommand;
+
+    /// <summary>The groups the owner is a member of, as the group events in this mailbox tell.</summary>
+    public sealed record ListGroups(UserId Owner) : IMailboxCommand;
+
+    /// <summary>The receipts the owner got from group members for one of its group messages.</summary>
+    public sealed record GetGroupReceipts(UserId Owner, MessageId MessageId) : IMailboxCommand;
 
     /// <summary>Store a receipt for the owner; idempotent by <paramref name="ReceiptId"/>.</summary>
     public sealed record EnqueueReceipt(
@@ -162,7 +195,16 @@ public static class MailboxEvents
     public sealed record DeviceDropped(DeviceId Device) : IMailboxEvent;
 
     /// <summary>The delivered receipts for <paramref name="MessageIds"/> are stored in <paramref name="Sender"/>'s mailbox.</summary>
-    public sealed record ReceiptsHandedOver(UserId Sender, ImmutableArray<MessageId> MessageIds) : IMailboxEvent;
+    public sealed record ReceiptsHandedOver(UserId Sender, ImmutableArray<MessageId> MessageIds, GroupId? Group = null) : IMailboxEvent;
+
+    /// <summary>
+    /// A device attached that the mailbox did not know: entries for all devices count it from
+    /// <paramref name="AfterSeq"/> on (the first device of a mailbox gets what was kept for "all devices").
+    /// </summary>
+    public sealed record DeviceAdded(DeviceId Device, long AfterSeq) : IMailboxEvent;
+
+    /// <summary>A group event made the owner a member of <paramref name="Group"/>, or no longer one.</summary>
+    public sealed record GroupMembershipChanged(GroupId Group, bool Member) : IMailboxEvent;
 }
 
 /// <summary>Replies of a Mailbox.</summary>
@@ -177,6 +219,13 @@ public static class MailboxReplies
     public sealed record PresenceIs(bool Online) : IMailboxReply;
 
     public sealed record Received(ImmutableArray<MessageId> MessageIds) : IMailboxReply;
+
+    /// <summary>The answer to <see cref="MailboxCommands.EnqueueBatch"/>: every item is stored (or was before), or refused.</summary>
+    public sealed record BatchEnqueued(int Stored, int Duplicates, int Rejected) : IMailboxReply;
+
+    public sealed record GroupsAre(ImmutableArray<GroupId> Groups) : IMailboxReply;
+
+    public sealed record GroupReceiptsAre(ImmutableArray<MemberReceipt> Members) : IMailboxReply;
 
     /// <summary>The command was refused; <paramref name="Reason"/> says why in words for logs and clients.</summary>
     public sealed record Rejected(MailboxError Error, string Reason) : IMailboxReply;

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
+using Akka.WhatsApp.Domain.Groups;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxEvents;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
@@ -38,9 +39,21 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
 
     public ImmutableQueue<MessageId> RecentOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
 
-    /// <summary>Message ids acked by a first device, per sender, whose delivered receipt is not yet in the sender's mailbox.</summary>
-    public ImmutableDictionary<UserId, ImmutableList<MessageId>> OwedReceipts { get; init; } =
-        ImmutableDictionary<UserId, ImmutableList<MessageId>>.Empty;
+    /// <summary>Message ids acked by a first device, per sender (and group), whose delivered receipt is not yet in the sender's mailbox.</summary>
+    public ImmutableDictionary<ReceiptKey, ImmutableList<MessageId>> OwedReceipts { get; init; } =
+        ImmutableDictionary<ReceiptKey, ImmutableList<MessageId>>.Empty;
+
+    /// <summary>The groups the owner is a member of, as the group events it received tell.</summary>
+    public ImmutableHashSet<GroupId> Groups { get; init; } = ImmutableHashSet<GroupId>.Empty;
+
+    /// <summary>How many of the owner's recent group messages keep their per-member receipts.</summary>
+    public const int GroupReceiptWindow = 2_000;
+
+    /// <summary>Per recent group message of the owner: when each member's devices got, read and played it.</summary>
+    public ImmutableDictionary<MessageId, ImmutableDictionary<UserId, MemberReceipt>> GroupReceipts { get; init; } =
+        ImmutableDictionary<MessageId, ImmutableDictionary<UserId, MemberReceipt>>.Empty;
+
+    public ImmutableQueue<MessageId> GroupReceiptOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
 
     /// <summary>Ids of pending messages whose delivered receipt was already generated.</summary>
     public ImmutableHashSet<long> DeliveredSeqs { get; init; } = ImmutableHashSet<long>.Empty;
@@ -49,16 +62,40 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
         command switch
         {
             Enqueue e => DecideEnqueue(e, now),
+            EnqueueBatch b => DecideBatch(b, now),
             EnqueueReceipt r => DecideReceipt(r, now),
             Ack a => DecideAck(a.Device, a.UpToSeq),
             DropDevice d => (new Acked(d.Device, LastSeq), Cursors.ContainsKey(d.Device) ? [new DeviceDropped(d.Device)] : []),
             _ => (new Rejected(MailboxError.InvalidArgument, $"{command.GetType().Name} is not a state change"), []),
         };
 
+    private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideBatch(EnqueueBatch b, DateTimeOffset now)
+    {
+        var state = this;
+        var events = new List<IMailboxEvent>();
+        int stored = 0, duplicates = 0, rejected = 0;
+        foreach (var item in b.Items)
+        {
+            var (reply, itemEvents) = state.DecideEnqueue(item, now);
+            switch (reply)
+            {
+                case Enqueued { Duplicate: true }: duplicates++; break;
+                case Enqueued: stored++; break;
+                default: rejected++; break;
+            }
+            foreach (var e in itemEvents)
+                state = state.Apply(e);
+            events.AddRange(itemEvents);
+        }
+        return (new BatchEnqueued(stored, duplicates, rejected), events);
+    }
+
     private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideEnqueue(Enqueue e, DateTimeOffset now)
     {
         if (Recent.TryGetValue(e.MessageId, out var original))
-            return (new Enqueued(e.MessageId, original.Seq, original.At, Duplicate: true), []);
+            return original.From == e.From
+                ? (new Enqueued(e.MessageId, original.Seq, original.At, Duplicate: true), [])
+                : (new Rejected(MailboxError.InvalidArgument, "this message id is taken: generate a new one"), []);
         if (e.Ciphertexts.Count == 0)
             return (new Rejected(MailboxError.InvalidArgument, "a message needs at least one device ciphertext"), []);
         if (ContentKinds.NeedsTarget(e.Meta.Kind) && e.Meta.Target is null)
@@ -71,9 +108,35 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
                     $"only the sender can change a message, within {window.TotalMinutes:0} minutes"), []);
         }
 
-        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, now, e.Meta, e.Ciphertexts);
-        return (new Enqueued(e.MessageId, stored.Seq, now, Duplicate: false), [new MessageEnqueued(stored)]);
+        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, now, e.Meta, e.Ciphertexts, e.ExceptDevice);
+        var reply = new Enqueued(e.MessageId, stored.Seq, now, Duplicate: false);
+        return MembershipAfter(e) is { } membership
+            ? (reply, [new MessageEnqueued(stored), membership])
+            : (reply, [new MessageEnqueued(stored)]);
     }
+
+    /// <summary>A group event that adds the owner to its group or takes them out changes the owner's group list.</summary>
+    private GroupMembershipChanged? MembershipAfter(Enqueue e)
+    {
+        if (e.Meta is not { GroupEvent: { } change, Group: { } group })
+            return null;
+        bool? member = change.Type switch
+        {
+            GroupChangeType.Created => change.Actor == e.Owner || change.Users.Contains(e.Owner) ? true : null,
+            GroupChangeType.MembersAdded or GroupChangeType.MemberJoinedByInvite => change.Users.Contains(e.Owner) ? true : null,
+            GroupChangeType.MembersRemoved or GroupChangeType.MemberLeft => change.Users.Contains(e.Owner) ? false : null,
+            _ => null,
+        };
+        return member is { } m && m != Groups.Contains(group) ? new GroupMembershipChanged(group, m) : null;
+    }
+
+    /// <summary>The event that registers a device the mailbox has not seen yet.</summary>
+    public DeviceAdded DeviceAddedFor(DeviceId device) =>
+        new(device, Cursors.IsEmpty && Pending.FirstOrDefault() is { } first ? first.Seq - 1 : LastSeq);
+
+    /// <summary>The per-member receipts of one of the owner's group messages.</summary>
+    public ImmutableArray<MemberReceipt> GroupReceiptsFor(MessageId id) =>
+        GroupReceipts.TryGetValue(id, out var members) ? [.. members.Values.OrderBy(m => m.User.Value, StringComparer.Ordinal)] : [];
 
     private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideReceipt(EnqueueReceipt r, DateTimeOffset now)
     {
@@ -98,11 +161,14 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
     public MailboxState Apply(IMailboxEvent @event) =>
         @event switch
         {
-            MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From, e.Message.Ciphertexts.Keys.Select(d => new DeviceId(d))),
-            ReceiptEnqueued r => ApplyEnqueued(r.Receipt, r.Receipt.ReceiptId, r.Receipt.From, []),
+            MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From,
+                e.Message.Ciphertexts.Keys.Where(d => d != StoredMessage.AllDevices).Select(d => new DeviceId(d))),
+            ReceiptEnqueued r => ApplyEnqueued(r.Receipt, r.Receipt.ReceiptId, r.Receipt.From, []).RecordGroupReceipt(r.Receipt),
             DeviceAcked a => ApplyAck(a.Device, a.UpToSeq).Trim(),
             DeviceDropped d => (this with { Cursors = Cursors.Remove(d.Device) }).Trim(),
-            ReceiptsHandedOver h => ApplyHandedOver(h.Sender, h.MessageIds),
+            ReceiptsHandedOver h => ApplyHandedOver(new ReceiptKey(h.Sender, h.Group), h.MessageIds),
+            DeviceAdded d => Cursors.ContainsKey(d.Device) ? this : this with { Cursors = Cursors.Add(d.Device, d.AfterSeq) },
+            GroupMembershipChanged g => this with { Groups = g.Member ? Groups.Add(g.Group) : Groups.Remove(g.Group) },
             _ => this,
         };
 
@@ -134,20 +200,54 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
         {
             if (entry.Seq > upTo)
                 break;
-            if (entry.Seq <= before || entry is not StoredMessage m || !m.IsFor(device) || m.Meta.SyncTo is not null || delivered.Contains(m.Seq))
+            if (entry.Seq <= before || entry is not StoredMessage m || !m.IsFor(device) || m.IsOwnCopy || m.Meta.Kind == ContentKinds.System
+                || delivered.Contains(m.Seq))
                 continue;
             delivered = delivered.Add(m.Seq);
-            owed = owed.SetItem(m.From, owed.GetValueOrDefault(m.From, ImmutableList<MessageId>.Empty).Add(m.MessageId));
+            var key = new ReceiptKey(m.From, m.Meta.Group);
+            owed = owed.SetItem(key, owed.GetValueOrDefault(key, ImmutableList<MessageId>.Empty).Add(m.MessageId));
         }
         return this with { Cursors = Cursors.SetItem(device, upTo), OwedReceipts = owed, DeliveredSeqs = delivered };
     }
 
-    private MailboxState ApplyHandedOver(UserId sender, ImmutableArray<MessageId> ids)
+    private MailboxState ApplyHandedOver(ReceiptKey key, ImmutableArray<MessageId> ids)
     {
-        if (!OwedReceipts.TryGetValue(sender, out var owed))
+        if (!OwedReceipts.TryGetValue(key, out var owed))
             return this;
         var rest = owed.RemoveRange(ids);
-        return this with { OwedReceipts = rest.IsEmpty ? OwedReceipts.Remove(sender) : OwedReceipts.SetItem(sender, rest) };
+        return this with { OwedReceipts = rest.IsEmpty ? OwedReceipts.Remove(key) : OwedReceipts.SetItem(key, rest) };
+    }
+
+    /// <summary>A member's receipt for the owner's group messages feeds their "delivered to all / read by N of M" summary.</summary>
+    private MailboxState RecordGroupReceipt(StoredReceipt r)
+    {
+        if (r.Group is null || r.SyncTo is not null)
+            return this;
+        var receipts = GroupReceipts;
+        var order = GroupReceiptOrder;
+        foreach (var id in r.MessageIds)
+        {
+            if (!receipts.TryGetValue(id, out var members))
+            {
+                members = ImmutableDictionary<UserId, MemberReceipt>.Empty;
+                order = order.Enqueue(id);
+            }
+            var before = members.GetValueOrDefault(r.From) ?? new MemberReceipt(r.From, null, null, null);
+            var at = r.ServerTimestamp;
+            var after = r.Type switch
+            {
+                ReceiptType.Delivered => before with { Delivered = before.Delivered ?? at },
+                ReceiptType.Read => before with { Delivered = before.Delivered ?? at, Read = before.Read ?? at },
+                _ => before with { Delivered = before.Delivered ?? at, Read = before.Read ?? at, Played = before.Played ?? at },
+            };
+            receipts = receipts.SetItem(id, members.SetItem(r.From, after));
+        }
+        while (receipts.Count > GroupReceiptWindow)
+        {
+            order = order.Dequeue(out var oldest);
+            receipts = receipts.Remove(oldest);
+        }
+        return this with { GroupReceipts = receipts, GroupReceiptOrder = order };
     }
 
     /// <summary>Drops the leading entries that every device they are for has acknowledged.</summary>

@@ -11,6 +11,7 @@ public sealed record EdgeBackend(
     ActorSystem System,
     IActorRef Mailboxes,
     IActorRef Accounts,
+    IActorRef Groups,
     IActorRef Verifications,
     IActorRef PresenceBus,
     IPhoneDirectory Directory)

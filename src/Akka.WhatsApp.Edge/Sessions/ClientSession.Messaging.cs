@@ -115,8 +115,7 @@ public sealed partial class ClientSession
         var ids = new List<MessageId>(receipt.MessageIds.Count);
         foreach (var bytes in receipt.MessageIds)
             ids.Add(MessageId.TryFrom(bytes.Span, out var id) ? id : throw new RequestException(ErrorCode.InvalidArgument, "message ids are 16 bytes"));
-        if (receipt.GroupId.Length > 0)
-            throw new RequestException(ErrorCode.NotImplemented, "group receipts are not implemented by this server yet");
+        var group = receipt.GroupId.Length > 0 ? GroupOf(receipt.GroupId) : (GroupId?)null;
 
         var to = new UserId(receipt.ToUserId);
         // Only messages this user really received from that sender can be receipted (never someone else's).
@@ -127,14 +126,16 @@ public sealed partial class ClientSession
         var (me, theirInfo) = await DeliveryInfoAsync(to);
         var them = theirInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
 
-        // Read receipts are neither sent nor received when either side turned them off; blocks stop everything.
-        var forward = !them.Blocks && !(me?.Blocks ?? false) && (type != Domain.Mailbox.ReceiptType.Read || ((me?.ReadReceipts ?? true) && them.ReadReceipts));
+        // Read receipts are neither sent nor received when either side turned them off (group receipts always are);
+        // blocks stop everything.
+        var forward = !them.Blocks && !(me?.Blocks ?? false)
+            && (type != Domain.Mailbox.ReceiptType.Read || group is not null || ((me?.ReadReceipts ?? true) && them.ReadReceipts));
         var immutableIds = ids.ToImmutableArray();
         if (forward)
-            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(to, MailboxState.ReceiptIdFor(User, type, ids), User, Device, type, immutableIds, null, null));
+            await EnqueueAsync(new MailboxCommands.EnqueueReceipt(to, MailboxState.ReceiptIdFor(User, type, ids), User, Device, type, immutableIds, null, group));
         if (me is { Devices.Count: > 1 })
             await EnqueueAsync(new MailboxCommands.EnqueueReceipt(User, MailboxState.ReceiptIdFor(User, type, ids, syncTo: to), User, Device,
-                type, immutableIds, to, null));
+                type, immutableIds, to, group));
         return new Frame { Ok = new Ok() };
     }
 

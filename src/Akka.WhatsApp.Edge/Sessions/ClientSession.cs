@@ -219,11 +219,7 @@ public sealed partial class ClientSession
                 OnAck(frame.Ack);
                 break;
             case Frame.PacketOneofCase.Send:
-                if (!_sendRate.TryTake())
-                    Reply(frame, ErrorCode.RateLimited, $"more than {_settings.SendsPerSecond} sends per second", close: false,
-                        retryAfterMs: (ulong)(1000 / Math.Max(1, _settings.SendsPerSecond)));
-                else
-                    Run(frame, SendAsync);
+                RunRateLimited(frame, SendAsync);
                 break;
             case Frame.PacketOneofCase.SendReceipt:
                 Run(frame, SendReceiptAsync);
@@ -277,10 +273,59 @@ public sealed partial class ClientSession
             case Frame.PacketOneofCase.Logout:
                 Run(frame, LogoutAsync);
                 break;
+            case Frame.PacketOneofCase.GroupSend:
+                RunRateLimited(frame, GroupSendAsync);
+                break;
+            case Frame.PacketOneofCase.CreateGroup:
+                Run(frame, CreateGroupAsync);
+                break;
+            case Frame.PacketOneofCase.GetGroupInfo:
+                Run(frame, GetGroupInfoAsync);
+                break;
+            case Frame.PacketOneofCase.ListGroups:
+                Run(frame, ListGroupsAsync);
+                break;
+            case Frame.PacketOneofCase.UpdateGroup:
+                Run(frame, UpdateGroupAsync);
+                break;
+            case Frame.PacketOneofCase.AddMembers:
+            case Frame.PacketOneofCase.RemoveMembers:
+            case Frame.PacketOneofCase.PromoteAdmins:
+            case Frame.PacketOneofCase.DemoteAdmins:
+                Run(frame, ChangeMembersAsync);
+                break;
+            case Frame.PacketOneofCase.LeaveGroup:
+                Run(frame, LeaveGroupAsync);
+                break;
+            case Frame.PacketOneofCase.CreateInviteLink:
+                Run(frame, CreateInviteLinkAsync);
+                break;
+            case Frame.PacketOneofCase.RevokeInviteLink:
+                Run(frame, RevokeInviteLinkAsync);
+                break;
+            case Frame.PacketOneofCase.PreviewInvite:
+                Run(frame, PreviewInviteAsync);
+                break;
+            case Frame.PacketOneofCase.JoinGroupByInvite:
+                Run(frame, JoinGroupByInviteAsync);
+                break;
+            case Frame.PacketOneofCase.GetGroupReceipts:
+                Run(frame, GetGroupReceiptsAsync);
+                break;
             default:
                 Reply(frame, ErrorCode.NotImplemented, $"{frame.PacketCase} is not implemented by this server yet", close: false);
                 break;
         }
+    }
+
+    /// <summary>Sends (1:1 and group) share one token bucket per connection.</summary>
+    private void RunRateLimited(Frame frame, Func<Frame, Task<Frame?>> handler)
+    {
+        if (_sendRate.TryTake())
+            Run(frame, handler);
+        else
+            Reply(frame, ErrorCode.RateLimited, $"more than {_settings.SendsPerSecond} sends per second", close: false,
+                retryAfterMs: (ulong)(1000 / Math.Max(1, _settings.SendsPerSecond)));
     }
 
     /// <summary>Runs a request asynchronously within the in-flight limit; its failures become error codes, never a crash.</summary>

@@ -12,7 +12,7 @@ using WireReceiptType = Akka.WhatsApp.Protocol.ReceiptType;
 namespace Akka.WhatsApp.Edge.Sessions;
 
 /// <summary>Conversions between wire packets and domain records. The only place that knows both.</summary>
-public static class WireMapping
+public static partial class WireMapping
 {
     public static ulong Ms(DateTimeOffset t) => (ulong)t.ToUnixTimeMilliseconds();
 
@@ -44,7 +44,7 @@ public static class WireMapping
 
     private static Deliver Deliver(StoredMessage m, DeviceId device)
     {
-        var c = m.Ciphertexts.GetValueOrDefault(device.Value);
+        var c = m.IsFor(device) ? m.CiphertextFor(device) : null;
         var d = new Deliver
         {
             Seq = (ulong)m.Seq,
@@ -64,6 +64,8 @@ public static class WireMapping
             GroupSeq = (ulong)Math.Max(0, m.Meta.GroupSeq),
         };
         d.Mentions.AddRange(m.Meta.Mentions);
+        if (m.Meta.GroupEvent is { } change)
+            d.System = new SystemEvent { GroupEvent = Wire(change) };
         return d;
     }
 

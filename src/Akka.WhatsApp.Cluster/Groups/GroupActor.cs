@@ -1,0 +1,232 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Persistence;
+using Akka.WhatsApp.Cluster.Entities;
+using Akka.WhatsApp.Cluster.Mailbox;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Groups;
+using Akka.WhatsApp.Domain.Mailbox;
+using static Akka.WhatsApp.Domain.Groups.GroupCommands;
+
+namespace Akka.WhatsApp.Cluster.Groups;
+
+/// <summary>How a group entity fans out and how big a group may be.</summary>
+public sealed record GroupOptions
+{
+    public int MaxMembers { get; init; } = GroupState.DefaultMaxMembers;
+
+    /// <summary>Member mailboxes written to at the same time by one group.</summary>
+    public int FanOutParallelism { get; init; } = 256;
+
+    /// <summary>Posts stored in one member's mailbox with one write.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    public TimeSpan MailboxTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+
+    public int SnapshotEvery { get; init; } = 1000;
+}
+
+/// <summary>
+/// The sharded persistent entity of one group. The aggregate decides (membership, rights, group seq,
+/// idempotency); the sender gets its answer once the post is durable. Then this actor stores every post in
+/// each recipient's mailbox, in group-seq order per member, at most one batch per member in flight and a
+/// bounded number of members at once, without ever waiting inside a command. Progress is recorded with
+/// <see cref="GroupEvents.FannedOut"/> once a prefix of the log reached every recipient. After a crash the
+/// posts after that mark go out again: members' mailboxes drop the duplicates by message id. The region
+/// remembers entities (event-sourced store), so a group with an unfinished fan-out restarts by itself; an
+/// idle group with nothing left to fan out passivates and is forgotten.
+/// </summary>
+public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGroupEvent, IGroupReply>
+{
+    private sealed record BatchDone(UserId Member, long LastSeq, ImmutableArray<long> Seqs, bool Ok) : INoSerializationVerificationNeeded;
+
+    private sealed class Retry : INoSerializationVerificationNeeded
+    {
+        public static readonly Retry Instance = new();
+    }
+
+    private readonly GroupId _id;
+    private readonly GroupOptions _options;
+
+    // Fan-out progress lives in memory only: after a restart everything after FannedOutUpTo is sent again.
+    private readonly Dictionary<UserId, long> _sentUpTo = new();
+    private readonly Dictionary<long, int> _remaining = new();
+    private readonly HashSet<UserId> _inFlight = new();
+    private readonly Queue<UserId> _ready = new();
+    private readonly HashSet<UserId> _queued = new();
+    private readonly HashSet<UserId> _failed = new();
+    private bool _fannedOutWriteInFlight;
+
+    public GroupActor(string groupId, GroupOptions options) : base(PersistenceIdFor(groupId), GroupState.Empty)
+    {
+        _id = new GroupId(groupId);
+        _options = options;
+        Recover<RecoveryCompleted>(_ =>
+        {
+            foreach (var post in State.Outbox)
+                Track(post);
+            Pump();
+        });
+        Command<BatchDone>(OnBatchDone);
+        Command<Retry>(_ =>
+        {
+            foreach (var member in _failed)
+                Ready(member);
+            _failed.Clear();
+            Pump();
+        });
+    }
+
+    public static string PersistenceIdFor(string groupId) => "group-" + groupId;
+
+    public static Props PropsFor(string groupId, GroupOptions options) => Props.Create(() => new GroupActor(groupId, options));
+
+    protected override int SnapshotEvery => _options.SnapshotEvery;
+
+    /// <summary>Only a group with nothing left to fan out may stop (and be forgotten by the remembering region).</summary>
+    protected override bool MayPassivate => State.Outbox.IsEmpty && _inFlight.Count == 0;
+
+    protected override IGroupCommand Prepare(IGroupCommand command) => command switch
+    {
+        Create c => c with { MaxMembers = _options.MaxMembers },
+        ChangeMembers c => c with { MaxMembers = _options.MaxMembers },
+        JoinByInvite j => j with { MaxMembers = _options.MaxMembers },
+        CreateInvite c => c with { NewSecret = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant() },
+        _ => command,
+    };
+
+    protected override Task? OnPersisted(IGroupEvent @event)
+    {
+        if (@event is GroupEvents.MessagePosted or GroupEvents.Changed && State.Outbox.LastOrDefault() is { } post)
+        {
+            Track(post);
+            Pump();
+        }
+        return null;
+    }
+
+    /// <summary>Counts the recipients a post still has to reach and lines them up.</summary>
+    private void Track(GroupPost post)
+    {
+        if (_remaining.ContainsKey(post.Seq))
+            return;
+        _remaining[post.Seq] = post.Recipients.Count;
+        foreach (var member in post.Recipients)
+            Ready(member);
+        if (post.Recipients.Count == 0)
+            AdvanceFannedOut();
+    }
+
+    private void Ready(UserId member)
+    {
+        if (!_inFlight.Contains(member) && _queued.Add(member))
+            _ready.Enqueue(member);
+    }
+
+    private void Pump()
+    {
+        if (!ActorRegistry.For(Context.System).TryGet<MailboxRegion>(out var mailboxes))
+            return;
+        while (_inFlight.Count < _options.FanOutParallelism && _ready.TryDequeue(out var member))
+        {
+            _queued.Remove(member);
+            var after = _sentUpTo.GetValueOrDefault(member);
+            var posts = State.Outbox.Where(p => p.Seq > after && p.Recipients.Contains(member)).Take(_options.BatchSize).ToList();
+            if (posts.Count == 0)
+                continue;
+            var items = posts.Select(p => ToEnqueue(p, member)).OfType<MailboxCommands.Enqueue>().ToImmutableArray();
+            var seqs = posts.Select(p => p.Seq).ToImmutableArray();
+            var last = seqs[^1];
+            if (items.IsEmpty)
+            {
+                // Nothing in these posts for this member (no ciphertext addressed to them): done with them.
+                Self.Tell(new BatchDone(member, last, seqs, Ok: true));
+                _inFlight.Add(member);
+                continue;
+            }
+            _inFlight.Add(member);
+            mailboxes.Ask<IMailboxReply>(new MailboxCommands.EnqueueBatch(member, items), _options.MailboxTimeout)
+                .ContinueWith(t => new BatchDone(member, last, seqs, t.IsCompletedSuccessfully && t.Result is MailboxReplies.BatchEnqueued),
+                    TaskScheduler.Default)
+                .PipeTo(Self);
+        }
+    }
+
+    private void OnBatchDone(BatchDone done)
+    {
+        _inFlight.Remove(done.Member);
+        if (!done.Ok)
+        {
+            // The member's mailbox did not answer (its node may be moving): try again shortly, from the same seq.
+            if (_failed.Count == 0)
+                Timers.StartSingleTimer("retry", Retry.Instance, _options.RetryAfter);
+            _failed.Add(done.Member);
+            Pump();
+            return;
+        }
+        _sentUpTo[done.Member] = Math.Max(_sentUpTo.GetValueOrDefault(done.Member), done.LastSeq);
+        foreach (var seq in done.Seqs)
+            if (_remaining.TryGetValue(seq, out var left))
+                _remaining[seq] = left - 1;
+        if (State.Outbox.Any(p => p.Seq > done.LastSeq && p.Recipients.Contains(done.Member)))
+            Ready(done.Member);
+        Pump();
+        AdvanceFannedOut();
+    }
+
+    /// <summary>Records (one write at a time) how far the log has reached all its recipients.</summary>
+    private void AdvanceFannedOut()
+    {
+        if (_fannedOutWriteInFlight)
+            return;
+        var upTo = State.FannedOutUpTo;
+        foreach (var post in State.Outbox)
+        {
+            if (_remaining.GetValueOrDefault(post.Seq, 1) > 0)
+                break;
+            upTo = post.Seq;
+        }
+        if (upTo <= State.FannedOutUpTo)
+            return;
+        _fannedOutWriteInFlight = true;
+        PersistAsync(new GroupEvents.FannedOut(upTo), e =>
+        {
+            ApplyPersisted(e);
+            foreach (var seq in _remaining.Keys.Where(s => s <= upTo).ToList())
+                _remaining.Remove(seq);
+            _fannedOutWriteInFlight = false;
+            AdvanceFannedOut();
+        });
+    }
+
+    /// <summary>The mailbox entry of one post for one member; null when the post carries nothing for them.</summary>
+    private MailboxCommands.Enqueue? ToEnqueue(GroupPost post, UserId member)
+    {
+        var meta = post.Meta with { Group = _id, GroupSeq = post.Seq };
+        var ownCopy = member == post.From && post.Change is null;
+        ImmutableSortedDictionary<uint, DeviceCiphertext> ciphertexts;
+        switch (post.Payload)
+        {
+            case SenderKeyPayload s:
+                ciphertexts = ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(StoredMessage.AllDevices, s.Ciphertext);
+                break;
+            case PerDevicePayload p:
+                if (!p.Ciphertexts.TryGetValue(member, out var own))
+                    return null;
+                ciphertexts = own;
+                break;
+            default:
+                // A change: a SYSTEM message for every device, no ciphertext.
+                ciphertexts = ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(StoredMessage.AllDevices, SystemCiphertext);
+                break;
+        }
+        return new MailboxCommands.Enqueue(member, post.MessageId, post.From, post.FromDevice, meta, ciphertexts,
+            ExceptDevice: ownCopy ? post.FromDevice.Value : 0);
+    }
+
+    private static readonly DeviceCiphertext SystemCiphertext = new([], 0);
+}
