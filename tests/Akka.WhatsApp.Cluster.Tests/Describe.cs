@@ -15,6 +15,7 @@ public static class Describe
         string s => '"' + s + '"',
         byte[] b => Convert.ToHexString(b),
         IDictionary d => "{" + string.Join(",", d.Keys.Cast<object>().Select(k => Of(k) + ":" + Of(d[k])).Order()) + "}",
+        IEnumerable e when IsSet(o) => "{" + string.Join(",", e.Cast<object>().Select(Of).Order()) + "}",
         IEnumerable e => "[" + string.Join(",", e.Cast<object>().Select(Of)) + "]",
         _ when o.GetType().IsPrimitive || o is decimal or DateTimeOffset or DateTime or TimeSpan or Guid || o.GetType().IsEnum => o.ToString()!,
         _ => o.GetType().Name + "(" + string.Join(",", o.GetType()
@@ -23,4 +24,7 @@ public static class Describe
             .OrderBy(p => p.Name)
             .Select(p => p.Name + "=" + Of(p.GetValue(o)))) + ")",
     };
+
+    private static bool IsSet(object o) =>
+        o.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ISet<>));
 }

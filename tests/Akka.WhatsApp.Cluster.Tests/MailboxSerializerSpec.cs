@@ -16,6 +16,12 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     private static readonly MessageMeta Meta = new(16, ReplyTo: MessageId.New(), ForwardCount: 2, Mentions: ["u1", "u2"], Target: MessageId.New(),
         ClientTimestamp: 1234, Silent: true, SyncTo: new UserId("bob"), Group: new GroupId("g1"), GroupSeq: 7);
     private static readonly StoredMessage Message = new(7, Id, new UserId("alice"), new DeviceId(2), When, Meta, Ciphertexts);
+    private static readonly ImmutableSortedDictionary<uint, DeviceCiphertext> AllDevices =
+        ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(StoredMessage.AllDevices, new DeviceCiphertext([5], 3));
+    private static readonly StoredMessage GroupMessage = new(1, MessageId.New(), new UserId("alice"), new DeviceId(0), When,
+        new MessageMeta(14, Group: new GroupId("g1"), GroupSeq: 3, GroupEvent: new Domain.Groups.GroupChange(Domain.Groups.GroupChangeType.NameChanged,
+            new UserId("alice"), [new UserId("bob")], Name: "new", Settings: new Domain.Groups.GroupSettings(true, false, true), Version: 4)),
+        AllDevices, ExceptDevice: 2);
     private static readonly StoredReceipt Receipt = new(8, MessageId.New(), new UserId("bob"), new DeviceId(1), When, ReceiptType.Read,
         [Id, MessageId.New()], new UserId("alice"), null);
 
@@ -37,6 +43,28 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         new MailboxPushes.Deliver(new UserId("bob"), new DeviceId(1), Receipt),
         new MailboxPushes.QueueEmpty(new UserId("bob"), new DeviceId(1), 9),
         new MailboxPushes.Replaced(new UserId("bob"), new DeviceId(1)),
+        new MailboxEvents.DeviceAdded(new DeviceId(4), 17),
+        new MailboxEvents.GroupMembershipChanged(new GroupId("g1"), true),
+        new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id], new GroupId("g1")),
+        new MailboxEvents.MessageEnqueued(GroupMessage),
+        new MailboxCommands.EnqueueBatch(new UserId("bob"), [
+            new MailboxCommands.Enqueue(new UserId("bob"), Id, new UserId("alice"), new DeviceId(1), Meta, Ciphertexts),
+            new MailboxCommands.Enqueue(new UserId("bob"), MessageId.New(), new UserId("alice"), new DeviceId(1), GroupMessage.Meta, AllDevices, 2),
+        ]),
+        new MailboxCommands.ListGroups(new UserId("bob")),
+        new MailboxCommands.GetGroupReceipts(new UserId("bob"), Id),
+        new MailboxReplies.BatchEnqueued(3, 2, 1),
+        new MailboxReplies.GroupsAre([new GroupId("g1"), new GroupId("g2")]),
+        new MailboxReplies.GroupReceiptsAre([new MemberReceipt(new UserId("carol"), When, null, When.AddSeconds(1))]),
+        new IMailboxEvent[]
+            {
+                new MailboxEvents.MessageEnqueued(GroupMessage),
+                new MailboxEvents.GroupMembershipChanged(new GroupId("g1"), true),
+                new MailboxEvents.ReceiptEnqueued(Receipt with { Seq = 2, SyncTo = null, Group = new GroupId("g1") }),
+                new MailboxEvents.DeviceAdded(new DeviceId(1), 0),
+                new MailboxEvents.DeviceAcked(new DeviceId(1), 1),
+            }
+            .Aggregate(MailboxState.Empty, (s, e) => s.Apply(e)),
         new IMailboxEvent[] { new MailboxEvents.MessageEnqueued(Message), new MailboxEvents.ReceiptEnqueued(Receipt) }
             .Aggregate(MailboxState.Empty with { LastSeq = 6 }, (s, e) => s.Apply(e))
             .Apply(new MailboxEvents.DeviceAcked(new DeviceId(3), 7)),
@@ -90,6 +118,8 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     {
         var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);
         Assert.Equal(["ME", "RE", "DA", "DD", "RH"], All.Take(5).Select(serializer.Manifest));
+        Assert.Equal(["DV", "GM"], new object[] { new MailboxEvents.DeviceAdded(new DeviceId(1), 0), new MailboxEvents.GroupMembershipChanged(new GroupId("g"), false) }
+            .Select(serializer.Manifest));
     }
 
     [Fact]
