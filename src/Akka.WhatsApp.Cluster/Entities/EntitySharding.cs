@@ -26,7 +26,9 @@ public static class EntitySharding
     /// idle and come back on their next message). <paramref name="rememberEntities"/> makes the shard restart
     /// its running entities after a crash or a hand-off, for entities with work of their own (a group's
     /// unfinished fan-out); they are remembered in the journal (the event-sourced store: the durable DData
-    /// store needs LightningDB, whose resolvable version is broken) and forgotten when they passivate.
+    /// store needs LightningDB, whose resolvable version is broken) and forgotten when they passivate. The
+    /// coordinator of such a region keeps its state in the journal too: with DData and no durable keys it
+    /// would forget after a full restart which shards to start, and the remembered entities with them.
     /// </summary>
     public static AkkaConfigurationBuilder WithEntity<TRegion>(this AkkaConfigurationBuilder builder, string typeName,
         Func<string, Props> props, Func<object, string?> entityId, EntitySettings settings, bool rememberEntities = false) =>
@@ -35,7 +37,7 @@ public static class EntitySharding
             .WithShardRegion<TRegion>(typeName, props, new EntityMessageExtractor(settings.NumberOfShards, entityId), new ShardOptions
             {
                 Role = settings.Role,
-                StateStoreMode = StateStoreMode.DData,
+                StateStoreMode = rememberEntities ? StateStoreMode.Persistence : StateStoreMode.DData,
                 RememberEntities = rememberEntities,
                 RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
             });
