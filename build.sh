@@ -70,16 +70,22 @@ case "$target" in
     # CPU seconds used by the server, PostgreSQL and the generator over each run: where the time goes.
     cpu_of() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat") )); done; echo "$t"; }
     pg_pids() { pgrep -u "$PG_USER_OS" postgres 2>/dev/null || pgrep postgres; }
-    for rate in ${BENCH_RATES:-500 1000 2000}; do
+    measured() {  # measured <label> <load arguments...>: runs one scenario and appends its CPU split
+      local label=$1 s0 p0 t0 s1 p1 t1; shift
       s0=$(cpu_of "$server_pid"); p0=$(cpu_of $(pg_pids)); t0=$(date +%s.%N)
-      { TIMEFORMAT='%U %S'; time $load one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5 2>>"$out/generator.err"; } 2>"$out/gen.time"
+      { TIMEFORMAT='%U %S'; time $load "$@" 2>>"$out/generator.err"; } 2>"$out/gen.time"
       s1=$(cpu_of "$server_pid"); p1=$(cpu_of $(pg_pids)); t1=$(date +%s.%N)
-      hz=$(getconf CLK_TCK)
-      awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v rate="$rate" '
+      awk -v s="$((s1 - s0))" -v p="$((p1 - p0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" -v label="$label" -v cores="$(nproc)" '
         NR == 1 { g = $1 + $2; w = t1 - t0
-          printf "CPU over the %d msg/s run (%.1f s wall, 2 cores = %.1f core-s): server %.1f s, PostgreSQL %.1f s, generator %.1f s\n\n", rate, w, 2 * w, s / hz, p / hz, g }' \
+          printf "CPU over the %s run (%.1f s wall, %d cores = %.1f core-s): server %.1f s, PostgreSQL %.1f s, generator %.1f s\n\n", label, w, cores, cores * w, s / hz, p / hz, g }' \
         "$out/gen.time" >>"$out/report.md"
+    }
+    for rate in ${BENCH_RATES:-500 1000 2000}; do
+      measured "one-to-one $rate msg/s" one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5
     done
+    # One message at a time to 1,024 online members (time to the last member), then a sustained group rate.
+    measured "group-fanout 1 msg/s" group-fanout --members 1024 --messages 20 --rate 1
+    measured "group-fanout ${BENCH_GROUP_RATE:-10} msg/s" group-fanout --members 1024 --messages "$(( ${BENCH_GROUP_RATE:-10} * 10 ))" --rate "${BENCH_GROUP_RATE:-10}"
     echo "build.sh bench: report in $out/report.md"
     ;;
   pack)
