@@ -61,12 +61,16 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
     private readonly HashSet<UserId> _failed = new();
     private bool _fannedOutWriteInFlight;
 
+    /// <summary>The last post known durable: only those go out (later ones are still being written).</summary>
+    private long _durableSeq;
+
     public GroupActor(string groupId, GroupOptions options) : base(PersistenceIdFor(groupId), GroupState.Empty)
     {
         _id = new GroupId(groupId);
         _options = options;
         Recover<RecoveryCompleted>(_ =>
         {
+            _durableSeq = State.LastSeq;
             foreach (var post in State.Outbox)
                 Track(post);
             Pump();
@@ -101,9 +105,18 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
 
     protected override Task? OnPersisted(IGroupEvent @event)
     {
-        if (@event is GroupEvents.MessagePosted or GroupEvents.Changed && State.Outbox.LastOrDefault() is { } post)
+        var seq = @event switch
         {
-            Track(post);
+            GroupEvents.MessagePosted m => m.Seq,
+            GroupEvents.Changed c => c.Seq,
+            _ => 0,
+        };
+        if (seq > _durableSeq)
+        {
+            _durableSeq = seq;
+            // The state may already hold later posts (decided, still being written): pick this one by its seq.
+            if (State.Outbox.FindLast(p => p.Seq == seq) is { } post)
+                Track(post);
             Pump();
         }
         return null;
@@ -135,7 +148,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
         {
             _queued.Remove(member);
             var after = _sentUpTo.GetValueOrDefault(member);
-            var posts = State.Outbox.Where(p => p.Seq > after && p.Recipients.Contains(member)).Take(_options.BatchSize).ToList();
+            var posts = State.Outbox.Where(p => p.Seq > after && p.Seq <= _durableSeq && p.Recipients.Contains(member)).Take(_options.BatchSize).ToList();
             if (posts.Count == 0)
                 continue;
             var items = posts.Select(p => ToEnqueue(p, member)).OfType<MailboxCommands.Enqueue>().ToImmutableArray();
@@ -172,7 +185,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
         foreach (var seq in done.Seqs)
             if (_remaining.TryGetValue(seq, out var left))
                 _remaining[seq] = left - 1;
-        if (State.Outbox.Any(p => p.Seq > done.LastSeq && p.Recipients.Contains(done.Member)))
+        if (State.Outbox.Any(p => p.Seq > done.LastSeq && p.Seq <= _durableSeq && p.Recipients.Contains(done.Member)))
             Ready(done.Member);
         Pump();
         AdvanceFannedOut();

@@ -42,6 +42,9 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private readonly HashSet<ReceiptKey> _handingOver = new();
     private readonly Dictionary<ReceiptKey, List<MessageId>> _handedOver = new();
     private bool _ackWriteInFlight;
+
+    /// <summary>The last entry known durable: devices get nothing beyond it (later entries are still being written).</summary>
+    private long _durableSeq;
     private readonly int _snapshotEvery;
 
     /// <summary>Events between snapshots: recovery replays at most this many events after the snapshot.</summary>
@@ -53,7 +56,11 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     {
         _owner = new UserId(ownerId);
         _snapshotEvery = snapshotEvery;
-        Recover<RecoveryCompleted>(_ => Self.Tell(HandOverTick.Instance));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _durableSeq = State.LastSeq;
+            Self.Tell(HandOverTick.Instance);
+        });
 
         Command<Terminated>(t =>
         {
@@ -128,9 +135,18 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     protected override Task? OnPersisted(IMailboxEvent @event)
     {
-        if (@event is MailboxEvents.MessageEnqueued or MailboxEvents.ReceiptEnqueued)
+        var seq = @event switch
+        {
+            MailboxEvents.MessageEnqueued m => m.Message.Seq,
+            MailboxEvents.ReceiptEnqueued r => r.Receipt.Seq,
+            _ => 0,
+        };
+        if (seq > _durableSeq)
+        {
+            _durableSeq = seq;
             foreach (var device in _sessions.Keys)
                 Pump(device);
+        }
         return null;
     }
 
@@ -154,13 +170,13 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         var known = KnownCursor(attach.Device);
         // What the device says it processed counts as an ack (Login.last_acked_seq).
-        var acked = Math.Max(known, Math.Clamp(attach.AckedUpTo, 0, State.LastSeq));
+        var acked = Math.Max(known, Math.Clamp(attach.AckedUpTo, 0, _durableSeq));
         if (acked > known)
         {
             _unpersistedAcks[attach.Device] = acked;
             WriteAcks();
         }
-        var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), State.LastSeq) { AckedUpTo = acked, SentUpTo = acked };
+        var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), _durableSeq) { AckedUpTo = acked, SentUpTo = acked };
         var wasOnline = Online;
         _sessions[attach.Device] = attachment;
         Context.Watch(attach.Session);
@@ -226,7 +242,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         var inFlight = State.PendingFor(device, a.AckedUpTo).TakeWhile(e => e.Seq <= a.SentUpTo).Count();
         foreach (var entry in State.PendingFor(device, a.SentUpTo))
         {
-            if (inFlight >= a.Window)
+            if (inFlight >= a.Window || entry.Seq > _durableSeq)
                 break;
             a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
             a.SentUpTo = entry.Seq;
