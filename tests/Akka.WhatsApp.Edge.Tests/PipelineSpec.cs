@@ -51,6 +51,19 @@ public sealed class PipelineSpec
         new() { RequestId = requestId, Hello = new Hello { ProtocolVersion = ProtocolVersion.Current } };
 
     [Fact]
+    public void A_reply_above_the_maximum_frame_is_never_sent_its_request_gets_INTERNAL_instead()
+    {
+        var channel = NewChannel();
+        var huge = new Frame { RequestId = 7, GroupList = new GroupList() };
+        huge.GroupList.Groups.Add(new GroupInfo { Description = new string('x', 2000) });
+        channel.WriteAndFlushAsync(huge);
+
+        var sent = Assert.Single(Outbound(channel));
+        Assert.True(sent.CalculateSize() <= Settings.MaxFrameSize);
+        Assert.Equal((7u, ErrorCode.Internal), (sent.RequestId, sent.Error.Code));
+    }
+
+    [Fact]
     public void Hello_split_into_single_bytes_is_answered_with_one_Welcome()
     {
         var channel = NewChannel();

@@ -79,16 +79,20 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     private long _snapshotSeq;
     private bool _snapshotting;
 
-    /// <summary>Commands whose events are applied but not yet durable.</summary>
-    private int _pendingWrites;
+    // Writes of commands are numbered; they complete in order. A reply without events of its own waits for the
+    // writes before it. (Akka's DeferAsync would do this, but a batch holding only a deferred message reaches
+    // Akka.Persistence.Sql as an empty write, which it fails on and then opens its circuit breaker.)
+    private long _lastWrite;
+    private long _completedWrite;
+    private readonly Queue<(long AfterWrite, IActorRef To, TReply Reply)> _waitingReplies = new();
 
     /// <summary>True while some decided events are not durable yet (their commands wait for their replies).</summary>
-    protected bool WritesPending => _pendingWrites > 0;
+    protected bool WritesPending => _lastWrite != _completedWrite;
 
     private void MaybeSnapshot()
     {
         // Only a state without events that are still being written may be saved as a snapshot.
-        if (SnapshotEvery <= 0 || _snapshotting || _pendingWrites > 0 || LastSequenceNr - _snapshotSeq < SnapshotEvery)
+        if (SnapshotEvery <= 0 || _snapshotting || WritesPending || LastSequenceNr - _snapshotSeq < SnapshotEvery)
             return;
         _snapshotting = true;
         SaveSnapshot(State);
@@ -135,16 +139,16 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
         if (events.Count == 0)
         {
             // The answer may rest on events still being written (a retry of a message being stored): it waits for them.
-            if (_pendingWrites == 0)
-                sender.Tell(reply);
+            if (WritesPending)
+                _waitingReplies.Enqueue((_lastWrite, sender, reply));
             else
-                DeferAsync(reply, r => sender.Tell(r));
+                sender.Tell(reply);
             return;
         }
 
         foreach (var e in events)
             State = State.Apply(e);
-        _pendingWrites++;
+        var write = ++_lastWrite;
         var remaining = events.Count;
         List<Task>? effects = null;
         PersistAllAsync(events, e =>
@@ -153,13 +157,15 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
                 (effects ??= []).Add(effect);
             if (--remaining > 0)
                 return;
-            _pendingWrites--;
+            _completedWrite = write;
             MaybeSnapshot();
             if (effects is null)
             {
                 sender.Tell(reply);
+                ReleaseWaitingReplies(write);
                 return;
             }
+            ReleaseWaitingReplies(write);
             // The reply waits for the side effects (they touch no actor state), so that a caller who got it
             // can rely on them, e.g. find a freshly verified number in the phone directory.
             var log = Log;
@@ -175,6 +181,15 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
                 sender.Tell(reply);
             }, TaskScheduler.Default);
         });
+    }
+
+    private void ReleaseWaitingReplies(long completed)
+    {
+        while (_waitingReplies.TryPeek(out var waiting) && waiting.AfterWrite <= completed)
+        {
+            _waitingReplies.Dequeue();
+            waiting.To.Tell(waiting.Reply);
+        }
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)

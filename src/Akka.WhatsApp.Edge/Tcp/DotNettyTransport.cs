@@ -56,7 +56,7 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
             pipeline.AddLast("tls", TlsHandler.Server(certificate));
         pipeline.AddLast("idle", new IdleStateHandler(idle, TimeSpan.Zero, TimeSpan.Zero));
         pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize));
-        pipeline.AddLast("frame-encoder", new FrameEncoder());
+        pipeline.AddLast("frame-encoder", new FrameEncoder(settings.MaxFrameSize));
         pipeline.AddLast("session", new SessionHandler(settings, time, sessionLog, _connections, backend));
     }
 

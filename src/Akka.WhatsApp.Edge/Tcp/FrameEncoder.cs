@@ -7,12 +7,24 @@ using Google.Protobuf;
 
 namespace Akka.WhatsApp.Edge.Tcp;
 
-/// <summary>Writes a <see cref="Frame"/> as its varint32 length followed by the Protobuf body.</summary>
-public sealed class FrameEncoder : MessageToByteEncoder<Frame>
+/// <summary>
+/// Writes a <see cref="Frame"/> as its varint32 length followed by the Protobuf body. The server never sends a
+/// body above the connection's maximum (PROTOCOL.md §2): such a reply becomes an INTERNAL error for its request.
+/// </summary>
+public sealed class FrameEncoder(int maxFrameSize = FrameCodec.DefaultMaxFrameSize) : MessageToByteEncoder<Frame>
 {
     protected override void Encode(IChannelHandlerContext context, Frame message, IByteBuffer output)
     {
         var size = message.CalculateSize();
+        if (size > maxFrameSize)
+        {
+            message = new Frame
+            {
+                RequestId = message.RequestId,
+                Error = new Error { Code = ErrorCode.Internal, Message = "the answer exceeds the maximum frame size" },
+            };
+            size = message.CalculateSize();
+        }
         output.EnsureWritable(Varint32.SizeOf((uint)size) + size);
         Span<byte> prefix = stackalloc byte[5];
         foreach (var b in prefix[..Varint32.Write(prefix, (uint)size)])

@@ -10,7 +10,7 @@ namespace Akka.WhatsApp.Protocol.Framing;
 public static class FrameCodec
 {
     /// <summary>The default largest frame body in bytes; a server announces its own in <see cref="Welcome.MaxFrame"/>.</summary>
-    public const int DefaultMaxFrameSize = 64 * 1024;
+    public const int DefaultMaxFrameSize = 256 * 1024;
 
     // Unknown fields (packets of newer peers) are dropped rather than kept in memory: nothing here can use them.
     private static readonly MessageParser<Frame> Parser = Frame.Parser.WithDiscardUnknownFields(true);
