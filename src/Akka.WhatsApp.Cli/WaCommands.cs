@@ -6,7 +6,7 @@ using Google.Protobuf;
 namespace Akka.WhatsApp.Cli;
 
 /// <summary>The `wa` commands. <see cref="RunAsync"/> is the whole program, so tests can run it in-process.</summary>
-public static class WaCommands
+public static partial class WaCommands
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken = default)
     {
@@ -95,8 +95,9 @@ public static class WaCommands
                 await foreach (var e in client.Events.ReadAllAsync(stop.Token))
                 {
                     profile = Show(e, profile, output);
-                    if (e is MessageReceived m && m.Deliver.ToUserId.Length == 0)
-                        await client.SendReceiptAsync(m.Deliver.FromUserId, ReceiptType.Read, [m.Deliver.MessageId], stop.Token);
+                    // Read receipts for what others sent (not for sync copies, own group posts or system events).
+                    if (e is MessageReceived { Deliver: var d } && d.ToUserId.Length == 0 && d.Kind != ContentKind.System && d.FromUserId != profile.UserId)
+                        await client.SendReceiptAsync(d.FromUserId, ReceiptType.Read, [d.MessageId], d.GroupId.Length > 0 ? d.GroupId : null, stop.Token);
                     profile = profile with { LastAckedSeq = client.LastAckedSeq };
                     profile.Save(folder);
                 }
@@ -155,7 +156,11 @@ public static class WaCommands
             }
         });
 
-        foreach (var command in new[] { register, verify, login, send, listen, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence })
+        foreach (var command in new[]
+                 {
+                     register, verify, login, send, listen, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
+                     GroupCommand(profileOption, serverOption, output),
+                 })
             root.Subcommands.Add(command);
 
         try
@@ -163,7 +168,8 @@ public static class WaCommands
             var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = output };
             return await root.Parse(args).InvokeAsync(invocation, cancellationToken);
         }
-        catch (Exception e) when (e is CliException or ServerErrorException or IOException or System.Net.Sockets.SocketException or TimeoutException or HttpRequestException)
+        catch (Exception e) when (e is CliException or ServerErrorException or IOException or System.Net.Sockets.SocketException or TimeoutException
+                                      or HttpRequestException or ArgumentException or InvalidDataException)
         {
             output.WriteLine($"wa: {Explain(e)}");
             return 1;
@@ -199,9 +205,19 @@ public static class WaCommands
             case MessageReceived { Deliver: var d }:
                 var when = DateTimeOffset.FromUnixTimeMilliseconds((long)d.ServerTimestamp).ToLocalTime();
                 var text = d.Ciphertext.ToStringUtf8();
-                output.WriteLine(d.ToUserId.Length > 0
-                    ? $"[{when:HH:mm:ss}] you (other device) → {d.ToUserId}: {text}"
-                    : $"[{when:HH:mm:ss}] {d.FromUserId}: {text}");
+                output.WriteLine(d switch
+                {
+                    { GroupId.Length: > 0, System.GroupEvent: { } change } => $"[{when:HH:mm:ss}] [group {d.GroupId}] {Describe(change)}",
+                    { GroupId.Length: > 0 } when d.FromUserId == profile.UserId => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] you (other device): {text}",
+                    { GroupId.Length: > 0 } => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] {d.FromUserId}: {text}",
+                    { ToUserId.Length: > 0 } => $"[{when:HH:mm:ss}] you (other device) → {d.ToUserId}: {text}",
+                    _ => $"[{when:HH:mm:ss}] {d.FromUserId}: {text}",
+                });
+                break;
+            case ReceiptReceived { Receipt: { GroupId.Length: > 0 } r } when r.ToUserId.Length == 0:
+                // Per member; `wa group receipts` shows how many of the group got and read a message.
+                foreach (var id in r.MessageIds.Select(Hex))
+                    output.WriteLine($"[group {r.GroupId}] {(r.Type == ReceiptType.Read ? "✓✓ (read)" : "✓✓")} {id} by {r.FromUserId}");
                 break;
             case ReceiptReceived { Receipt: var r } when r.ToUserId.Length == 0:
                 var state = r.Type == ReceiptType.Read ? "read" : r.Type == ReceiptType.Delivered ? "delivered" : "played";

@@ -8,7 +8,10 @@ public sealed record Credentials(string UserId, uint DeviceId, byte[] Token);
 /// <summary>Something the server pushed or the connection did, in order.</summary>
 public abstract record ClientEvent;
 
-/// <summary>A message for this device, shown once: retransmissions of an already seen message id are dropped.</summary>
+/// <summary>
+/// A message (or, with Deliver.group_id set, a group message or group event) for this device, shown once:
+/// retransmissions of an already seen <see cref="DeliveryKey"/> are dropped.
+/// </summary>
 public sealed record MessageReceived(Deliver Deliver) : ClientEvent;
 
 /// <summary>A delivered / read / played receipt for messages this user sent (or a sync copy from another own device).</summary>

@@ -23,15 +23,15 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
 /// message id, drops duplicate deliveries, acknowledges what it handed to <see cref="Events"/>, and fixes its
 /// device lists from STALE_DEVICES answers. Payload bytes are opaque (end-to-end encryption is a later layer).
 /// </summary>
-public sealed class WhatsAppClient : IAsyncDisposable
+public sealed partial class WhatsAppClient : IAsyncDisposable
 {
     private const int SeenWindow = 10_000;
 
     private readonly ClientOptions _options;
     private readonly Channel<ClientEvent> _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly ConcurrentDictionary<string, uint[]> _devices = new(StringComparer.Ordinal);
-    private readonly HashSet<ByteString> _seen = [];
-    private readonly Queue<ByteString> _seenOrder = new();
+    private readonly HashSet<DeliveryKey> _seen = [];
+    private readonly Queue<DeliveryKey> _seenOrder = new();
     private readonly CancellationTokenSource _closing = new();
     private TaskCompletionSource<WhatsAppConnection> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
@@ -197,7 +197,14 @@ public sealed class WhatsAppClient : IAsyncDisposable
                 }
             }
         }
-        _connected.TrySetException(new ObjectDisposedException(nameof(WhatsAppClient)));
+        // Also after a fatal disconnect, whose dead connection would otherwise stay "current" for every request.
+        var stopped = new ObjectDisposedException(nameof(WhatsAppClient));
+        if (!_connected.TrySetException(stopped))
+        {
+            var ended = new TaskCompletionSource<WhatsAppConnection>();
+            ended.SetException(stopped);
+            _connected = ended;
+        }
         _events.Writer.TryComplete();
     }
 
@@ -217,7 +224,7 @@ public sealed class WhatsAppClient : IAsyncDisposable
                     switch (push.PacketCase)
                     {
                         case Frame.PacketOneofCase.Deliver:
-                            if (FirstSight(push.Deliver.MessageId))
+                            if (FirstSight(DeliveryKey.Of(push.Deliver)))
                                 await _events.Writer.WriteAsync(new MessageReceived(push.Deliver));
                             ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             break;
@@ -252,7 +259,7 @@ public sealed class WhatsAppClient : IAsyncDisposable
         }
     }
 
-    private bool FirstSight(ByteString id)
+    private bool FirstSight(DeliveryKey id)
     {
         if (!_seen.Add(id))
             return false;
@@ -279,33 +286,50 @@ public sealed class WhatsAppClient : IAsyncDisposable
         byte[]? targetMessageId = null, CancellationToken cancellationToken = default)
     {
         var id = ByteString.CopyFrom(messageId ?? Guid.NewGuid().ToByteArray());
-        Exception? last = null;
-        for (var attempt = 0; attempt < _options.MaxSendAttempts; attempt++)
+        var sentAt = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var target = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId);
+        // Rebuilt for every attempt: a STALE_DEVICES answer changes whom the ciphertexts are for.
+        Frame Build()
         {
-            var send = new Send
-            {
-                MessageId = id,
-                ToUserId = to,
-                Kind = kind,
-                ClientTimestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-                TargetMessageId = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId),
-            };
+            var send = new Send { MessageId = id, ToUserId = to, Kind = kind, ClientTimestamp = sentAt, TargetMessageId = target };
             send.Ciphertexts.AddRange(DevicesOf(to, [1]).Select(d => Ciphertext(d, payload)));
             send.SelfCiphertexts.AddRange(DevicesOf(Credentials.UserId, [Credentials.DeviceId]).Where(d => d != Credentials.DeviceId)
                 .Select(d => Ciphertext(d, payload)));
+            return new Frame { Send = send };
+        }
+        var reply = await RequestWithRetriesAsync(Build, "the message could not be sent", refused =>
+        {
+            if (refused.Code != ErrorCode.StaleDevices)
+                return false;
+            foreach (var stale in refused.Error.StaleDevices)
+            {
+                var self = stale.UserId == Credentials.UserId;
+                var known = DevicesOf(stale.UserId, self ? [Credentials.DeviceId] : [1]);
+                _devices[stale.UserId] = known.Except(stale.ExtraDeviceIds).Union(stale.MissingDeviceIds).Order().ToArray();
+            }
+            return true;
+        }, cancellationToken);
+        return reply.SendResult;
+    }
+
+    /// <summary>
+    /// Sends a request whose idempotency key (message id, request key) the caller keeps stable, until the server
+    /// answers: it is tried again after a lost reply or connection (on the next connection), after TIMEOUT or
+    /// UNAVAILABLE, and after RATE_LIMITED once the server's delay passed, at most <see cref="ClientOptions.MaxSendAttempts"/>
+    /// times apart from rate limiting. <paramref name="recover"/> may fix the client's state after a refusal and return
+    /// true to try again; other refusals throw <see cref="ServerErrorException"/>.
+    /// </summary>
+    private async Task<Frame> RequestWithRetriesAsync(Func<Frame> request, string failure, Func<ServerErrorException, bool>? recover,
+        CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        WhatsAppConnection? lost = null;
+        for (var attempt = 0; attempt < _options.MaxSendAttempts; attempt++)
+        {
+            var connection = await ConnectionOtherThanAsync(lost, cancellationToken);
             try
             {
-                return (await RequestAsync(new Frame { Send = send }, cancellationToken)).SendResult;
-            }
-            catch (ServerErrorException e) when (e.Code == ErrorCode.StaleDevices)
-            {
-                foreach (var stale in e.Error.StaleDevices)
-                {
-                    var self = stale.UserId == Credentials.UserId;
-                    var known = DevicesOf(stale.UserId, self ? [Credentials.DeviceId] : [1]);
-                    _devices[stale.UserId] = known.Except(stale.ExtraDeviceIds).Union(stale.MissingDeviceIds).Order().ToArray();
-                }
-                last = e;
+                return await connection.RequestAsync(request(), cancellationToken).WaitAsync(_options.RequestTimeout, cancellationToken);
             }
             catch (ServerErrorException e) when (e.Code == ErrorCode.RateLimited)
             {
@@ -316,23 +340,58 @@ public sealed class WhatsAppClient : IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException { Code: ErrorCode.Timeout or ErrorCode.Unavailable })
             {
+                // An IOException means this connection is gone: the next attempt waits for the reconnect.
+                lost = e is IOException ? connection : null;
+                last = e;
+            }
+            catch (ServerErrorException e) when (recover is not null)
+            {
+                if (!recover(e))
+                    throw;
                 last = e;
             }
         }
-        throw new IOException($"the message could not be sent after {_options.MaxSendAttempts} attempts", last);
+        throw new IOException($"{failure} after {_options.MaxSendAttempts} attempts", last);
     }
+
+    /// <summary>
+    /// The current connection, waiting while the client reconnects; never <paramref name="lost"/>, which a request
+    /// saw close before the reconnect loop noticed (so retries do not burn their attempts on a dead connection).
+    /// </summary>
+    private async Task<WhatsAppConnection> ConnectionOtherThanAsync(WhatsAppConnection? lost, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+            var connection = await _connected.Task.WaitAsync(cancellationToken);
+            if (!ReferenceEquals(connection, lost))
+                return connection;
+            await Task.Delay(LostConnectionPoll, cancellationToken);
+        }
+    }
+
+    private static readonly TimeSpan LostConnectionPoll = TimeSpan.FromMilliseconds(20);
 
     private uint[] DevicesOf(string user, uint[] fallback) => _devices.GetValueOrDefault(user) ?? fallback;
 
     private static DeviceCiphertext Ciphertext(uint device, ReadOnlyMemory<byte> payload) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(payload.Span), Type = CiphertextType.SignalMessage };
 
-    public Task SendReceiptAsync(string to, ReceiptType type, IEnumerable<ByteString> messageIds, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Receipts for messages received from <paramref name="to"/>; for group messages pass their <paramref name="groupId"/>
+    /// (the sender then sees them in <see cref="ReceiptReceived"/> and in <see cref="GetGroupReceiptsAsync"/>).
+    /// </summary>
+    public Task SendReceiptAsync(string to, ReceiptType type, IEnumerable<ByteString> messageIds, string? groupId = null,
+        CancellationToken cancellationToken = default)
     {
-        var receipt = new SendReceipt { ToUserId = to, Type = type };
+        var receipt = new SendReceipt { ToUserId = to, Type = type, GroupId = groupId ?? "" };
         receipt.MessageIds.AddRange(messageIds);
         return RequestAsync(new Frame { SendReceipt = receipt }, cancellationToken);
     }
+
+    /// <summary>Receipts for 1:1 messages received from <paramref name="to"/>.</summary>
+    public Task SendReceiptAsync(string to, ReceiptType type, IEnumerable<ByteString> messageIds, CancellationToken cancellationToken) =>
+        SendReceiptAsync(to, type, messageIds, groupId: null, cancellationToken);
 
     /// <summary>Typing is a notification: nothing is answered unless it is refused.</summary>
     public async Task TypingAsync(string to, TypingState state, CancellationToken cancellationToken = default)

@@ -34,6 +34,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     private SemaphoreSlim _requestSlots = new(DefaultMaxInFlight, DefaultMaxInFlight);
     private int _nextRequestId;
     private int _disposed;
+    private int _closed;
 
     private WhatsAppConnection(TcpClient tcp, Stream stream, int maxFrameSize)
     {
@@ -102,6 +103,10 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         _pending[id] = reply;
         try
         {
+            // Registered before the (fenced) check: either the read loop's cleanup fails this request or we see it closed here;
+            // otherwise a request on a connection that just closed would wait for its timeout, or hit the disposed stream.
+            if (Interlocked.CompareExchange(ref _closed, 0, 0) == 1)
+                throw new IOException("the connection closed");
             await SendAsync(request, cancellationToken);
             var frame = await reply.Task.WaitAsync(cancellationToken);
             return frame.PacketCase == Frame.PacketOneofCase.Error ? throw new ServerErrorException(frame.Error) : frame;
@@ -161,6 +166,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         }
         finally
         {
+            Interlocked.Exchange(ref _closed, 1);
             var closed = new IOException("the connection closed", failure);
             foreach (var waiter in _pending.Values)
                 waiter.TrySetException(closed);

@@ -7,6 +7,7 @@ using HdrHistogram;
 // A first load generator (the load-testing issue grows it into scenarios, steps and charts):
 //   one-to-one   N online users, open-loop aggregate rate R of 1:1 messages to random peers
 //   offline-sync M messages queued for an offline device, then it connects
+//   group-fanout one group of G online members; M messages at R msg/s from random members; time to the last member
 // usage: LoadTest <scenario> [--server host:port] [--management url] [--users N] [--rate R] [--seconds S] [--messages M] [--out file.md]
 var opts = Args.Parse(args);
 var scenario = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal)))
@@ -31,8 +32,11 @@ switch (scenario)
     case "typing":
         await TypingRelay(Args.Int(opts, "signals", 500));
         break;
+    case "group-fanout":
+        await GroupFanOut(Args.Int(opts, "members", 1024), Args.Int(opts, "messages", 50), Args.Int(opts, "rate", 5), Args.Int(opts, "size", 100));
+        break;
     default:
-        Console.Error.WriteLine($"unknown scenario '{scenario}': one-to-one | offline-sync | typing");
+        Console.Error.WriteLine($"unknown scenario '{scenario}': one-to-one | offline-sync | typing | group-fanout");
         return 2;
 }
 
@@ -214,6 +218,107 @@ async Task TypingRelay(int signals)
     report.AppendLine();
     foreach (var c in pair)
         await c.DisposeAsync();
+}
+
+async Task GroupFanOut(int members, int messages, int rate, int size)
+{
+    var clients = await ConnectUsers(members);
+    var group = (await clients[0].CreateGroupAsync("load", clients.Skip(1).Select(c => c.Credentials.UserId))).Group.GroupId;
+    // Let the CREATED event reach everyone before measuring.
+    await Task.Delay(2000);
+    foreach (var c in clients)
+        while (c.Events.TryRead(out _))
+        {
+        }
+
+    var perDelivery = new LongHistogram(TimeStamp.Minutes(10), 3);
+    var toLast = new LongHistogram(TimeStamp.Minutes(10), 3);
+    var toAck = new LongHistogram(TimeStamp.Minutes(10), 3);
+    var remaining = new int[messages];
+    var dueOf = new long[messages];
+    Array.Fill(remaining, members - 1);
+    long delivered = 0, errors = 0, duplicates = 0;
+    var seen = new HashSet<(int Message, int Member)>();
+    var allDone = new TaskCompletionSource();
+    var doneCount = 0;
+    var readers = clients.Select((c, member) => Task.Run(async () =>
+    {
+        await foreach (var e in c.Events.ReadAllAsync())
+        {
+            if (e is not MessageReceived { Deliver.GroupId: var g } m || g != group || m.Deliver.Ciphertext.Length < 12)
+                continue;
+            var now = Stopwatch.GetTimestamp();
+            var span = m.Deliver.Ciphertext.Span;
+            var due = BinaryPrimitives.ReadInt64LittleEndian(span);
+            var index = BinaryPrimitives.ReadInt32LittleEndian(span[8..]);
+            lock (seen)
+            {
+                if (!seen.Add((index, member)))
+                {
+                    duplicates++;
+                    continue;
+                }
+                delivered++;
+                perDelivery.RecordValue(Math.Max(0, now - due));
+                if (--remaining[index] == 0)
+                {
+                    toLast.RecordValue(Math.Max(0, now - due));
+                    if (++doneCount == messages)
+                        allDone.TrySetResult();
+                }
+            }
+        }
+    })).ToList();
+
+    var clock = Stopwatch.StartNew();
+    var start = Stopwatch.GetTimestamp();
+    var sends = new List<Task>();
+    for (var i = 0; i < messages; i++)
+    {
+        var due = start + (long)(i * (double)Stopwatch.Frequency / rate);
+        var wait = due - Stopwatch.GetTimestamp();
+        if (wait > Stopwatch.Frequency / 1000)
+            await Task.Delay(TimeSpan.FromTicks(wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+        dueOf[i] = due;
+        var payload = new byte[Math.Max(12, size)];
+        BinaryPrimitives.WriteInt64LittleEndian(payload, due);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), i);
+        var sender = clients[Random.Shared.Next(clients.Count)];
+        var index = i;
+        // The sender's own device gets no copy: count it as reached.
+        lock (seen)
+        {
+            seen.Add((index, clients.IndexOf(sender)));
+        }
+        sends.Add(sender.GroupSendAsync(group, payload).ContinueWith(t =>
+        {
+            if (!t.IsCompletedSuccessfully)
+            {
+                Interlocked.Increment(ref errors);
+                return;
+            }
+            lock (toAck)
+                toAck.RecordValue(Math.Max(0, Stopwatch.GetTimestamp() - due));
+        }));
+    }
+    await Task.WhenAll(sends);
+    await Task.WhenAny(allDone.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+    var wall = clock.Elapsed.TotalSeconds;
+    var expected = (long)messages * (members - 1);
+    report.AppendLine($"## group-fanout: {members} members all online, {messages} messages of {size} B at {rate} msg/s from random members");
+    report.AppendLine();
+    report.AppendLine($"delivered {delivered} of {expected} (missing {expected - delivered}, duplicates shown {duplicates}), errors {errors}, " +
+                      $"{delivered / wall:F0} deliveries/s over {wall:F1} s, messages reaching every member {doneCount} of {messages}");
+    report.AppendLine();
+    report.AppendLine("| latency (ms) | p50 | p90 | p99 | p99.9 | max |");
+    report.AppendLine("|---|---|---|---|---|---|");
+    report.AppendLine(Row("send → server ack", toAck));
+    report.AppendLine(Row("send → each member", perDelivery));
+    report.AppendLine(Row("send → last member", toLast));
+    report.AppendLine();
+    foreach (var c in clients)
+        await c.DisposeAsync();
+    await Task.WhenAll(readers);
 }
 
 static string Row(string name, LongHistogram h)
