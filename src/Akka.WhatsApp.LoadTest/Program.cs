@@ -33,7 +33,7 @@ switch (scenario)
         await TypingRelay(Args.Int(opts, "signals", 500));
         break;
     case "group-fanout":
-        await GroupFanOut(Args.Int(opts, "members", 1024), Args.Int(opts, "messages", 50), Args.Int(opts, "rate", 5), Args.Int(opts, "size", 100));
+        await GroupFanOut(Args.Int(opts, "members", 1024), Args.Int(opts, "messages", 50), Args.Double(opts, "rate", 5), Args.Int(opts, "size", 100));
         break;
     default:
         Console.Error.WriteLine($"unknown scenario '{scenario}': one-to-one | offline-sync | typing | group-fanout");
@@ -220,7 +220,7 @@ async Task TypingRelay(int signals)
         await c.DisposeAsync();
 }
 
-async Task GroupFanOut(int members, int messages, int rate, int size)
+async Task GroupFanOut(int members, int messages, double rate, int size)
 {
     var clients = await ConnectUsers(members);
     var group = (await clients[0].CreateGroupAsync("load", clients.Skip(1).Select(c => c.Credentials.UserId))).Group.GroupId;
@@ -343,4 +343,7 @@ static class Args
 
     public static int Int(Dictionary<string, string> d, string key, int fallback) =>
         d.TryGetValue(key, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+
+    public static double Double(Dictionary<string, string> d, string key, double fallback) =>
+        d.TryGetValue(key, out var v) ? double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }

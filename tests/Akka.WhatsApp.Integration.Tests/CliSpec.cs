@@ -49,6 +49,38 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task Two_profiles_chat_in_a_group_and_see_its_events_and_receipts()
+    {
+        var alice = Directory.CreateTempSubdirectory("wa-alice-").FullName;
+        var bob = Directory.CreateTempSubdirectory("wa-bob-").FullName;
+        var management = fixture.Node.ManagementUri.ToString();
+        foreach (var profile in new[] { alice, bob })
+        {
+            var phone = TestUsers.NewPhone();
+            await WaAsync(profile, "register", phone);
+            await WaAsync(profile, "verify", phone, "--management", management);
+        }
+        var bobId = Profile.Load(bob).UserId!;
+
+        var created = await WaAsync(alice, "group", "create", "friends", bobId);
+        var group = created.Split(' ')[1];
+        Assert.Matches("^[0-9a-f]{32}$", group);
+        Assert.Contains($"added {bobId}", created);
+        var sent = await WaAsync(alice, "group", "send", group, "hi all");
+        Assert.Contains("(group seq 2)", sent);
+
+        var bobScreen = await WaAsync(bob, "listen", "--seconds", "3");
+        Assert.Contains("created the group \"friends\"", bobScreen);
+        Assert.Contains($"[group {group} #2]", bobScreen);
+        Assert.Contains("hi all", bobScreen);
+
+        await WaAsync(alice, "listen", "--seconds", "2"); // takes in bob's delivered and read receipts
+        var receipts = await WaAsync(alice, "group", "receipts", group, sent.Split(' ')[1]);
+        Assert.Contains("delivered to 1 of 1, read by 1", receipts);
+        Assert.Contains("2 members", await WaAsync(bob, "group", "info", group));
+    }
+
+    [Fact]
     public async Task Commands_without_credentials_explain_what_to_do()
     {
         var empty = Directory.CreateTempSubdirectory("wa-empty-").FullName;
