@@ -83,9 +83,13 @@ case "$target" in
     for rate in ${BENCH_RATES:-500 1000 2000}; do
       measured "one-to-one $rate msg/s" one-to-one --users 200 --rate "$rate" --seconds 15 --warmup 5
     done
-    # One message at a time to 1,024 online members (time to the last member), then a sustained group rate.
-    measured "group-fanout 1 msg/s" group-fanout --members 1024 --messages 20 --rate 1
-    measured "group-fanout ${BENCH_GROUP_RATE:-10} msg/s" group-fanout --members 1024 --messages "$(( ${BENCH_GROUP_RATE:-10} * 10 ))" --rate "${BENCH_GROUP_RATE:-10}"
+    # Messages to 1,024 online members one at a time (time to the last member), then sustained group rates,
+    # then the same with 2 KB payloads (what storing one copy per member costs).
+    measured "group-fanout 0.5 msg/s" group-fanout --members 1024 --messages 15 --rate 0.5
+    for rate in ${BENCH_GROUP_RATES:-2 4 8}; do
+      measured "group-fanout $rate msg/s" group-fanout --members 1024 --messages "$(( rate * 10 ))" --rate "$rate"
+    done
+    measured "group-fanout 4 msg/s, 2 KB" group-fanout --members 1024 --messages 40 --rate 4 --size 2000
     echo "build.sh bench: report in $out/report.md"
     ;;
   pack)
