@@ -64,7 +64,7 @@ public sealed record HostSettings
     public int MaxGroupMembers { get; init; } = 1024;
 
     /// <summary>WA_GROUP_FANOUT_PARALLELISM: member mailboxes one group writes to at the same time.</summary>
-    public int GroupFanOutParallelism { get; init; } = 256;
+    public int GroupFanOutParallelism { get; init; } = 1024;
 
     /// <summary>WA_SNAPSHOT_EVERY: events between mailbox snapshots; older events are deleted once a snapshot covers them.</summary>
     public int SnapshotEvery { get; init; } = 1000;

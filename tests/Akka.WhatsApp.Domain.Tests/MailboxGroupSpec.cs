@@ -113,6 +113,21 @@ public sealed class MailboxGroupSpec
     }
 
     [Fact]
+    public void Group_receipts_are_bounded_in_member_receipts_and_the_oldest_messages_go_first()
+    {
+        var ids = Enumerable.Range(0, 25).Select(_ => MessageId.New()).ToArray();
+        var state = MailboxState.Empty;
+        foreach (var id in ids)
+            for (var member = 0; member < 1000; member++)
+                state = state.Apply(new ReceiptEnqueued(new StoredReceipt(state.LastSeq + 1, MessageId.New(), new UserId($"m{member}"),
+                    DeviceId.Primary, Now, ReceiptType.Delivered, [id], null, Group)));
+        Assert.InRange(state.GroupReceiptCount, 19_000, MailboxState.GroupReceiptWindow);
+        Assert.Equal(state.GroupReceipts.Values.Sum(m => m.Count), state.GroupReceiptCount);
+        Assert.Empty(state.GroupReceiptsFor(ids[0]));
+        Assert.Equal(1000, state.GroupReceiptsFor(ids[^1]).Length);
+    }
+
+    [Fact]
     public void A_batch_stores_in_order_once_and_counts_duplicates()
     {
         var ids = Enumerable.Range(0, 3).Select(_ => MessageId.New()).ToArray();

@@ -179,6 +179,7 @@ public sealed class MailboxSerializer : ProtobufSerializer
             GroupReceipts = p.GroupReceipts.ToImmutableDictionary(g => IdOf(g.MessageId),
                 g => g.Members.Select(FromProto).ToImmutableDictionary(m => m.User)),
             GroupReceiptOrder = ImmutableQueue.CreateRange(p.GroupReceipts.Select(g => IdOf(g.MessageId))),
+            GroupReceiptCount = p.GroupReceipts.Sum(g => g.Members.Count),
         };
     }
 

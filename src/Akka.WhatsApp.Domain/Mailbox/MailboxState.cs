@@ -46,8 +46,15 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
     /// <summary>The groups the owner is a member of, as the group events it received tell.</summary>
     public ImmutableHashSet<GroupId> Groups { get; init; } = ImmutableHashSet<GroupId>.Empty;
 
-    /// <summary>How many of the owner's recent group messages keep their per-member receipts.</summary>
-    public const int GroupReceiptWindow = 2_000;
+    /// <summary>
+    /// How many per-member receipt states the owner's recent group messages keep, all messages together: the
+    /// oldest messages' go first. Counted in members, not messages, so that big groups do not blow up the state
+    /// (and every snapshot): 20,000 is ~20 messages to 1,024 members, or 2,000 to 10.
+    /// </summary>
+    public const int GroupReceiptWindow = 20_000;
+
+    /// <summary>The member receipt states in <see cref="GroupReceipts"/>.</summary>
+    public int GroupReceiptCount { get; init; }
 
     /// <summary>Per recent group message of the owner: when each member's devices got, read and played it.</summary>
     public ImmutableDictionary<MessageId, ImmutableDictionary<UserId, MemberReceipt>> GroupReceipts { get; init; } =
@@ -225,6 +232,7 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             return this;
         var receipts = GroupReceipts;
         var order = GroupReceiptOrder;
+        var count = GroupReceiptCount;
         foreach (var id in r.MessageIds)
         {
             if (!receipts.TryGetValue(id, out var members))
@@ -240,14 +248,17 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
                 ReceiptType.Read => before with { Delivered = before.Delivered ?? at, Read = before.Read ?? at },
                 _ => before with { Delivered = before.Delivered ?? at, Read = before.Read ?? at, Played = before.Played ?? at },
             };
+            if (!members.ContainsKey(r.From))
+                count++;
             receipts = receipts.SetItem(id, members.SetItem(r.From, after));
         }
-        while (receipts.Count > GroupReceiptWindow)
+        while (count > GroupReceiptWindow && receipts.Count > 1)
         {
             order = order.Dequeue(out var oldest);
+            count -= receipts[oldest].Count;
             receipts = receipts.Remove(oldest);
         }
-        return this with { GroupReceipts = receipts, GroupReceiptOrder = order };
+        return this with { GroupReceipts = receipts, GroupReceiptOrder = order, GroupReceiptCount = count };
     }
 
     /// <summary>Drops the leading entries that every device they are for has acknowledged.</summary>
