@@ -142,6 +142,14 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(receipt.ReceiptId, again.ReceiptId);
         _otherMailboxes.Reply(new MailboxReplies.Enqueued(again.ReceiptId, 1, DateTimeOffset.UtcNow, false));
         _otherMailboxes.ExpectNoMsg(TimeSpan.FromSeconds(3));
+
+        // The hand-over is recorded lazily (no ack write came along): once it is, a restarted mailbox owes nothing.
+        ExpectNoMsg(MailboxActor.HandOverRecordDelay + TimeSpan.FromSeconds(1));
+        Watch(mailbox);
+        Sys.Stop(mailbox);
+        ExpectTerminated(mailbox, Wait);
+        Mailbox("gina");
+        _otherMailboxes.ExpectNoMsg(TimeSpan.FromSeconds(2));
     }
 
     [Fact]

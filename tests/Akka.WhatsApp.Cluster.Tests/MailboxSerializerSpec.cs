@@ -44,6 +44,8 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         new MailboxPushes.QueueEmpty(new UserId("bob"), new DeviceId(1), 9),
         new MailboxPushes.Replaced(new UserId("bob"), new DeviceId(1)),
         new MailboxEvents.DeviceAdded(new DeviceId(4), 17),
+        new MailboxEvents.AcksRecorded([new MailboxEvents.DeviceAcked(new DeviceId(1), 5), new MailboxEvents.DeviceAcked(new DeviceId(2), 3)],
+            [new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id], new GroupId("g1")), new MailboxEvents.ReceiptsHandedOver(new UserId("dan"), [Id], null)]),
         new MailboxEvents.GroupMembershipChanged(new GroupId("g1"), true),
         new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id], new GroupId("g1")),
         new MailboxEvents.MessageEnqueued(GroupMessage),
@@ -118,8 +120,11 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     {
         var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);
         Assert.Equal(["ME", "RE", "DA", "DD", "RH"], All.Take(5).Select(serializer.Manifest));
-        Assert.Equal(["DV", "GM"], new object[] { new MailboxEvents.DeviceAdded(new DeviceId(1), 0), new MailboxEvents.GroupMembershipChanged(new GroupId("g"), false) }
-            .Select(serializer.Manifest));
+        Assert.Equal(["DV", "GM", "AR"], new object[]
+            {
+                new MailboxEvents.DeviceAdded(new DeviceId(1), 0), new MailboxEvents.GroupMembershipChanged(new GroupId("g"), false),
+                new MailboxEvents.AcksRecorded([], []),
+            }.Select(serializer.Manifest));
     }
 
     [Fact]

@@ -13,7 +13,12 @@ using static Akka.WhatsApp.Integration.Tests.TestUsers;
 
 namespace Akka.WhatsApp.Integration.Tests;
 
-/// <summary>Fan-out that survives a restart of the node, and a group of the full size, on PostgreSQL.</summary>
+/// <summary>
+/// Fan-out that survives a restart of the node, and a group of the full size, on PostgreSQL. These start
+/// their own nodes and over a thousand connections: they run alone, after the other tests, so that neither
+/// slows the other past its timeouts.
+/// </summary>
+[Collection(HeavyTests.Name)]
 public sealed class GroupFanOutSpec
 {
     [Fact]
@@ -91,4 +96,10 @@ public sealed class GroupFanOutSpec
             region.Ask<IMailboxReply>(new MailboxCommands.CheckReceived(new UserId(m.UserId), new UserId(from), ImmutableArray.Create(id)), TimeSpan.FromSeconds(20))));
         return replies.Count(r => r is MailboxReplies.Received { MessageIds.Length: 1 });
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HeavyTests
+{
+    public const string Name = "heavy: runs alone";
 }

@@ -19,6 +19,10 @@ namespace Akka.WhatsApp.Cluster.Mailbox;
 /// Acks are applied at once for flow control and persisted in batches: while one ack write is in flight,
 /// further acks accumulate and go in the next write. A crash may forget the last acks; the device then gets
 /// those entries again and deduplicates them by id (PROTOCOL.md, "Delivery and acknowledgement").
+/// Completed receipt hand-overs are recorded lazily, inside the next ack write (one row for both) or after
+/// <see cref="HandOverRecordDelay"/>: forgetting them in a crash only offers those receipts again, which the
+/// sender's mailbox takes as duplicates (and clients apply receipts idempotently). A group message makes each
+/// member mailbox hand one receipt over, so writing each record at once cost a row and a round trip per member.
 /// </summary>
 public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
@@ -69,6 +73,13 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         });
         Command<HandOverTick>(_ => HandOverReceipts());
         Command<HandOverDone>(OnHandOverDone);
+        Command<RecordHandOvers>(_ =>
+        {
+            if (_ackWriteInFlight)
+                Timers.StartSingleTimer(RecordHandOvers.Instance, RecordHandOvers.Instance, HandOverRecordDelay);
+            else
+                WriteAcks(handOvers: true);
+        });
     }
 
     public static string PersistenceIdFor(string ownerId) => "mailbox-" + ownerId;
@@ -209,27 +220,30 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private long KnownCursor(DeviceId device) =>
         Math.Max(State.Cursors.GetValueOrDefault(device), _unpersistedAcks.GetValueOrDefault(device));
 
-    /// <summary>Writes the acks gathered so far, unless a write is in flight (its completion writes the rest).</summary>
-    private void WriteAcks()
+    /// <summary>How long a completed receipt hand-over may wait for an ack write to be recorded with.</summary>
+    public static readonly TimeSpan HandOverRecordDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Writes the acks gathered so far, with the hand-overs completed meanwhile, as one event; unless a write is
+    /// in flight (its completion writes the rest). Hand-overs alone are written only when <paramref name="handOvers"/>.
+    /// </summary>
+    private void WriteAcks(bool handOvers = false)
     {
-        if (_ackWriteInFlight || (_unpersistedAcks.Count == 0 && _handedOver.Count == 0))
+        if (_ackWriteInFlight || (_unpersistedAcks.Count == 0 && !(handOvers && _handedOver.Count > 0)))
             return;
-        // Acks and completed receipt hand-overs share one write.
-        var events = _unpersistedAcks.Select(kv => (IMailboxEvent)new MailboxEvents.DeviceAcked(kv.Key, kv.Value))
-            .Concat(_handedOver.Select(h => (IMailboxEvent)new MailboxEvents.ReceiptsHandedOver(h.Key.Sender, [.. h.Value], h.Key.Group)))
-            .ToList();
+        var recorded = new MailboxEvents.AcksRecorded(
+            [.. _unpersistedAcks.Select(kv => new MailboxEvents.DeviceAcked(kv.Key, kv.Value))],
+            [.. _handedOver.Select(h => new MailboxEvents.ReceiptsHandedOver(h.Key.Sender, [.. h.Value], h.Key.Group))]);
         _unpersistedAcks.Clear();
         _handedOver.Clear();
+        Timers.Cancel(RecordHandOvers.Instance);
         _ackWriteInFlight = true;
-        var remaining = events.Count;
-        PersistAllAsync(events, e =>
+        PersistAsync(recorded, e =>
         {
             ApplyPersisted(e);
-            if (--remaining > 0)
-                return;
             _ackWriteInFlight = false;
             HandOverReceipts();
-            WriteAcks();
+            WriteAcks(handOvers);
         });
     }
 
@@ -320,10 +334,16 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             Timers.StartSingleTimer("handover-retry", HandOverTick.Instance, TimeSpan.FromSeconds(2));
             return;
         }
-        // Recorded with the next ack write (at once when none is in flight). Until then the ids stay owed: after a
-        // crash they are offered again under the same receipt id, and the sender's mailbox stores them once.
+        // Recorded with the next ack write, or on their own after a while. Until then the ids stay owed: after a
+        // crash they are offered again, and the sender's mailbox stores them once (or clients apply them twice).
         (_handedOver.TryGetValue(done.Key, out var ids) ? ids : _handedOver[done.Key] = []).AddRange(done.MessageIds);
-        WriteAcks();
+        if (!Timers.IsTimerActive(RecordHandOvers.Instance))
+            Timers.StartSingleTimer(RecordHandOvers.Instance, RecordHandOvers.Instance, HandOverRecordDelay);
+    }
+
+    private sealed class RecordHandOvers : INoSerializationVerificationNeeded
+    {
+        public static readonly RecordHandOvers Instance = new();
     }
 
     private sealed class HandOverTick : INoSerializationVerificationNeeded

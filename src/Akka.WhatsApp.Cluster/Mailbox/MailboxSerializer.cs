@@ -36,6 +36,15 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxEvents.ReceiptsHandedOver, Proto.ReceiptsHandedOver>("RH",
             e => new Proto.ReceiptsHandedOver { Sender = e.Sender.Value, MessageIds = { e.MessageIds.Select(Bytes) }, GroupId = e.Group?.Value ?? "" },
             p => new MailboxEvents.ReceiptsHandedOver(new UserId(p.Sender), Ids(p.MessageIds), GroupOrNull(p.GroupId)));
+        Map<MailboxEvents.AcksRecorded, Proto.AcksRecorded>("AR",
+            e => new Proto.AcksRecorded
+            {
+                Acks = { e.Acks.Select(a => new Proto.DeviceAcked { DeviceId = a.Device.Value, UpToSeq = a.UpToSeq }) },
+                HandedOver = { e.HandedOver.Select(h => new Proto.ReceiptsHandedOver { Sender = h.Sender.Value, MessageIds = { h.MessageIds.Select(Bytes) }, GroupId = h.Group?.Value ?? "" }) },
+            },
+            p => new MailboxEvents.AcksRecorded(
+                [.. p.Acks.Select(a => new MailboxEvents.DeviceAcked(new DeviceId(a.DeviceId), a.UpToSeq))],
+                [.. p.HandedOver.Select(h => new MailboxEvents.ReceiptsHandedOver(new UserId(h.Sender), Ids(h.MessageIds), GroupOrNull(h.GroupId)))]));
         Map<MailboxEvents.DeviceAdded, Proto.DeviceAdded>("DV",
             e => new Proto.DeviceAdded { DeviceId = e.Device.Value, AfterSeq = e.AfterSeq },
             p => new MailboxEvents.DeviceAdded(new DeviceId(p.DeviceId), p.AfterSeq));

@@ -203,6 +203,13 @@ public static class MailboxEvents
     /// </summary>
     public sealed record DeviceAdded(DeviceId Device, long AfterSeq) : IMailboxEvent;
 
+    /// <summary>
+    /// Acks of several devices and the receipt hand-overs completed meanwhile, as one event (one journal row):
+    /// what a mailbox writes since there were <see cref="DeviceAcked"/> and <see cref="ReceiptsHandedOver"/>
+    /// rows of their own (which recovery still reads).
+    /// </summary>
+    public sealed record AcksRecorded(ImmutableArray<DeviceAcked> Acks, ImmutableArray<ReceiptsHandedOver> HandedOver) : IMailboxEvent;
+
     /// <summary>A group event made the owner a member of <paramref name="Group"/>, or no longer one.</summary>
     public sealed record GroupMembershipChanged(GroupId Group, bool Member) : IMailboxEvent;
 }

@@ -175,6 +175,7 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             DeviceDropped d => (this with { Cursors = Cursors.Remove(d.Device) }).Trim(),
             ReceiptsHandedOver h => ApplyHandedOver(new ReceiptKey(h.Sender, h.Group), h.MessageIds),
             DeviceAdded d => Cursors.ContainsKey(d.Device) ? this : this with { Cursors = Cursors.Add(d.Device, d.AfterSeq) },
+            AcksRecorded r => r.HandedOver.Aggregate(r.Acks.Aggregate(this, (s, a) => s.Apply(a)), (s, h) => s.Apply(h)),
             GroupMembershipChanged g => this with { Groups = g.Member ? Groups.Add(g.Group) : Groups.Remove(g.Group) },
             _ => this,
         };
