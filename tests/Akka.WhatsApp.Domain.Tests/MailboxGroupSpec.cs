@@ -128,6 +128,25 @@ public sealed class MailboxGroupSpec
     }
 
     [Fact]
+    public void Receipts_keep_a_dedup_window_of_their_own_and_leave_received_message_ids_alone()
+    {
+        var received = MessageId.New();
+        var state = Run(WithDevices(1), ForAllDevices(Alice, received, Bob), out _);
+        var first = MessageId.New();
+        for (var i = 0; i < MailboxState.DedupWindow + 10; i++)
+            state = state.Apply(new ReceiptEnqueued(new StoredReceipt(state.LastSeq + 1, i == 0 ? first : MessageId.New(), new UserId($"m{i}"),
+                DeviceId.Primary, Now, ReceiptType.Delivered, [MessageId.New()], null, Group)));
+        Assert.True(state.Recent.ContainsKey(received), "a message id must survive any number of receipts");
+        Assert.Equal(MailboxState.DedupWindow, state.RecentReceipts.Count);
+        Assert.DoesNotContain(first, state.RecentReceipts);
+
+        var receiptId = state.RecentReceiptOrder.Last();
+        var (again, events) = state.Decide(new EnqueueReceipt(Alice, receiptId, Bob, DeviceId.Primary, ReceiptType.Read, [received], null, Group), Now);
+        Assert.True(Assert.IsType<Enqueued>(again).Duplicate);
+        Assert.Empty(events);
+    }
+
+    [Fact]
     public void A_batch_stores_in_order_once_and_counts_duplicates()
     {
         var ids = Enumerable.Range(0, 3).Select(_ => MessageId.New()).ToArray();

@@ -162,6 +162,7 @@ public sealed class MailboxSerializer : ProtobufSerializer
             .Select(o => new Proto.OwedEntry { Sender = o.Key.Sender.Value, MessageIds = { o.Value.Select(Bytes) }, GroupId = o.Key.Group?.Value ?? "" }));
         p.DeliveredSeqs.AddRange(s.DeliveredSeqs.Order());
         p.Groups.AddRange(s.Groups.Select(g => g.Value).Order(StringComparer.Ordinal));
+        p.RecentReceipts.AddRange(s.RecentReceiptOrder.Select(Bytes));
         p.GroupReceipts.AddRange(s.GroupReceiptOrder.Select(id => new Proto.GroupReceiptEntry
         {
             MessageId = Bytes(id), Members = { s.GroupReceiptsFor(id).Select(ToProto) },
@@ -189,6 +190,8 @@ public sealed class MailboxSerializer : ProtobufSerializer
                 g => g.Members.Select(FromProto).ToImmutableDictionary(m => m.User)),
             GroupReceiptOrder = ImmutableQueue.CreateRange(p.GroupReceipts.Select(g => IdOf(g.MessageId))),
             GroupReceiptCount = p.GroupReceipts.Sum(g => g.Members.Count),
+            RecentReceipts = p.RecentReceipts.Select(IdOf).ToImmutableHashSet(),
+            RecentReceiptOrder = ImmutableQueue.CreateRange(p.RecentReceipts.Select(IdOf)),
         };
     }
 

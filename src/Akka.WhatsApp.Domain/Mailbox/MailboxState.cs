@@ -39,6 +39,15 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
 
     public ImmutableQueue<MessageId> RecentOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
 
+    /// <summary>
+    /// Ids of recent receipts, for idempotent hand-overs: a window of their own, so that the ~1,000 delivered
+    /// receipts a message to a big group brings back do not push received message ids out of <see cref="Recent"/>
+    /// (retries and read receipts need those). Snapshots from before kept receipt ids in <see cref="Recent"/>.
+    /// </summary>
+    public ImmutableHashSet<MessageId> RecentReceipts { get; init; } = ImmutableHashSet<MessageId>.Empty;
+
+    public ImmutableQueue<MessageId> RecentReceiptOrder { get; init; } = ImmutableQueue<MessageId>.Empty;
+
     /// <summary>Message ids acked by a first device, per sender (and group), whose delivered receipt is not yet in the sender's mailbox.</summary>
     public ImmutableDictionary<ReceiptKey, ImmutableList<MessageId>> OwedReceipts { get; init; } =
         ImmutableDictionary<ReceiptKey, ImmutableList<MessageId>>.Empty;
@@ -149,6 +158,8 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
     {
         if (Recent.TryGetValue(r.ReceiptId, out var original))
             return (new Enqueued(r.ReceiptId, original.Seq, original.At, Duplicate: true), []);
+        if (RecentReceipts.Contains(r.ReceiptId))
+            return (new Enqueued(r.ReceiptId, 0, now, Duplicate: true), []);
         if (r.MessageIds.IsDefaultOrEmpty)
             return (new Rejected(MailboxError.InvalidArgument, "a receipt names at least one message"), []);
         var stored = new StoredReceipt(LastSeq + 1, r.ReceiptId, r.From, r.FromDevice, now, r.Type, r.MessageIds, r.SyncTo, r.Group);
@@ -170,7 +181,7 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
         {
             MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From,
                 e.Message.Ciphertexts.Keys.Where(d => d != StoredMessage.AllDevices).Select(d => new DeviceId(d))),
-            ReceiptEnqueued r => ApplyEnqueued(r.Receipt, r.Receipt.ReceiptId, r.Receipt.From, []).RecordGroupReceipt(r.Receipt),
+            ReceiptEnqueued r => ApplyReceipt(r.Receipt),
             DeviceAcked a => ApplyAck(a.Device, a.UpToSeq).Trim(),
             DeviceDropped d => (this with { Cursors = Cursors.Remove(d.Device) }).Trim(),
             ReceiptsHandedOver h => ApplyHandedOver(new ReceiptKey(h.Sender, h.Group), h.MessageIds),
@@ -194,6 +205,19 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             if (!cursors.ContainsKey(device))
                 cursors = cursors.Add(device, entry.Seq - 1);
         return this with { LastSeq = entry.Seq, Pending = Pending.Add(entry), Recent = recent, RecentOrder = order, Cursors = cursors };
+    }
+
+    private MailboxState ApplyReceipt(StoredReceipt receipt)
+    {
+        var ids = RecentReceipts.Add(receipt.ReceiptId);
+        var order = RecentReceiptOrder.Enqueue(receipt.ReceiptId);
+        while (ids.Count > DedupWindow)
+        {
+            order = order.Dequeue(out var oldest);
+            ids = ids.Remove(oldest);
+        }
+        return (this with { LastSeq = receipt.Seq, Pending = Pending.Add(receipt), RecentReceipts = ids, RecentReceiptOrder = order })
+            .RecordGroupReceipt(receipt);
     }
 
     private MailboxState ApplyAck(DeviceId device, long upTo)
