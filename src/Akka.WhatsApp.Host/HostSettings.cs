@@ -81,6 +81,41 @@ public sealed record HostSettings
 
     public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "whatsapp.db"));
 
+    /// <summary>
+    /// Every WA_* variable the host reads, found by letting <see cref="From"/> read an empty configuration that
+    /// notes what is asked of it: the list cannot drift from the code (deploy files and the README are checked
+    /// against it).
+    /// </summary>
+    public static IReadOnlyList<string> Variables { get; } = RecordVariables();
+
+    private static string[] RecordVariables()
+    {
+        var recording = new RecordingConfiguration();
+        From(recording);
+        return [.. recording.Asked.Distinct()];
+    }
+
+    private sealed class RecordingConfiguration : IConfiguration
+    {
+        public List<string> Asked { get; } = [];
+
+        public string? this[string key]
+        {
+            get
+            {
+                Asked.Add(key);
+                return null;
+            }
+            set => throw new NotSupportedException();
+        }
+
+        public IConfigurationSection GetSection(string key) => throw new NotSupportedException();
+
+        public IEnumerable<IConfigurationSection> GetChildren() => [];
+
+        public Microsoft.Extensions.Primitives.IChangeToken GetReloadToken() => throw new NotSupportedException();
+    }
+
     /// <summary>Reads WA_* keys; anything absent keeps its default.</summary>
     public static HostSettings From(IConfiguration config)
     {
