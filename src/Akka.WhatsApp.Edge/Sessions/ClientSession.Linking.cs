@@ -23,16 +23,17 @@ public sealed partial class ClientSession
         var name = string.IsNullOrWhiteSpace(request.DeviceName) ? "companion" : request.DeviceName[..Math.Min(request.DeviceName.Length, 64)];
         var key = request.IdentityKey.ToByteArray();
         var backend = Backend;
-        lock (_gate)
-        {
-            _linkWaiter?.Tell(PoisonPill.Instance);
-            _linkWaiter = backend.System.ActorOf(Props.Create(() => new LinkWaiterActor(code, name, key, _connection, backend)));
-        }
-        _connection.Send(new Frame
+        // The waiter sends the code once it listens for the approval: a primary quick to approve must find it.
+        var answer = new Frame
         {
             RequestId = frame.RequestId,
             DeviceLinkCode = new DeviceLinkCode { LinkCode = code, ExpiresAt = WireMapping.Ms(_time.GetUtcNow() + LinkWaiterActor.Lifetime) },
-        });
+        };
+        lock (_gate)
+        {
+            _linkWaiter?.Tell(PoisonPill.Instance);
+            _linkWaiter = backend.System.ActorOf(Props.Create(() => new LinkWaiterActor(code, name, key, _connection, backend, answer)));
+        }
     }
 
     private async Task<Frame?> ApproveDeviceLinkAsync(Frame frame)

@@ -28,9 +28,11 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public LinkWaiterActor(string code, string deviceName, byte[] identityKey, IClientConnection connection, EdgeBackend backend)
+    /// <param name="codeAnswer">Sent to the device once the subscription to approvals is acknowledged (before, an
+    /// approval published at once would find nobody listening).</param>
+    public LinkWaiterActor(string code, string deviceName, byte[] identityKey, IClientConnection connection, EdgeBackend backend, Frame codeAnswer)
     {
-        Receive<SubscribeAck>(_ => { });
+        Receive<SubscribeAck>(_ => connection.Send(codeAnswer));
         Receive<LinkApproved>(approval =>
         {
             if (!CryptographicOperations.FixedTimeEquals(approval.IdentityKey, identityKey))
