@@ -33,7 +33,7 @@ public sealed class GroupFanOutSpec
         await using (var first = await TestNodes.StartAsync(settings))
         {
             var creator = await RegisterAsync(first);
-            members = await GroupsSpec.RegisterManyAsync(first, 150);
+            members = await RegisterManyAsync(first, 150);
             await using var a = await ConnectAsync(first, creator);
             group = (await a.CreateGroupAsync("interrupted", members.Select(m => m.UserId))).Group.GroupId;
             var result = await a.GroupSendAsync(group, Payload("survives"));
@@ -47,7 +47,7 @@ public sealed class GroupFanOutSpec
         await using var second = await TestNodes.StartAsync(settings);
         foreach (var member in members)
         {
-            var backlog = await GroupsSpec.RawBacklogAsync(second, member);
+            var backlog = await RawBacklogAsync(second, member);
             var copies = backlog.Count(d => d.MessageId == sent.MessageId);
             Assert.True(copies == 1, $"{member.UserId} has {copies} copies of the message (reached before the restart: {reachedBeforeStop})");
             var seqs = backlog.Where(d => d.GroupId == group).Select(d => d.GroupSeq).ToList();
@@ -60,7 +60,7 @@ public sealed class GroupFanOutSpec
     {
         var settings = await TestNodes.SettingsAsync(JournalKind.Postgres);
         await using var node = await TestNodes.StartAsync(settings);
-        var users = await GroupsSpec.RegisterManyAsync(node, 1024);
+        var users = await RegisterManyAsync(node, 1024);
         var clients = await Task.WhenAll(users.Select(u => ConnectAsync(node, u)));
         try
         {

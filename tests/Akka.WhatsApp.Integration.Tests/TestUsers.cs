@@ -1,6 +1,7 @@
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
 using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
 
 namespace Akka.WhatsApp.Integration.Tests;
 
@@ -21,6 +22,50 @@ public static class TestUsers
         await WhatsAppClient.RequestCodeAsync(options, phone);
         var code = await CodeFromDevGatewayAsync(node, phone);
         return (await WhatsAppClient.VerifyAsync(options, phone, code)).Credentials;
+    }
+
+    /// <summary>Registers <paramref name="count"/> users, a few at a time.</summary>
+    public static async Task<Credentials[]> RegisterManyAsync(WhatsAppNode node, int count, int parallel = 16)
+    {
+        using var gate = new SemaphoreSlim(parallel);
+        return await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                return await RegisterAsync(node);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+    }
+
+    /// <summary>
+    /// Logs in over a bare connection (no SDK deduplication) and returns every Deliver the server pushes before
+    /// QueueEmpty, without acknowledging: exactly what the user's mailbox holds for this device.
+    /// </summary>
+    public static async Task<List<Deliver>> RawBacklogAsync(WhatsAppNode node, Credentials user)
+    {
+        await using var connection = await WhatsAppConnection.ConnectAsync("127.0.0.1", (await node.EdgeEndpoint).Port);
+        await connection.HelloAsync();
+        var reply = await connection.RequestAsync(new Frame
+        {
+            Login = new Login { UserId = user.UserId, DeviceId = user.DeviceId, Token = ByteString.CopyFrom(user.Token) },
+        });
+        if (reply.PacketCase != Frame.PacketOneofCase.LoginOk)
+            throw new InvalidOperationException($"login answered {reply.PacketCase}");
+        var got = new List<Deliver>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await foreach (var push in connection.Pushes.ReadAllAsync(cts.Token))
+        {
+            if (push.PacketCase == Frame.PacketOneofCase.QueueEmpty)
+                return got;
+            if (push.PacketCase == Frame.PacketOneofCase.Deliver)
+                got.Add(push.Deliver);
+        }
+        throw new InvalidOperationException("the connection closed before QueueEmpty");
     }
 
     public static async Task<ClientOptions> OptionsAsync(WhatsAppNode node) =>
