@@ -16,6 +16,8 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     public int MaxSendAttempts { get; init; } = 8;
     /// <summary>Set when the server's edge speaks TLS.</summary>
     public TlsOptions? Tls { get; init; }
+    /// <summary>The local address to connect from (default: chosen by the OS).</summary>
+    public System.Net.IPAddress? LocalAddress { get; init; }
 }
 
 /// <summary>
@@ -124,7 +126,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
 
     private static async Task<WhatsAppConnection> HelloAsync(ClientOptions options, CancellationToken cancellationToken)
     {
-        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken, tls: options.Tls);
+        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken, tls: options.Tls, localAddress: options.LocalAddress);
         try
         {
             await connection.HelloAsync(options.ClientName, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);

@@ -50,11 +50,16 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     /// <summary>Completes when the server closed the connection (or it broke).</summary>
     public Task Closed => _readLoop;
 
-    /// <summary>Opens a connection; with <paramref name="tls"/> the frames travel inside TLS.</summary>
+    /// <summary>
+    /// Opens a connection; with <paramref name="tls"/> the frames travel inside TLS. <paramref name="localAddress"/>
+    /// binds the local end first (a load generator spreads its connections over 127.0.0.x source addresses, since
+    /// one address pair runs out of ephemeral ports near 28,000).
+    /// </summary>
     public static async Task<WhatsAppConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken = default,
-        int maxFrameSize = FrameCodec.DefaultMaxFrameSize, TlsOptions? tls = null)
+        int maxFrameSize = FrameCodec.DefaultMaxFrameSize, TlsOptions? tls = null, System.Net.IPAddress? localAddress = null)
     {
-        var tcp = new TcpClient { NoDelay = true };
+        var tcp = localAddress is null ? new TcpClient() : new TcpClient(new System.Net.IPEndPoint(localAddress, 0));
+        tcp.NoDelay = true;
         try
         {
             await tcp.ConnectAsync(host, port, cancellationToken);

@@ -3,6 +3,29 @@ namespace Akka.WhatsApp.Domain;
 /// <summary>A user, identified by an opaque server-assigned id.</summary>
 public readonly record struct UserId(string Value)
 {
+    /// <summary>A new opaque user id: 15 random bytes in base32 (24 lower-case characters, no padding).</summary>
+    public static UserId New()
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        Span<byte> bytes = stackalloc byte[15];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        var chars = new char[24];
+        var bits = 0;
+        var value = 0;
+        var i = 0;
+        foreach (var b in bytes)
+        {
+            value = (value << 8) | b;
+            bits += 8;
+            while (bits >= 5)
+            {
+                chars[i++] = alphabet[(value >> (bits - 5)) & 31];
+                bits -= 5;
+            }
+        }
+        return new UserId(new string(chars, 0, i));
+    }
+
     public override string ToString() => Value;
 }
 

@@ -79,6 +79,12 @@ public sealed record HostSettings
     /// <summary>WA_HOCON_DIR: the folder of the HOCON files (defaults to the copy next to the binaries).</summary>
     public string HoconDirectory { get; init; } = Path.Combine(AppContext.BaseDirectory, "HOCON");
 
+    /// <summary>
+    /// WA_LOADTEST_TOKEN: when set (at least 16 characters), POST /loadtest/users on the management port creates
+    /// accounts in bulk for load tests, for callers presenting this token. Unset (the default), the route does not exist.
+    /// </summary>
+    public string? LoadTestToken { get; init; }
+
     public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "whatsapp.db"));
 
     /// <summary>
@@ -145,6 +151,7 @@ public sealed record HostSettings
             SnapshotEvery = Int(config, "WA_SNAPSHOT_EVERY", d.SnapshotEvery),
             MaxGroupMembers = Int(config, "WA_GROUP_MAX_MEMBERS", d.MaxGroupMembers),
             GroupFanOutParallelism = Int(config, "WA_GROUP_FANOUT_PARALLELISM", d.GroupFanOutParallelism),
+            LoadTestToken = config["WA_LOADTEST_TOKEN"] is { Length: > 0 } token ? token : null,
         }.Validated();
     }
 
@@ -165,6 +172,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_GROUP_FANOUT_PARALLELISM must be positive, not {GroupFanOutParallelism}");
         if (SendRate < 1)
             throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
+        if (LoadTestToken is { Length: < 16 })
+            throw new InvalidOperationException("WA_LOADTEST_TOKEN must be at least 16 characters (it guards bulk account creation)");
         if (NumberOfShards < 1)
             throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
         return this;

@@ -109,6 +109,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
         app.MapManagement();
         if (settings.DevelopmentSms)
             app.MapDevelopmentRoutes();
+        if (settings.LoadTestToken is { } loadTestToken)
+            app.MapLoadTestProvisioning(loadTestToken);
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Akka.WhatsApp.Host");
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -116,6 +118,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
             log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready)", string.Join(", ",
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
+            if (settings.LoadTestToken is not null)
+                log.LogWarning("WA_LOADTEST_TOKEN is set: POST /loadtest/users creates accounts without SMS verification. Never in production.");
             log.LogInformation("Cluster node akka.tcp://{System}@{Host}:{Port}, seed nodes: {Seeds}",
                 settings.ActorSystemName, settings.PublicHost ?? settings.RemoteHost, settings.RemotePort,
                 settings.SeedNodes.Count == 0 ? "none (joins itself)" : string.Join(", ", settings.SeedNodes));

@@ -79,7 +79,7 @@ public sealed partial class ClientSession
     {
         var request = frame.VerifyCode;
         var phone = request.PhoneNumber;
-        var candidate = new UserId(NewUserId());
+        var candidate = UserId.New();
         var verified = await AskAsync<IVerificationReply>(Backend.Verifications, new VerificationCommands.VerifyCode(phone, request.Code, candidate)) switch
         {
             V.Verified v => v,
@@ -200,28 +200,5 @@ public sealed partial class ClientSession
         var list = new DeviceList();
         list.Devices.AddRange(devices.List.Select(d => new DeviceInfo { DeviceId = d.Id.Value, Name = d.Name, LinkedAt = WireMapping.Ms(d.LinkedAt) }));
         return new Frame { DeviceList = list };
-    }
-
-    /// <summary>A new opaque user id: 16 random bytes, base32 (lower case, no padding).</summary>
-    private static string NewUserId()
-    {
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-        Span<byte> bytes = stackalloc byte[15];
-        RandomNumberGenerator.Fill(bytes);
-        var chars = new char[24];
-        var bits = 0;
-        var value = 0;
-        var i = 0;
-        foreach (var b in bytes)
-        {
-            value = (value << 8) | b;
-            bits += 8;
-            while (bits >= 5)
-            {
-                chars[i++] = alphabet[(value >> (bits - 5)) & 31];
-                bits -= 5;
-            }
-        }
-        return new string(chars, 0, i);
     }
 }
