@@ -228,11 +228,12 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
         var owed = OwedReceipts;
         var delivered = DeliveredSeqs;
         // The first device of the owner to ack a message makes it "delivered" for its sender (✓✓).
-        foreach (var entry in Pending)
+        for (var i = IndexAfter(before); i < Pending.Count; i++)
         {
+            var entry = Pending[i];
             if (entry.Seq > upTo)
                 break;
-            if (entry.Seq <= before || entry is not StoredMessage m || !m.IsFor(device) || m.IsOwnCopy || m.Meta.Kind == ContentKinds.System
+            if (entry is not StoredMessage m || !m.IsFor(device) || m.IsOwnCopy || m.Meta.Kind == ContentKinds.System
                 || delivered.Contains(m.Seq))
                 continue;
             delivered = delivered.Add(m.Seq);
@@ -306,9 +307,36 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
         };
     }
 
-    /// <summary>The stored entries a device has not acknowledged yet, in order, after <paramref name="after"/>.</summary>
-    public IEnumerable<MailboxEntry> PendingFor(DeviceId device, long after) =>
-        Pending.Where(e => e.Seq > after && e.IsFor(device));
+    /// <summary>The stored entries for a device after <paramref name="after"/>, in order.</summary>
+    /// <remarks>
+    /// Starts at a binary search instead of scanning from the oldest entry: under load a mailbox holds thousands of
+    /// entries sent but not yet acknowledged, and every persisted event and every ack asks for the next few (a scan
+    /// made each of those O(backlog), and the mailbox fell further behind the more it held).
+    /// </remarks>
+    public IEnumerable<MailboxEntry> PendingFor(DeviceId device, long after)
+    {
+        for (var i = IndexAfter(after); i < Pending.Count; i++)
+        {
+            var entry = Pending[i];
+            if (entry.IsFor(device))
+                yield return entry;
+        }
+    }
+
+    /// <summary>The index of the first pending entry whose seq is above <paramref name="seq"/> (Count if none): entries are in seq order.</summary>
+    private int IndexAfter(long seq)
+    {
+        var (low, high) = (0, Pending.Count);
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (Pending[mid].Seq <= seq)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        return low;
+    }
 
     /// <summary>
     /// A receipt id that is the same for the same receipt, so that a resent batch is stored once.
