@@ -36,6 +36,23 @@ public sealed class MailboxStateSpec
     }
 
     [Fact]
+    public void PendingFor_gives_exactly_a_devices_entries_after_any_seq_in_order()
+    {
+        // Entries for device 1, device 2 or both, interleaved; the lookup starts at a binary search, so compare it
+        // with the plain filter from every starting point, including before the first and after the last entry.
+        var state = MailboxState.Empty;
+        for (var i = 0; i < 300; i++)
+            state = Run(state, Message(MessageId.New(), devices: (i % 3) switch { 0 => [1u], 1 => [2u], _ => [1u, 2u] }), out _);
+        foreach (var device in new[] { new DeviceId(1), new DeviceId(2), new DeviceId(3) })
+            for (long after = -1; after <= 301; after += 7)
+                Assert.Equal(
+                    state.Pending.Where(e => e.Seq > after && e.IsFor(device)).Select(e => e.Seq),
+                    state.PendingFor(device, after).Select(e => e.Seq));
+        Assert.Equal(200, state.PendingFor(new DeviceId(2), 0).Count());
+        Assert.Empty(state.PendingFor(DeviceId.Primary, 300));
+    }
+
+    [Fact]
     public void A_retried_message_id_is_answered_with_the_original_result_and_stored_once()
     {
         var id = MessageId.New();
