@@ -104,15 +104,35 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         request.RequestId = id;
         var reply = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
         var slots = _requestSlots;
-        await slots.WaitAsync(cancellationToken);
+        // Requests leave in call order: the write lock (first come, first served for async waiters) is taken first
+        // and the in-flight slot inside it. Taking the slot first let requests released together race for the lock,
+        // so that a later message could overtake an earlier one (found by the load test once a connection had its
+        // 64 requests in flight). Writes of other frames wait meanwhile; replies, which free the slots, do not.
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await slots.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            _writeLock.Release();
+            throw;
+        }
         _pending[id] = reply;
         try
         {
-            // Registered before the (fenced) check: either the read loop's cleanup fails this request or we see it closed here;
-            // otherwise a request on a connection that just closed would wait for its timeout, or hit the disposed stream.
-            if (Interlocked.CompareExchange(ref _closed, 0, 0) == 1)
-                throw new IOException("the connection closed");
-            await SendAsync(request, cancellationToken);
+            try
+            {
+                // Registered before the (fenced) check: either the read loop's cleanup fails this request or we see it closed here;
+                // otherwise a request on a connection that just closed would wait for its timeout, or hit the disposed stream.
+                if (Interlocked.CompareExchange(ref _closed, 0, 0) == 1)
+                    throw new IOException("the connection closed");
+                await _stream.WriteFrameAsync(request, cancellationToken);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
             var frame = await reply.Task.WaitAsync(cancellationToken);
             return frame.PacketCase == Frame.PacketOneofCase.Error ? throw new ServerErrorException(frame.Error) : frame;
         }

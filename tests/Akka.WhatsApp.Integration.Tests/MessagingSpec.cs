@@ -80,6 +80,21 @@ public abstract class MessagingSpec(MessagingNode fixture)
     }
 
     [Fact]
+    public async Task Sends_pipelined_by_one_device_arrive_in_the_order_they_were_made()
+    {
+        // 300 sends without waiting for answers: more than the 64 a connection may have in flight, so the client
+        // queues some, and the server checks many at once. Order is the order of the calls.
+        var alice = await RegisterAsync(Node);
+        var bob = await RegisterAsync(Node);
+        await using var a = await ConnectAsync(Node, alice);
+        await using var b = await ConnectAsync(Node, bob);
+        await b.NextAsync<BacklogDone>();
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => a.SendAsync(bob.UserId, Payload($"p{i}"))).ToList());
+        var got = await b.NextAsync<MessageReceived>(300);
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"p{i}"), got.Select(m => m.Text()));
+    }
+
+    [Fact]
     public async Task A_send_retried_after_a_lost_reply_is_stored_and_shown_once()
     {
         var alice = await RegisterAsync(Node);
