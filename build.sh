@@ -62,11 +62,14 @@ case "$target" in
     cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; pg_stop; }
     trap cleanup EXIT
     token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-    WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" WA_LOADTEST_TOKEN="$token" \
-      WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 Logging__LogLevel__Default=Warning \
-      dotnet src/Akka.WhatsApp.Host/bin/Release/net10.0/Akka.WhatsApp.Host.dll >"$out/server.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18558/health/ready >/dev/null 2>&1 && break; sleep 1; done
+    start_server() {
+      WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" WA_LOADTEST_TOKEN="$token" \
+        WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 Logging__LogLevel__Default=Warning \
+        dotnet src/Akka.WhatsApp.Host/bin/Release/net10.0/Akka.WhatsApp.Host.dll >>"$out/server.log" 2>&1 &
+      server_pid=$!
+      for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18558/health/ready >/dev/null 2>&1 && break; sleep 1; done
+    }
+    start_server
     load() {  # load <scenario> <options…>: one scenario into the report; a run that lost messages is reported, not fatal
       dotnet src/Akka.WhatsApp.LoadTest/bin/Release/net10.0/Akka.WhatsApp.LoadTest.dll "$@" --server 127.0.0.1:15222 \
         --management http://127.0.0.1:18558 --token "$token" --server-pid "$server_pid" --out "$out" 2>>"$out/generator.log" \
@@ -79,7 +82,10 @@ case "$target" in
     # A 1,024-member group at rising rates (time to the last member), then 2 KB payloads (one stored copy per member).
     load group-fanout --members 1024 --rate "${BENCH_GROUP_RATES:-0.5,2,4,8}" --seconds 10
     load group-fanout --members 1024 --rate 4 --seconds 10 --size 2000
-    # Last: it leaves ~19,000 mailboxes in the server's memory.
+    # On a fresh server (same database): memory per connection is measured from the RSS the server has before the
+    # logins, which after the scenarios above would already hold their heap.
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    start_server
     load connections --connections "${BENCH_CONNECTIONS:-19000}" --hold 30 --concurrency 200
     echo "build.sh bench: report in $out/report.md"
     ;;
