@@ -17,8 +17,13 @@ namespace Akka.WhatsApp.Cluster.Entities;
 /// events (and those of every earlier command) to be durable; a failed write stops the entity and a rejected
 /// one restarts it, so the in-memory state that included them is dropped and recovered from the journal.
 /// </para>
+/// <para>
+/// Messages are matched in a switch, not with ReceivePersistentActor's handler table: that table is built per
+/// instance, and there are one or two of these entities in memory per connected user (about 1 KiB each,
+/// measured with 10,000 idle connections).
+/// </para>
 /// </summary>
-public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : ReceivePersistentActor, IWithTimers
+public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : PersistentActor, IWithTimers
     where TState : class, IAggregate<TState, TCommand, TEvent, TReply>
     where TCommand : notnull
     where TEvent : notnull
@@ -31,41 +36,71 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Receive
     {
         PersistenceId = persistenceId;
         State = initial;
-        Recover<SnapshotOffer>(offer =>
-        {
-            State = (TState)offer.Snapshot;
-            _snapshotSeq = offer.Metadata.SequenceNr;
-        });
-        Recover<TEvent>(e => State = State.Apply(e));
-        Command<SaveSnapshotSuccess>(saved =>
-        {
-            // Everything up to the snapshot is in it (pending entries included): older events and snapshots can go,
-            // so recovery time stays bounded however long the entity lives.
-            _snapshotSeq = saved.Metadata.SequenceNr;
-            _snapshotting = false;
-            DeleteMessages(saved.Metadata.SequenceNr);
-            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
-        });
-        Command<SaveSnapshotFailure>(failed =>
-        {
-            _snapshotting = false;
-            Log.Warning("{0}: snapshot failed: {1}", PersistenceId, failed.Cause.Message);
-        });
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(failed => Log.Warning("{0}: deleting old events failed: {1}", PersistenceId, failed.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(failed => Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, failed.Cause.Message));
-        Command<TCommand>(c =>
-        {
-            if (!Intercept(c))
-                Handle(c);
-        });
-        Command<ReceiveTimeout>(_ =>
-        {
-            if (MayPassivate)
-                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
-        });
     }
+
+    protected sealed override bool ReceiveRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer offer:
+                State = (TState)offer.Snapshot;
+                _snapshotSeq = offer.Metadata.SequenceNr;
+                return true;
+            case TEvent e:
+                State = State.Apply(e);
+                return true;
+            case RecoveryCompleted:
+                OnRecovered();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    protected sealed override bool ReceiveCommand(object message)
+    {
+        switch (message)
+        {
+            case TCommand c:
+                if (!Intercept(c))
+                    Handle(c);
+                return true;
+            case SaveSnapshotSuccess saved:
+                // Everything up to the snapshot is in it (pending entries included): older events and snapshots can go,
+                // so recovery time stays bounded however long the entity lives.
+                _snapshotSeq = saved.Metadata.SequenceNr;
+                _snapshotting = false;
+                DeleteMessages(saved.Metadata.SequenceNr);
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                return true;
+            case SaveSnapshotFailure failed:
+                _snapshotting = false;
+                Log.Warning("{0}: snapshot failed: {1}", PersistenceId, failed.Cause.Message);
+                return true;
+            case DeleteMessagesSuccess or DeleteSnapshotsSuccess:
+                return true;
+            case DeleteMessagesFailure failed:
+                Log.Warning("{0}: deleting old events failed: {1}", PersistenceId, failed.Cause.Message);
+                return true;
+            case DeleteSnapshotsFailure failed:
+                Log.Warning("{0}: deleting old snapshots failed: {1}", PersistenceId, failed.Cause.Message);
+                return true;
+            case ReceiveTimeout:
+                if (MayPassivate)
+                    Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+                return true;
+            default:
+                return HandleOther(message);
+        }
+    }
+
+    /// <summary>Runs once the state is recovered, before the first command.</summary>
+    protected virtual void OnRecovered()
+    {
+    }
+
+    /// <summary>A derived entity's own messages (timers, results of its effects, watched actors); true when handled.</summary>
+    protected virtual bool HandleOther(object message) => false;
 
     public override string PersistenceId { get; }
 

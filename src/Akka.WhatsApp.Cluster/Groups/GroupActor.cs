@@ -72,21 +72,32 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
     {
         _id = new GroupId(groupId);
         _options = options;
-        Recover<RecoveryCompleted>(_ =>
+    }
+
+    protected override void OnRecovered()
+    {
+        _durableSeq = State.LastSeq;
+        foreach (var post in State.Outbox)
+            Track(post);
+        Pump();
+    }
+
+    protected override bool HandleOther(object message)
+    {
+        switch (message)
         {
-            _durableSeq = State.LastSeq;
-            foreach (var post in State.Outbox)
-                Track(post);
-            Pump();
-        });
-        Command<BatchDone>(OnBatchDone);
-        Command<Retry>(_ =>
-        {
-            foreach (var member in _failed)
-                Ready(member);
-            _failed.Clear();
-            Pump();
-        });
+            case BatchDone done:
+                OnBatchDone(done);
+                return true;
+            case Retry:
+                foreach (var member in _failed)
+                    Ready(member);
+                _failed.Clear();
+                Pump();
+                return true;
+            default:
+                return false;
+        }
     }
 
     public static string PersistenceIdFor(string groupId) => "group-" + groupId;

@@ -60,26 +60,37 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     {
         _owner = new UserId(ownerId);
         _snapshotEvery = snapshotEvery;
-        Recover<RecoveryCompleted>(_ =>
-        {
-            _durableSeq = State.LastSeq;
-            Self.Tell(HandOverTick.Instance);
-        });
+    }
 
-        Command<Terminated>(t =>
+    protected override void OnRecovered()
+    {
+        _durableSeq = State.LastSeq;
+        Self.Tell(HandOverTick.Instance);
+    }
+
+    protected override bool HandleOther(object message)
+    {
+        switch (message)
         {
-            foreach (var device in _sessions.Where(s => s.Value.Session.Equals(t.ActorRef)).Select(s => s.Key).ToList())
-                Remove(device);
-        });
-        Command<HandOverTick>(_ => HandOverReceipts());
-        Command<HandOverDone>(OnHandOverDone);
-        Command<RecordHandOvers>(_ =>
-        {
-            if (_ackWriteInFlight)
-                Timers.StartSingleTimer(RecordHandOvers.Instance, RecordHandOvers.Instance, HandOverRecordDelay);
-            else
-                WriteAcks(handOvers: true);
-        });
+            case Terminated t:
+                foreach (var device in _sessions.Where(s => s.Value.Session.Equals(t.ActorRef)).Select(s => s.Key).ToList())
+                    Remove(device);
+                return true;
+            case HandOverTick:
+                HandOverReceipts();
+                return true;
+            case HandOverDone done:
+                OnHandOverDone(done);
+                return true;
+            case RecordHandOvers:
+                if (_ackWriteInFlight)
+                    Timers.StartSingleTimer(RecordHandOvers.Instance, RecordHandOvers.Instance, HandOverRecordDelay);
+                else
+                    WriteAcks(handOvers: true);
+                return true;
+            default:
+                return false;
+        }
     }
 
     public static string PersistenceIdFor(string ownerId) => "mailbox-" + ownerId;

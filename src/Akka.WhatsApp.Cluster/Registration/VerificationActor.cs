@@ -27,16 +27,17 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
         _phone = phone;
         _sms = sms;
         _directory = directory;
-        // A number verified before a crash is written to the directory again (idempotent) when it comes back.
-        Recover<RecoveryCompleted>(_ =>
-        {
-            if (State.User is not { } user)
-                return;
-            var (log, id) = (Log, PersistenceId);
-            _directory.RegisterAsync(_phone, user, CancellationToken.None).ContinueWith(
-                t => log.Warning("{0}: directory refresh failed: {1}", id, t.Exception?.GetBaseException().Message),
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-        });
+    }
+
+    /// <summary>A number verified before a crash is written to the directory again (idempotent) when it comes back.</summary>
+    protected override void OnRecovered()
+    {
+        if (State.User is not { } user)
+            return;
+        var (log, id) = (Log, PersistenceId);
+        _directory.RegisterAsync(_phone, user, CancellationToken.None).ContinueWith(
+            t => log.Warning("{0}: directory refresh failed: {1}", id, t.Exception?.GetBaseException().Message),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     public static Props PropsFor(string phone, ISmsGateway sms, IPhoneDirectory directory) =>
