@@ -37,6 +37,26 @@ public sealed class WhatsAppConnectionSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_connection_can_be_made_from_a_chosen_local_address()
+    {
+        // A load generator spreads connections over 127.0.0.x so that one address pair's ports are no limit.
+        var listener = new TcpListener(IPAddress.Any, 0);
+        listener.Start();
+        try
+        {
+            var accept = listener.AcceptTcpClientAsync();
+            await using var from3 = await WhatsAppConnection.ConnectAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port,
+                localAddress: IPAddress.Parse("127.0.0.3"));
+            using var accepted = await accept.WaitAsync(Wait);
+            Assert.Equal(IPAddress.Parse("127.0.0.3"), ((IPEndPoint)accepted.Client.RemoteEndPoint!).Address);
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    [Fact]
     public async Task Replies_are_matched_to_their_requests_by_request_id_even_out_of_order()
     {
         var first = _connection.RequestAsync(new Frame { Ping = new Ping { ClientTimestamp = 1 } });

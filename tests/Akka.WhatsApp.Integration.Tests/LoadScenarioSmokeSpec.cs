@@ -38,11 +38,14 @@ public sealed class LoadScenarioSmokeSpec(LoadTestNode fixture) : IClassFixture<
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
-    private async Task<ScenarioRun> RunAsync(string scenario, params string[] options)
+    private async Task<ScenarioRun> RunAsync(string scenario, params string[] options) =>
+        await RunAsync(scenario, await fixture.ContextAsync(), options);
+
+    private static async Task<ScenarioRun> RunAsync(string scenario, LoadContext context, params string[] options)
     {
         var args = new ScenarioArgs(LoadTest.Program.ParseOptions(options));
         using var timeout = new CancellationTokenSource(Limit);
-        var run = await ScenarioCatalog.Find(scenario)!.RunAsync(await fixture.ContextAsync(), args, timeout.Token);
+        var run = await ScenarioCatalog.Find(scenario)!.RunAsync(context, args, timeout.Token);
         Assert.Empty(args.Unused([]));
         Assert.Equal(scenario, run.Scenario);
         foreach (var step in run.Steps)
@@ -116,7 +119,8 @@ public sealed class LoadScenarioSmokeSpec(LoadTestNode fixture) : IClassFixture<
     [Fact]
     public async Task Connections_are_held_from_several_source_addresses_and_their_memory_is_measured()
     {
-        var run = await RunAsync("connections", "--connections", "300", "--hold", "1", "--concurrency", "50");
+        var context = await fixture.ContextAsync() with { SourceAddresses = [IPAddress.Parse("127.0.0.2"), IPAddress.Parse("127.0.0.3"), IPAddress.Parse("127.0.0.4")] };
+        var run = await RunAsync("connections", context, "--connections", "300", "--hold", "1", "--concurrency", "50");
         var step = Assert.Single(run.Steps);
         Assert.Equal(300, step.Count("connected"));
         Assert.Equal(300, step.Count("held"));
