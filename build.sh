@@ -87,6 +87,7 @@ case "$target" in
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     start_server
     load connections --connections "${BENCH_CONNECTIONS:-19000}" --hold 30 --concurrency 200
+    grep -E '^(## |\*\*)' "$out/report.md" || true
     echo "build.sh bench: report in $out/report.md"
     ;;
   pack)
