@@ -70,7 +70,7 @@ public sealed class ConversationLoad : IAsyncDisposable
             BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), step.Id);
             BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), from);
             BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), i);
-            step.Sent(i, due >= step.MeasureFrom);
+            step.Sent();
             sends.Add(Send(step, _clients[from], _clients[to].Credentials.UserId, payload, i, due));
             if (sends.Count > 50_000)
                 sends.RemoveAll(t => t.IsCompleted);
@@ -128,7 +128,7 @@ public sealed class ConversationLoad : IAsyncDisposable
         private readonly LatencyRecorder _toAck = new("send → server ack");
         private readonly LatencyRecorder _toReceive = new("send → receive");
         private readonly long _lateTicks = (long)(lateAfter.TotalSeconds * Stopwatch.Frequency);
-        private long _sent, _sentMeasured, _receivedMeasured, _duplicates, _reordered, _late, _stray;
+        private long _sent, _receivedMeasured, _duplicates, _reordered, _late;
 
         public int Id { get; } = id;
 
@@ -136,12 +136,7 @@ public sealed class ConversationLoad : IAsyncDisposable
 
         public Dictionary<string, long> Errors { get; } = [];
 
-        public void Sent(long index, bool measured)
-        {
-            Interlocked.Increment(ref _sent);
-            if (measured)
-                Interlocked.Increment(ref _sentMeasured);
-        }
+        public void Sent() => Interlocked.Increment(ref _sent);
 
         public void Accepted(long index, long due, long now)
         {
@@ -185,7 +180,7 @@ public sealed class ConversationLoad : IAsyncDisposable
         {
             lock (_gate)
             {
-                _stray = _received.Count(i => !_accepted.Contains(i));
+                var stray = _received.Count(i => !_accepted.Contains(i));
                 return new StepResult
                 {
                     Label = $"{rate:0.##} msg/s",
@@ -206,8 +201,8 @@ public sealed class ConversationLoad : IAsyncDisposable
                     Errors = new Dictionary<string, long>(Errors),
                     Latencies = [_toAck.Summarize(), _toReceive.Summarize()],
                     Cpu = cpu,
-                    Notes = _stray > 0
-                        ? [$"{_stray} messages arrived whose send had failed (e.g. timed out after the server stored them)"]
+                    Notes = stray > 0
+                        ? [$"{stray} messages arrived whose send had failed (e.g. timed out after the server stored them)"]
                         : [],
                 };
             }
