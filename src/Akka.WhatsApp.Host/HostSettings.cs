@@ -85,6 +85,12 @@ public sealed record HostSettings
     /// </summary>
     public string? LoadTestToken { get; init; }
 
+    /// <summary>WA_MANAGEMENT_TOKEN: the operator token the cluster routes of the management API ask for (none: they refuse).</summary>
+    public string? ManagementToken { get; init; }
+
+    /// <summary>WA_MANAGEMENT_READ_OPEN: on = the read-only cluster routes answer without the token.</summary>
+    public bool ManagementReadOpen { get; init; }
+
     public string SqlitePath => Path.GetFullPath(Path.Combine(DataDirectory, "whatsapp.db"));
 
     /// <summary>
@@ -152,6 +158,8 @@ public sealed record HostSettings
             MaxGroupMembers = Int(config, "WA_GROUP_MAX_MEMBERS", d.MaxGroupMembers),
             GroupFanOutParallelism = Int(config, "WA_GROUP_FANOUT_PARALLELISM", d.GroupFanOutParallelism),
             LoadTestToken = config["WA_LOADTEST_TOKEN"] is { Length: > 0 } token ? token : null,
+            ManagementToken = config["WA_MANAGEMENT_TOKEN"] is { Length: > 0 } operatorToken ? operatorToken : null,
+            ManagementReadOpen = Switch(config, "WA_MANAGEMENT_READ_OPEN", d.ManagementReadOpen),
         }.Validated();
     }
 
@@ -172,6 +180,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_GROUP_FANOUT_PARALLELISM must be positive, not {GroupFanOutParallelism}");
         if (SendRate < 1)
             throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
+        if (ManagementToken is { Length: < 16 })
+            throw new InvalidOperationException("WA_MANAGEMENT_TOKEN must be at least 16 characters (it guards leaving and downing nodes)");
         if (LoadTestToken is { Length: < 16 })
             throw new InvalidOperationException("WA_LOADTEST_TOKEN must be at least 16 characters (it guards bulk account creation)");
         if (NumberOfShards < 1)

@@ -107,6 +107,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         var app = builder.Build();
         app.MapManagement();
+        app.MapClusterRoutes(settings.ManagementToken, settings.ManagementReadOpen);
         if (settings.DevelopmentSms)
             app.MapDevelopmentRoutes();
         if (settings.LoadTestToken is { } loadTestToken)
