@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -32,7 +30,7 @@ public static class ClusterRoutes
 
     public static IEndpointRouteBuilder MapClusterRoutes(this IEndpointRouteBuilder routes, string? operatorToken, bool readOpen)
     {
-        var expected = operatorToken is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(operatorToken));
+        var expected = operatorToken is null ? null : new BearerToken(operatorToken);
         IResult? Refused(HttpRequest request, bool mutating)
         {
             if (!mutating && readOpen)
@@ -40,9 +38,7 @@ public static class ClusterRoutes
             if (expected is null)
                 return Message($"set WA_MANAGEMENT_TOKEN on the node to {(mutating ? "change" : "read")} the cluster over HTTP",
                     StatusCodes.Status403Forbidden);
-            var header = request.Headers.Authorization.ToString();
-            return header.StartsWith("Bearer ", StringComparison.Ordinal)
-                   && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim())), expected)
+            return expected.IsPresentIn(request)
                 ? null
                 : Message("the operator token is required: Authorization: Bearer <WA_MANAGEMENT_TOKEN>", StatusCodes.Status401Unauthorized);
         }

@@ -30,11 +30,11 @@ public static class LoadTestProvisioning
 
     public static IEndpointRouteBuilder MapLoadTestProvisioning(this IEndpointRouteBuilder routes, string token)
     {
-        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(token));
+        var expected = new BearerToken(token);
         routes.MapPost("/loadtest/users", async (HttpContext http, Request request, ActorRegistry registry,
             IPhoneDirectory directory, CancellationToken ct) =>
         {
-            if (!Authorized(http.Request, expected))
+            if (!expected.IsPresentIn(http.Request))
                 return Results.Json(new { error = "a load-test token is required: Authorization: Bearer <WA_LOADTEST_TOKEN>" },
                     statusCode: StatusCodes.Status401Unauthorized);
             if (request.Count is < 1 or > MaxPerRequest)
@@ -62,14 +62,6 @@ public static class LoadTestProvisioning
             return Results.Json(new { users });
         });
         return routes;
-    }
-
-    private static bool Authorized(HttpRequest request, byte[] expected)
-    {
-        var header = request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        return header.StartsWith(scheme, StringComparison.Ordinal)
-               && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim())), expected);
     }
 
     /// <summary>The prefix followed by random digits up to 15 digits in all (E.164's maximum).</summary>
