@@ -18,6 +18,15 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     public TlsOptions? Tls { get; init; }
     /// <summary>The local address to connect from (default: chosen by the OS).</summary>
     public System.Net.IPAddress? LocalAddress { get; init; }
+
+    /// <summary>
+    /// Other edge nodes of the same cluster. A logged-in client that loses its connection, or is asked to move
+    /// by a draining node (<c>Reconnect</c>), tries them in turn after <see cref="Host"/>:<see cref="Port"/>.
+    /// </summary>
+    public IReadOnlyList<System.Net.DnsEndPoint> Alternates { get; init; } = [];
+
+    /// <summary>Where a client may connect, in the order it tries them.</summary>
+    public IReadOnlyList<System.Net.DnsEndPoint> Endpoints => [new(Host, Port), .. Alternates];
 }
 
 /// <summary>
@@ -39,6 +48,8 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     private Task? _loop;
     private long _lastAcked;
     private int _disposed;
+    private int _endpoint;
+    private Reconnect? _moveHint;
 
     private WhatsAppClient(ClientOptions options, Credentials credentials, ulong lastAckedSeq)
     {
@@ -124,9 +135,12 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         return client;
     }
 
-    private static async Task<WhatsAppConnection> HelloAsync(ClientOptions options, CancellationToken cancellationToken)
+    private static Task<WhatsAppConnection> HelloAsync(ClientOptions options, CancellationToken cancellationToken) =>
+        HelloAsync(options, new System.Net.DnsEndPoint(options.Host, options.Port), cancellationToken);
+
+    private static async Task<WhatsAppConnection> HelloAsync(ClientOptions options, System.Net.DnsEndPoint endpoint, CancellationToken cancellationToken)
     {
-        var connection = await WhatsAppConnection.ConnectAsync(options.Host, options.Port, cancellationToken, tls: options.Tls, localAddress: options.LocalAddress);
+        var connection = await WhatsAppConnection.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken, tls: options.Tls, localAddress: options.LocalAddress);
         try
         {
             await connection.HelloAsync(options.ClientName, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
@@ -139,9 +153,21 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The endpoint this client (re)connects to; see <see cref="ClientOptions.Alternates"/>.</summary>
+    public System.Net.DnsEndPoint Endpoint
+    {
+        get
+        {
+            var endpoints = _options.Endpoints;
+            return endpoints[Volatile.Read(ref _endpoint) % endpoints.Count];
+        }
+    }
+
+    private void NextEndpoint() => Interlocked.Increment(ref _endpoint);
+
     private async Task<WhatsAppConnection> LoginAsync(CancellationToken cancellationToken)
     {
-        var connection = await HelloAsync(_options, cancellationToken);
+        var connection = await HelloAsync(_options, Endpoint, cancellationToken);
         try
         {
             await connection.RequestAsync(new Frame
@@ -178,11 +204,27 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             if (fatal)
                 break;
             _connected = new TaskCompletionSource<WhatsAppConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // A draining node names when (a random part of delay_ms, to spread the load) and maybe where to go;
+            // otherwise the first attempt is at once on the next endpoint (the node may be dead), then with backoff.
+            var wait = TimeSpan.Zero;
+            if (Interlocked.Exchange(ref _moveHint, null) is { } hint)
+            {
+                wait = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * hint.DelayMs);
+                MoveTo(hint);
+            }
+            else if (_options.Alternates.Count > 0)
+            {
+                NextEndpoint();
+            }
+            else
+            {
+                wait = Jitter(delay);
+            }
             while (!_closing.IsCancellationRequested)
             {
                 try
                 {
-                    await Task.Delay(Jitter(delay), _closing.Token);
+                    await Task.Delay(wait, _closing.Token);
                     connection = await LoginAsync(_closing.Token);
                     _connected.TrySetResult(connection);
                     await _events.Writer.WriteAsync(new Reconnected());
@@ -191,7 +233,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                 }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or ServerErrorException)
                 {
+                    NextEndpoint();
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+                    wait = Jitter(delay);
                 }
                 catch (OperationCanceledException)
                 {
@@ -208,6 +252,27 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             _connected = ended;
         }
         _events.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Follows a Reconnect hint: to the endpoint it names (added to the rotation when new), else to the next one,
+    /// so that a client of a draining node goes to another node when it knows one.
+    /// </summary>
+    private void MoveTo(Reconnect hint)
+    {
+        if (string.IsNullOrEmpty(hint.Host) && hint.Port == 0)
+        {
+            NextEndpoint();
+            return;
+        }
+        var current = Endpoint;
+        var target = new System.Net.DnsEndPoint(string.IsNullOrEmpty(hint.Host) ? current.Host : hint.Host, hint.Port == 0 ? current.Port : (int)hint.Port);
+        var endpoints = _options.Endpoints;
+        var index = endpoints.ToList().FindIndex(e => string.Equals(e.Host, target.Host, StringComparison.OrdinalIgnoreCase) && e.Port == target.Port);
+        if (index >= 0)
+            Volatile.Write(ref _endpoint, index);
+        else
+            NextEndpoint();
     }
 
     private static TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble() / 2)));
@@ -243,15 +308,17 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                         case Frame.PacketOneofCase.TypingNotification:
                             await _events.Writer.WriteAsync(new TypingChanged(push.TypingNotification));
                             break;
+                        case Frame.PacketOneofCase.Reconnect:
+                            // Acknowledge what was handed over so far, then leave: requests in flight on this
+                            // connection fail with IOException and are retried (same ids) on the next one.
+                            Volatile.Write(ref _moveHint, push.Reconnect);
+                            await AckAsync(connection, ackUpTo);
+                            return "the server asked to reconnect (" + push.Reconnect.Reason + ")";
                         case Frame.PacketOneofCase.Error when push.Error.Code is ErrorCode.DeviceReplaced or ErrorCode.DeviceRemoved:
                             return push.Error.Code == ErrorCode.DeviceReplaced ? "DEVICE_REPLACED" : "DEVICE_REMOVED";
                     }
                 }
-                if (ackUpTo > LastAckedSeq)
-                {
-                    Interlocked.Exchange(ref _lastAcked, (long)ackUpTo);
-                    await connection.SendAsync(new Frame { Ack = new Ack { UpToSeq = ackUpTo } }, _closing.Token);
-                }
+                await AckAsync(connection, ackUpTo);
             }
             return "connection closed";
         }
@@ -259,6 +326,14 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         {
             return e.Message;
         }
+    }
+
+    private async Task AckAsync(WhatsAppConnection connection, ulong ackUpTo)
+    {
+        if (ackUpTo <= LastAckedSeq)
+            return;
+        Interlocked.Exchange(ref _lastAcked, (long)ackUpTo);
+        await connection.SendAsync(new Frame { Ack = new Ack { UpToSeq = ackUpTo } }, _closing.Token);
     }
 
     private bool FirstSight(DeliveryKey id)

@@ -32,6 +32,15 @@ public sealed record EdgeSettings
     /// <summary>Sends a connection may burst above the average.</summary>
     public int SendBurst { get; init; } = 400;
 
+    /// <summary>
+    /// How long a stopping edge waits for its clients to leave after asking them to reconnect elsewhere
+    /// (<c>Reconnect</c>, PROTOCOL.md §18) before it closes the rest with SERVER_SHUTTING_DOWN.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The spread of the clients' reconnects (<c>Reconnect.delay_ms</c>): each waits a random part of it.</summary>
+    public TimeSpan ReconnectSpread { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Unacked deliveries in flight per device (announced in LoginOk).</summary>
     public int DeliveryWindow { get; init; } = 500;
 }

@@ -11,7 +11,10 @@ public interface IClientTransport : IAsyncDisposable
     /// <summary>Starts listening and returns the bound endpoint (the real port when 0 was asked).</summary>
     Task<IPEndPoint> StartAsync(CancellationToken cancellationToken);
 
-    /// <summary>Stops accepting and closes every connection.</summary>
+    /// <summary>
+    /// Stops accepting, asks the connected clients to reconnect elsewhere, waits a while for them to go, then
+    /// closes the rest. Safe to call more than once.
+    /// </summary>
     Task StopAsync(CancellationToken cancellationToken);
 
     /// <summary>Connections currently open.</summary>

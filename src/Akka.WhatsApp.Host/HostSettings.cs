@@ -36,8 +36,34 @@ public sealed record HostSettings
     /// <summary>WA_SEED_NODES: comma-separated akka.tcp addresses; empty means this node forms its own cluster.</summary>
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
-    /// <summary>WA_ROLES: comma-separated cluster roles of this node.</summary>
+    /// <summary>
+    /// WA_DISCOVERY_ENDPOINTS: comma-separated host:port (Akka.Remote) of the cluster's nodes, resolved through
+    /// Akka.Discovery's config method and joined as seed nodes when WA_SEED_NODES is empty.
+    /// </summary>
+    public IReadOnlyList<string> DiscoveryEndpoints { get; init; } = [];
+
+    /// <summary>
+    /// WA_ROLES: comma-separated cluster roles of this node. <c>edge</c> serves clients, <c>entities</c> hosts the
+    /// shards (mailboxes, accounts, groups); other roles are labels. Empty means both.
+    /// </summary>
     public IReadOnlyList<string> Roles { get; init; } = [];
+
+    public const string EdgeRole = "edge";
+    public const string EntitiesRole = "entities";
+
+    /// <summary>The roles the node joins with: both edge and entities when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveRoles => Roles.Count == 0 ? [EdgeRole, EntitiesRole] : Roles;
+
+    public bool ServesClients => EffectiveRoles.Contains(EdgeRole);
+
+    /// <summary>WA_DRAIN_SECONDS: how long a stopping node waits for its clients to move after the Reconnect hint.</summary>
+    public int DrainSeconds { get; init; } = 10;
+
+    /// <summary>
+    /// WA_SBR_STABLE_AFTER: seconds the membership must be stable before the split-brain resolver (keep-majority)
+    /// downs the unreachable side. Lower reacts faster to a dead node, higher tolerates longer pauses.
+    /// </summary>
+    public int SplitBrainStableAfterSeconds { get; init; } = 20;
 
     /// <summary>WA_JOURNAL: sqlite (default) or postgres.</summary>
     public JournalKind Journal { get; init; } = JournalKind.Sqlite;
@@ -143,6 +169,9 @@ public sealed record HostSettings
             PublicHost = config["WA_PUBLIC_HOST"],
             SeedNodes = List(config["WA_SEED_NODES"]),
             Roles = List(config["WA_ROLES"]),
+            DiscoveryEndpoints = List(config["WA_DISCOVERY_ENDPOINTS"]),
+            DrainSeconds = Int(config, "WA_DRAIN_SECONDS", d.DrainSeconds),
+            SplitBrainStableAfterSeconds = Int(config, "WA_SBR_STABLE_AFTER", d.SplitBrainStableAfterSeconds),
             Journal = ParseJournal(config["WA_JOURNAL"]),
             DataDirectory = config["WA_DATA_DIR"] ?? d.DataDirectory,
             PostgresConnectionString = config["WA_POSTGRES"],
@@ -184,6 +213,10 @@ public sealed record HostSettings
             throw new InvalidOperationException("WA_MANAGEMENT_TOKEN must be at least 16 characters (it guards leaving and downing nodes)");
         if (LoadTestToken is { Length: < 16 })
             throw new InvalidOperationException("WA_LOADTEST_TOKEN must be at least 16 characters (it guards bulk account creation)");
+        if (SplitBrainStableAfterSeconds < 1)
+            throw new InvalidOperationException($"WA_SBR_STABLE_AFTER must be at least 1 second, not {SplitBrainStableAfterSeconds}");
+        if (DiscoveryEndpoints.FirstOrDefault(e => !System.Text.RegularExpressions.Regex.IsMatch(e, @"^[^:\s""]+:\d{1,5}$")) is { } bad)
+            throw new InvalidOperationException($"WA_DISCOVERY_ENDPOINTS takes host:port entries, not '{bad}'");
         if (NumberOfShards < 1)
             throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
         return this;

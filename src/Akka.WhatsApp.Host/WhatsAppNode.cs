@@ -16,6 +16,7 @@ using Akka.WhatsApp.Cluster.Presence;
 using Akka.WhatsApp.Edge;
 using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Tcp;
+using Akka.WhatsApp.Host.Clustering;
 using Akka.WhatsApp.Host.Management;
 using Akka.WhatsApp.Host.Persistence;
 using Microsoft.AspNetCore.Builder;
@@ -61,7 +62,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         var builder = WebApplication.CreateBuilder(args ?? []);
         builder.WebHost.UseUrls($"http://{settings.ManagementHost}:{settings.ManagementPort}");
-        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(30));
+        // Draining clients, then handing shards off and leaving the cluster.
+        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(settings.DrainSeconds + 30));
         if (logging is not null)
             logging(builder.Logging);
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
@@ -93,6 +95,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 ? global::System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, settings.TlsCertificatePassword)
                 : null,
             SendBurst = 2 * settings.SendRate,
+            DrainTimeout = TimeSpan.FromSeconds(settings.DrainSeconds),
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
         builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
@@ -103,7 +106,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 sp.GetRequiredService<ILoggerFactory>(), () => backend.Value);
         });
         builder.Services.AddSingleton<EdgeHostedService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());
+        if (settings.ServesClients)
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeHostedService>());
 
         var app = builder.Build();
         app.MapManagement();
@@ -116,6 +120,10 @@ public sealed class WhatsAppNode : IAsyncDisposable
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Akka.WhatsApp.Host");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
+            // A node that left the cluster (DELETE /cluster/members/…, or downed) has no actor system left: the
+            // process ends too, and its supervisor (systemd, Kubernetes) decides whether it comes back.
+            app.Services.GetRequiredService<ActorSystem>().WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(),
+                TaskScheduler.Default);
             log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready)", string.Join(", ",
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
@@ -138,7 +146,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
     {
-        var entities = new EntitySettings(settings.NumberOfShards) { SnapshotEvery = settings.SnapshotEvery };
+        // Shards live on nodes with the entities role (every node, unless WA_ROLES says otherwise); a node without
+        // it reaches them through proxies.
+        var entities = new EntitySettings(settings.NumberOfShards, HostSettings.EntitiesRole) { SnapshotEvery = settings.SnapshotEvery };
         var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
 
         akka.ConfigureLoggers(loggers =>
@@ -148,6 +158,10 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 loggers.AddLoggerFactory();
             })
             .AddHocon(JournalSetup.Config(settings), HoconAddMode.Prepend)
+            .AddHocon(ConfigurationFactory.ParseString($$"""
+                akka.cluster.split-brain-resolver.stable-after = {{settings.SplitBrainStableAfterSeconds}}s
+                akka.coordinated-shutdown.phases.before-service-unbind.timeout = {{settings.DrainSeconds + 5}}s
+                """), HoconAddMode.Prepend)
             .AddHocon(hocon("cluster.conf"), HoconAddMode.Append)
             .AddHocon(hocon("base.conf"), HoconAddMode.Append)
             .WithRemoting(new RemoteOptions
@@ -159,7 +173,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             .WithClustering(new ClusterOptions
             {
                 SeedNodes = settings.SeedNodes.ToArray(),
-                Roles = settings.Roles.ToArray(),
+                Roles = settings.EffectiveRoles.ToArray(),
             })
             .AddMailboxSharding(entities)
             .AddAccountSharding(entities)
@@ -172,12 +186,24 @@ public sealed class WhatsAppNode : IAsyncDisposable
             .AddPresenceBus()
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 
-        if (settings.SeedNodes.Count == 0)
-            akka.AddStartup((system, _) =>
+        if (settings.SeedNodes.Count == 0 && settings.DiscoveryEndpoints.Count > 0)
+            akka.AddHocon(ClusterFormation.DiscoveryConfig(settings.DiscoveryEndpoints), HoconAddMode.Prepend);
+        akka.AddStartup((system, _) =>
+        {
+            ClusterFormation.Join(system, settings);
+            // Whatever starts the shutdown (the host stopping, a Leave through the management API, being downed),
+            // the clients are asked to move first, while this node's shards still answer; then the shards are
+            // handed off and the node leaves. When the host stops the edge itself first, this finds it drained.
+            if (settings.ServesClients)
             {
-                var cluster = Akka.Cluster.Cluster.Get(system);
-                cluster.Join(cluster.SelfAddress);
-            });
+                var transport = services.GetRequiredService<IClientTransport>();
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "drain-client-edge", async () =>
+                {
+                    await transport.StopAsync(CancellationToken.None);
+                    return Done.Instance;
+                });
+            }
+        });
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => App.StartAsync(cancellationToken);

@@ -14,5 +14,27 @@ public sealed class ConnectionRegistry
 
     public void Remove(IChannel channel) => _channels.TryRemove(channel.Id, out _);
 
-    public Task CloseAllAsync() => Task.WhenAll(_channels.Values.Select(c => c.CloseAsync()));
+    /// <summary>Writes <paramref name="frame"/> to every open connection (a push: a failed write only means it closed).</summary>
+    public void Broadcast(object frame)
+    {
+        foreach (var channel in _channels.Values)
+            _ = channel.WriteAndFlushAsync(frame);
+    }
+
+    /// <summary>Closes every connection, after writing <paramref name="last"/> to it when given.</summary>
+    public Task CloseAllAsync(object? last = null) => Task.WhenAll(_channels.Values.Select(async c =>
+    {
+        if (last is not null)
+        {
+            try
+            {
+                await c.WriteAndFlushAsync(last);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Already closing: nothing more to tell it.
+            }
+        }
+        await c.CloseAsync();
+    }));
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.WhatsApp.Edge.Backend;
+using Akka.WhatsApp.Protocol;
 using DotNetty.Buffers;
 using DotNetty.Handlers.Timeout;
 using DotNetty.Handlers.Tls;
@@ -19,6 +20,8 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
     private MultithreadEventLoopGroup? _boss;
     private MultithreadEventLoopGroup? _workers;
     private IChannel? _listener;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _stopping;
 
     public int ConnectionCount => _connections.Count;
 
@@ -60,24 +63,66 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
         pipeline.AddLast("session", new SessionHandler(settings, time, sessionLog, _connections, backend));
     }
 
+    /// <summary>
+    /// Drains, then stops: no new connections; every client is told to reconnect (to another node, PROTOCOL.md
+    /// §18) and given <see cref="EdgeSettings.DrainTimeout"/> to leave; those still here are closed with
+    /// SERVER_SHUTTING_DOWN. Called twice (coordinated shutdown, then the host), the second call waits for the first.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_listener is { } listener)
+        if (Interlocked.Exchange(ref _stopping, 1) == 1)
         {
-            await listener.CloseAsync();
-            _listener = null;
-        }
-        await _connections.CloseAllAsync();
-        var (boss, workers) = (_boss, _workers);
-        (_boss, _workers) = (null, null);
-        if (boss is null && workers is null)
+            await _stopped.Task.WaitAsync(cancellationToken);
             return;
-        var quiet = TimeSpan.FromMilliseconds(100);
-        var timeout = TimeSpan.FromSeconds(5);
-        await Task.WhenAll(
-            boss?.ShutdownGracefullyAsync(quiet, timeout) ?? Task.CompletedTask,
-            workers?.ShutdownGracefullyAsync(quiet, timeout) ?? Task.CompletedTask);
-        _log.LogInformation("Edge stopped");
+        }
+        try
+        {
+            if (_listener is { } listener)
+            {
+                await listener.CloseAsync();
+                _listener = null;
+            }
+            await DrainAsync(cancellationToken);
+            await _connections.CloseAllAsync(new Frame
+            {
+                Error = new Error { Code = ErrorCode.ServerShuttingDown, Message = "this node is shutting down; reconnect" },
+            });
+            var (boss, workers) = (_boss, _workers);
+            (_boss, _workers) = (null, null);
+            if (boss is null && workers is null)
+                return;
+            var quiet = TimeSpan.FromMilliseconds(100);
+            var timeout = TimeSpan.FromSeconds(5);
+            await Task.WhenAll(
+                boss?.ShutdownGracefullyAsync(quiet, timeout) ?? Task.CompletedTask,
+                workers?.ShutdownGracefullyAsync(quiet, timeout) ?? Task.CompletedTask);
+            _log.LogInformation("Edge stopped");
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        var open = _connections.Count;
+        if (open == 0 || settings.DrainTimeout <= TimeSpan.Zero)
+            return;
+        _log.LogInformation("Edge draining: asking {Count} connections to reconnect elsewhere (up to {Timeout} s)",
+            open, settings.DrainTimeout.TotalSeconds);
+        _connections.Broadcast(new Frame
+        {
+            Reconnect = new Reconnect
+            {
+                Reason = ReconnectReason.NodeDraining,
+                DelayMs = (uint)settings.ReconnectSpread.TotalMilliseconds,
+            },
+        });
+        var deadline = time.GetTimestamp() + (long)(settings.DrainTimeout.TotalSeconds * time.TimestampFrequency);
+        while (_connections.Count > 0 && time.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+            await Task.Delay(50, CancellationToken.None);
+        _log.LogInformation("Edge drained: {Left} of {Count} connections left on their own", open - _connections.Count, open);
     }
 
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
