@@ -147,6 +147,23 @@ public sealed class ConversationTraffic : IAsyncDisposable
             return pair.Acknowledged.Keys.Count(n => !pair.ShownOnce.Contains(n));
     }
 
+    /// <summary>For a failure message: each acknowledged message not shown, with where its devices were.</summary>
+    public string DescribeLost(IReadOnlyList<NodeProcess> nodes)
+    {
+        string NodeOf(WhatsAppClient c) => nodes.FirstOrDefault(n => n.EdgePort == c.Endpoint.Port)?.Name ?? "?";
+        var lines = new List<string>();
+        foreach (var pair in _pairs)
+            lock (pair.Shown)
+            {
+                var lost = pair.Acknowledged.Keys.Where(n => !pair.ShownOnce.Contains(n)).Order().ToList();
+                if (lost.Count > 0)
+                    lines.Add($"pair {pair.Index} ({pair.Sender.Credentials.UserId} now on {NodeOf(pair.Sender)} -> {pair.Receiver.Credentials.UserId} " +
+                        $"now on {NodeOf(pair.Receiver)}, acked seq {pair.Receiver.LastAckedSeq}): lost [{string.Join(", ", lost)}] of {pair.Sent}; " +
+                        $"shown last: [{string.Join(", ", pair.Shown.TakeLast(8))}]");
+            }
+        return string.Join('\n', lines);
+    }
+
     public TrafficReport Report()
     {
         int sent = 0, acknowledged = 0, failed = 0, delivered = 0, lost = 0, duplicates = 0, reordered = 0, withoutAck = 0;

@@ -44,14 +44,17 @@ public sealed class NodeProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Ports for one node, free when asked (the OS picks them).</summary>
-    public static (int Edge, int Management, int Remote) FreePorts()
+    /// <summary>
+    /// Edge, management and remoting ports for <paramref name="nodes"/> nodes, all distinct: every listener is held
+    /// until all are chosen (asked one node at a time, the OS may hand a just-released port out again).
+    /// </summary>
+    public static IReadOnlyList<(int Edge, int Management, int Remote)> FreePorts(int nodes)
     {
-        var listeners = Enumerable.Range(0, 3).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        var listeners = Enumerable.Range(0, 3 * nodes).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
         var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToList();
         listeners.ForEach(l => l.Stop());
-        return (ports[0], ports[1], ports[2]);
+        return Enumerable.Range(0, nodes).Select(i => (ports[3 * i], ports[3 * i + 1], ports[3 * i + 2])).ToList();
     }
 
     public static NodeProcess Start(string name, (int Edge, int Management, int Remote) ports, IReadOnlyDictionary<string, string> environment,

@@ -45,7 +45,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     {
         var database = await TestPostgres.CreateDatabaseAsync("wa_mn");
         var logs = Directory.CreateTempSubdirectory("wa-multinode-").FullName;
-        var ports = Enumerable.Range(0, options.Nodes).Select(_ => NodeProcess.FreePorts()).ToList();
+        var ports = NodeProcess.FreePorts(options.Nodes);
         var environment = new Dictionary<string, string>
         {
             ["WA_JOURNAL"] = "postgres",
@@ -78,9 +78,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>The management API of <paramref name="node"/>, with the operator token unless told otherwise.</summary>
-    public static HttpClient Management(NodeProcess node, string? token = OperatorToken)
+    public static HttpClient Management(NodeProcess node, string? token = OperatorToken, int timeoutSeconds = 15)
     {
-        var http = new HttpClient { BaseAddress = node.Management, Timeout = TimeSpan.FromSeconds(15) };
+        var http = new HttpClient { BaseAddress = node.Management, Timeout = TimeSpan.FromSeconds(timeoutSeconds) };
         if (token is not null)
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
@@ -123,7 +123,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     /// <summary>Creates <paramref name="count"/> accounts through <paramref name="via"/> (they live wherever their shards are).</summary>
     public static async Task<IReadOnlyList<Credentials>> ProvisionAsync(NodeProcess via, int count)
     {
-        using var http = Management(via, ProvisioningToken);
+        // Generous: right after the cluster lost nodes, the account shards start again where they are reallocated.
+        using var http = Management(via, ProvisioningToken, timeoutSeconds: 90);
         var response = await http.PostAsJsonAsync("/loadtest/users", new { count });
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

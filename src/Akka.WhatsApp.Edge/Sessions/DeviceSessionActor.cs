@@ -16,8 +16,18 @@ namespace Akka.WhatsApp.Edge.Sessions;
 /// An untyped actor: there is one per connection, and a ReceiveActor builds its handler table per instance
 /// (about 1.5 KiB each, measured with 10,000 idle connections).
 /// </summary>
-public sealed class DeviceSessionActor : UntypedActor
+public sealed class DeviceSessionActor : UntypedActor, IWithTimers
 {
+    /// <summary>Until the mailbox answers an Attach, it is sent again this long after the previous one (doubling).</summary>
+    public static readonly TimeSpan FirstAttachRetry = TimeSpan.FromSeconds(2);
+
+    private static readonly TimeSpan MaxAttachRetry = TimeSpan.FromSeconds(30);
+
+    private sealed class RetryAttach
+    {
+        public static readonly RetryAttach Instance = new();
+    }
+
     /// <summary>Sent by the connection when it closes.</summary>
     public sealed class ConnectionClosed : INoSerializationVerificationNeeded
     {
@@ -41,6 +51,10 @@ public sealed class DeviceSessionActor : UntypedActor
     private readonly Func<long, Frame> _loginReply;
     private IActorRef? _mailbox;
     private bool _loggedIn;
+    private long _attachAckedUpTo;
+    private TimeSpan _attachRetry = FirstAttachRetry;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public DeviceSessionActor(UserId user, DeviceId device, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
         Func<long, Frame> loginReply)
@@ -51,8 +65,7 @@ public sealed class DeviceSessionActor : UntypedActor
         _backend = backend;
         _window = window;
         _loginReply = loginReply;
-
-        Attach(ackedUpTo);
+        _attachAckedUpTo = ackedUpTo;
     }
 
     protected override void OnReceive(object message)
@@ -63,6 +76,8 @@ public sealed class DeviceSessionActor : UntypedActor
                 _connection.Send(WireMapping.Deliver(d.Entry, _device));
                 break;
             case MailboxPushes.Attached a:
+                Timers.Cancel(RetryAttach.Instance);
+                _attachRetry = FirstAttachRetry;
                 if (_mailbox is not null && !_mailbox.Equals(Sender))
                     Context.Unwatch(_mailbox);
                 _mailbox = Sender;
@@ -117,7 +132,11 @@ public sealed class DeviceSessionActor : UntypedActor
             case Available a:
                 _backend.Mailboxes.Tell(new MailboxCommands.SetAvailable(_user, _device, Self, a.Yes), Self);
                 break;
-            case SubscribeAck or UnsubscribeAck:
+            case RetryAttach when _mailbox is null:
+                _attachRetry = TimeSpan.FromTicks(Math.Min(_attachRetry.Ticks * 2, MaxAttachRetry.Ticks));
+                Attach(_attachAckedUpTo);
+                break;
+            case SubscribeAck or UnsubscribeAck or RetryAttach:
                 break;
             case ConnectionClosed:
                 Context.Stop(Self);
@@ -128,11 +147,24 @@ public sealed class DeviceSessionActor : UntypedActor
         }
     }
 
-    private void Attach(long ackedUpTo) =>
+    /// <summary>
+    /// Asks the mailbox to push to this session, and again until it answers: an Attach can be lost, e.g. when
+    /// the mailbox's node died and the local shard region, not yet aware of it, still routes there (seen in the
+    /// kill -9 test: the session then waited forever while its mailbox, started elsewhere, stored its messages).
+    /// The mailbox takes a repeated Attach as the same session attaching again.
+    /// </summary>
+    private void Attach(long ackedUpTo)
+    {
+        _attachAckedUpTo = ackedUpTo;
         _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window), Self);
+        Timers.StartSingleTimer(RetryAttach.Instance, RetryAttach.Instance, _attachRetry);
+    }
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        Attach(_attachAckedUpTo);
         _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Inbox(_user), Self));
+    }
 
     protected override void PostStop()
     {
