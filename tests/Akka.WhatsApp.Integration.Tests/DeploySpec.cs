@@ -66,7 +66,9 @@ public sealed partial class DeploySpec
             Assert.Contains("/health/ready", string.Join(' ', ((YamlSequenceNode)At(service, "healthcheck", "test")).Select(t => t.ToString())));
             var variables = Keys((YamlMappingNode)At(service, "environment")).Where(k => k.StartsWith("WA_", StringComparison.Ordinal)).ToList();
             Assert.Contains("WA_JOURNAL", variables);
-            Assert.Contains("WA_SEED_NODES", variables);
+            // Each node finds the others: discovery lists every node service on its remoting port.
+            Assert.Contains("WA_DISCOVERY_ENDPOINTS", variables);
+            Assert.Equal(nodes.Select(n => $"{n}:4053").Order(), Scalar(service, "environment", "WA_DISCOVERY_ENDPOINTS").Split(',').Order());
             AssertKnown(variables, $"docker-compose.yml service {node}");
         }
     }
@@ -87,8 +89,16 @@ public sealed partial class DeploySpec
         Assert.Equal("/health/ready", Scalar(container, "readinessProbe", "httpGet", "path"));
         Assert.Equal("/health/alive", Scalar(container, "livenessProbe", "httpGet", "path"));
         var variables = ((YamlSequenceNode)At(container, "env")).Select(e => Scalar(e, "name")).Where(n => n.StartsWith("WA_", StringComparison.Ordinal)).ToList();
-        Assert.Contains("WA_SEED_NODES", variables);
         Assert.Contains("WA_POSTGRES", variables);
+        // Discovery names every pod of the set through the headless service, and the pods get the time to drain.
+        var endpoints = ((YamlSequenceNode)At(container, "env")).Single(e => Scalar(e, "name") == "WA_DISCOVERY_ENDPOINTS");
+        var replicas = int.Parse(Scalar(set, "spec", "replicas"));
+        var service = Scalar(headless, "metadata", "name");
+        Assert.Equal(Enumerable.Range(0, replicas).Select(i => $"{Scalar(set, "metadata", "name")}-{i}.{service}:4053"),
+            Scalar(endpoints, "value").Split(','));
+        var drain = int.Parse(Scalar(((YamlSequenceNode)At(container, "env")).Single(e => Scalar(e, "name") == "WA_DRAIN_SECONDS"), "value"));
+        Assert.True(int.Parse(Scalar(set, "spec", "template", "spec", "terminationGracePeriodSeconds")) >= drain + 30,
+            "terminationGracePeriodSeconds must leave time for the drain and the shard hand-off");
         AssertKnown(variables, "k8s/whatsapp.yaml");
     }
 
