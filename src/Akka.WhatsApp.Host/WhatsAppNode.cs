@@ -68,6 +68,10 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<NodeHealth>();
+        // Metrics per node (tests run several in one process): the node's own registry, never prometheus-net's static one.
+        var metrics = Prometheus.Metrics.NewCustomRegistry();
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton<NodeMetrics>();
         var (provider, connectionString) = JournalSetup.Database(settings);
         builder.Services.AddSingleton<IPhoneDirectory>(new SqlPhoneDirectory(provider, connectionString));
         if (settings.DevelopmentSms)
@@ -93,6 +97,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 ? global::System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, settings.TlsCertificatePassword)
                 : null,
             SendBurst = 2 * settings.SendRate,
+            Metrics = new Edge.Monitoring.EdgeMetrics(metrics),
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
         builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
@@ -108,6 +113,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
         var app = builder.Build();
         app.MapManagement();
         app.MapClusterRoutes(settings.ManagementToken, settings.ManagementReadOpen);
+        app.MapMetrics();
+        app.MapDashboard(settings.ManagementToken, settings.ManagementReadOpen);
         if (settings.DevelopmentSms)
             app.MapDevelopmentRoutes();
         if (settings.LoadTestToken is { } loadTestToken)
@@ -116,7 +123,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Akka.WhatsApp.Host");
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready)", string.Join(", ",
+            log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready, /metrics, /dashboard)", string.Join(", ",
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
             if (settings.LoadTestToken is not null)
@@ -170,6 +177,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 SnapshotEvery = settings.SnapshotEvery,
             })
             .AddPresenceBus()
+            .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 
         if (settings.SeedNodes.Count == 0)

@@ -39,12 +39,14 @@ public sealed class DeviceSessionActor : UntypedActor
     private readonly EdgeBackend _backend;
     private readonly int _window;
     private readonly Func<long, Frame> _loginReply;
+    private readonly Monitoring.EdgeMetrics? _metrics;
     private IActorRef? _mailbox;
     private bool _loggedIn;
 
     public DeviceSessionActor(UserId user, DeviceId device, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
-        Func<long, Frame> loginReply)
+        Func<long, Frame> loginReply, Monitoring.EdgeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _user = user;
         _device = device;
         _connection = connection;
@@ -61,6 +63,7 @@ public sealed class DeviceSessionActor : UntypedActor
         {
             case MailboxPushes.Deliver d:
                 _connection.Send(WireMapping.Deliver(d.Entry, _device));
+                _metrics?.Delivered();
                 break;
             case MailboxPushes.Attached a:
                 if (_mailbox is not null && !_mailbox.Equals(Sender))
