@@ -48,6 +48,8 @@ public sealed class NodeMetrics
         {
             return; // not started yet: the scrape gets the edge's numbers only
         }
+        // The entities' metrics exist once the first entity starts; a node that has none yet still shows them (as zero).
+        Cluster.Monitoring.EntityMetrics.For(system);
         var state = Akka.Cluster.Cluster.Get(system).State;
         foreach (var status in Enum.GetValues<MemberStatus>())
             _members.WithLabels(status.ToString()).Set(state.Members.Count(m => m.Status == status));
