@@ -121,8 +121,9 @@ public sealed class WebDriver : IAsyncDisposable
     private static async Task<JsonElement> CallAsync(HttpClient http, HttpMethod method, string path, object? body)
     {
         using var request = new HttpRequestMessage(method, path);
+        // With a Content-Length: chromedriver drops chunked requests (JsonContent streams without one).
         if (body is not null)
-            request.Content = JsonContent.Create(body);
+            request.Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
         using var response = await http.SendAsync(request);
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         var value = json.GetProperty("value");
