@@ -33,7 +33,7 @@ public sealed class WebDriver : IAsyncDisposable
                 ? configured
                 : throw new InvalidOperationException($"WA_TEST_CHROMEDRIVER names {configured}, which does not exist");
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, "chromedriver")).FirstOrDefault(File.Exists);
+            .Select(dir => Path.Combine(dir, OperatingSystem.IsWindows() ? "chromedriver.exe" : "chromedriver")).FirstOrDefault(File.Exists);
         return onPath ?? throw new InvalidOperationException(
             "chromedriver was not found (neither WA_TEST_CHROMEDRIVER nor PATH): the dashboard test needs headless Chromium. " +
             "Run ./build.sh test (it installs the Debian packages chromium and chromium-driver) or install them with apt.");
