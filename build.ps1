@@ -1,6 +1,7 @@
 # The Windows entry point: ./build.ps1 run | test | bench | pack | clean (same targets as build.sh).
 # On Windows the test target cannot install PostgreSQL itself: start one and set WA_TEST_POSTGRES
-# to an Npgsql connection string of a user who may create databases.
+# to an Npgsql connection string of a user who may create databases. The dashboard test needs chromedriver and
+# Chromium: on the PATH, or WA_TEST_CHROMEDRIVER naming chromedriver.exe.
 param([Parameter(Position = 0)][string]$Target = "", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
 Set-Location $PSScriptRoot

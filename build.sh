@@ -34,7 +34,10 @@ case "$target" in
     need_dotnet
     # shellcheck source=scripts/postgres.sh
     source scripts/postgres.sh
+    # shellcheck source=scripts/chromium.sh
+    source scripts/chromium.sh
     dotnet build Akka.WhatsApp.sln -c Debug -nologo -v q
+    chromium_ensure  # exports WA_TEST_CHROMEDRIVER for the dashboard test
     pg_start
     trap pg_stop EXIT
     export WA_TEST_POSTGRES="$PG_CONNECTION_STRING"

@@ -43,4 +43,7 @@ public sealed record EdgeSettings
 
     /// <summary>Unacked deliveries in flight per device (announced in LoginOk).</summary>
     public int DeliveryWindow { get; init; } = 500;
+
+    /// <summary>Where the edge counts connections, frames and messages: the node's registry, or one nobody scrapes.</summary>
+    public Monitoring.EdgeMetrics Metrics { get; init; } = Monitoring.EdgeMetrics.Unregistered();
 }

@@ -70,6 +70,10 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<NodeHealth>();
+        // Metrics per node (tests run several in one process): the node's own registry, never prometheus-net's static one.
+        var metrics = Prometheus.Metrics.NewCustomRegistry();
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton<NodeMetrics>();
         var (provider, connectionString) = JournalSetup.Database(settings);
         builder.Services.AddSingleton<IPhoneDirectory>(new SqlPhoneDirectory(provider, connectionString));
         if (settings.DevelopmentSms)
@@ -96,6 +100,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 : null,
             SendBurst = 2 * settings.SendRate,
             DrainTimeout = TimeSpan.FromSeconds(settings.DrainSeconds),
+            Metrics = new Edge.Monitoring.EdgeMetrics(metrics),
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
         builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
@@ -112,6 +117,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
         var app = builder.Build();
         app.MapManagement();
         app.MapClusterRoutes(settings.ManagementToken, settings.ManagementReadOpen);
+        app.MapMetrics();
+        app.MapDashboard(settings.ManagementToken, settings.ManagementReadOpen);
         if (settings.DevelopmentSms)
             app.MapDevelopmentRoutes();
         if (settings.LoadTestToken is { } loadTestToken)
@@ -124,14 +131,16 @@ public sealed class WhatsAppNode : IAsyncDisposable
             // process ends too, and its supervisor (systemd, Kubernetes) decides whether it comes back.
             app.Services.GetRequiredService<ActorSystem>().WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(),
                 TaskScheduler.Default);
-            log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready)", string.Join(", ",
+            log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready, /metrics, /dashboard)", string.Join(", ",
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
             if (settings.LoadTestToken is not null)
                 log.LogWarning("WA_LOADTEST_TOKEN is set: POST /loadtest/users creates accounts without SMS verification. Never in production.");
             log.LogInformation("Cluster node akka.tcp://{System}@{Host}:{Port}, seed nodes: {Seeds}",
                 settings.ActorSystemName, settings.PublicHost ?? settings.RemoteHost, settings.RemotePort,
-                settings.SeedNodes.Count == 0 ? "none (joins itself)" : string.Join(", ", settings.SeedNodes));
+                settings.SeedNodes.Count > 0 ? string.Join(", ", settings.SeedNodes)
+                : settings.DiscoveryEndpoints.Count > 0 ? "through discovery of " + string.Join(", ", settings.DiscoveryEndpoints)
+                : "none (forms its own cluster)");
         });
         return new WhatsAppNode(app, settings);
     }
@@ -184,6 +193,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 SnapshotEvery = settings.SnapshotEvery,
             })
             .AddPresenceBus()
+            .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());
 
         if (settings.SeedNodes.Count == 0 && settings.DiscoveryEndpoints.Count > 0)

@@ -51,6 +51,26 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Pending_entries_count_in_the_node_gauge_while_the_mailbox_is_alive()
+    {
+        var metrics = Monitoring.EntityMetrics.For(Sys);
+        var before = metrics.MailboxPending;
+        var owner = new UserId("gina");
+        var mailbox = Mailbox("gina");
+        for (var i = 0; i < 3; i++)
+        {
+            mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+        Assert.Equal(before + 3, metrics.MailboxPending);
+
+        Watch(mailbox);
+        mailbox.Tell(PoisonPill.Instance);
+        ExpectTerminated(mailbox, Wait);
+        Assert.Equal(before, metrics.MailboxPending);
+    }
+
+    [Fact]
     public void An_attached_device_gets_its_backlog_in_order_then_QueueEmpty_then_live_messages()
     {
         var owner = new UserId("dave");

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Akka.WhatsApp.Cluster.Monitoring;
 using Akka.WhatsApp.Domain;
 
 namespace Akka.WhatsApp.Cluster.Entities;
@@ -35,7 +36,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
     protected AggregateActor(string persistenceId, TState initial)
     {
         PersistenceId = persistenceId;
-        State = initial;
+        _state = initial;
     }
 
     protected sealed override bool ReceiveRecover(object message)
@@ -106,7 +107,25 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected TState State { get; private set; }
+    protected TState State
+    {
+        get => _state;
+        private set
+        {
+            _state = value;
+            OnStateChanged(value);
+        }
+    }
+
+    private TState _state;
+
+    /// <summary>Runs after every change of <see cref="State"/> (recovery included); cheap work only (metrics).</summary>
+    protected virtual void OnStateChanged(TState state)
+    {
+    }
+
+    /// <summary>This node's entity metrics.</summary>
+    protected EntityMetrics Metrics { get; } = EntityMetrics.For(Context.System);
 
     /// <summary>Save a snapshot after this many events (0: never). The state type needs a serializer binding.</summary>
     protected virtual int SnapshotEvery => 0;
@@ -185,6 +204,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
             State = State.Apply(e);
         var write = ++_lastWrite;
         var remaining = events.Count;
+        var persisting = global::System.Diagnostics.Stopwatch.GetTimestamp();
         List<Task>? effects = null;
         PersistAllAsync(events, e =>
         {
@@ -192,6 +212,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
                 (effects ??= []).Add(effect);
             if (--remaining > 0)
                 return;
+            Metrics.JournalWritten(global::System.Diagnostics.Stopwatch.GetElapsedTime(persisting));
             _completedWrite = write;
             MaybeSnapshot();
             if (effects is null)

@@ -62,6 +62,26 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         _snapshotEvery = snapshotEvery;
     }
 
+    /// <summary>The pending entries this mailbox added to the node's wa_mailbox_pending_entries gauge.</summary>
+    private int _countedPending;
+
+    protected override void OnStateChanged(MailboxState state)
+    {
+        var pending = state.Pending.Count;
+        if (pending == _countedPending)
+            return;
+        Metrics.MailboxPendingChanged(pending - _countedPending);
+        _countedPending = pending;
+    }
+
+    protected override void PostStop()
+    {
+        // Passivated, handed off or crashed: its entries are no longer held on this node (a restart recovers them again).
+        Metrics.MailboxPendingChanged(-_countedPending);
+        _countedPending = 0;
+        base.PostStop();
+    }
+
     protected override void OnRecovered()
     {
         _durableSeq = State.LastSeq;

@@ -15,6 +15,7 @@ public static class ClusterSerialization
             wa-accounts = "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster"
             wa-presence = "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster"
             wa-groups = "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster"
+            wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -33,12 +34,14 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Groups.IGroupEvent, Akka.WhatsApp.Domain" = wa-groups
             "Akka.WhatsApp.Domain.Groups.IGroupReply, Akka.WhatsApp.Domain" = wa-groups
             "Akka.WhatsApp.Domain.Groups.GroupState, Akka.WhatsApp.Domain" = wa-groups
+            "Akka.WhatsApp.Cluster.Monitoring.INodeStatsMessage, Akka.WhatsApp.Cluster" = wa-monitoring
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
             "Akka.WhatsApp.Cluster.Accounts.AccountSerializer, Akka.WhatsApp.Cluster" = 111
             "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster" = 112
             "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster" = 113
+            "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
           }
         }
         """);

@@ -152,7 +152,7 @@ public sealed partial class ClientSession
             Device = device;
             State = SessionState.Authenticated;
             _sessionActor = Backend.System.ActorOf(
-                Props.Create(() => new DeviceSessionActor(user, device, ackedUpTo, _settings.DeliveryWindow, _connection, Backend, loginReply)),
+                Props.Create(() => new DeviceSessionActor(user, device, ackedUpTo, _settings.DeliveryWindow, _connection, Backend, loginReply, _settings.Metrics)),
                 $"session-{SessionId}");
         }
     }

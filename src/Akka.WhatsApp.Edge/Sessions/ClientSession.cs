@@ -348,6 +348,7 @@ public sealed partial class ClientSession
     /// </summary>
     private async Task RunAsync(Frame frame, Func<Frame, Task<Frame?>> handler)
     {
+        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         var counted = true;
         void Finished()
         {
@@ -363,6 +364,7 @@ public sealed partial class ClientSession
             {
                 reply.RequestId = frame.RequestId;
                 _connection.Send(reply);
+                Count(reply, arrived);
             }
         }
         catch (RequestException e)
@@ -384,6 +386,20 @@ public sealed partial class ClientSession
         finally
         {
             Finished();
+        }
+    }
+
+    /// <summary>Accepted messages and the send→ack latency, once their answer is written.</summary>
+    private void Count(Frame reply, long arrived)
+    {
+        switch (reply.PacketCase)
+        {
+            case Frame.PacketOneofCase.SendResult:
+                _settings.Metrics.SendAnswered(arrived, reply.SendResult.Duplicate);
+                break;
+            case Frame.PacketOneofCase.GroupSendResult:
+                _settings.Metrics.GroupSendAnswered(reply.GroupSendResult.Duplicate);
+                break;
         }
     }
 

@@ -49,6 +49,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     private readonly EdgeBackend _backend;
     private readonly int _window;
     private readonly Func<long, Frame> _loginReply;
+    private readonly Monitoring.EdgeMetrics? _metrics;
     private IActorRef? _mailbox;
     private bool _loggedIn;
     private long _attachAckedUpTo;
@@ -57,8 +58,9 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public DeviceSessionActor(UserId user, DeviceId device, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
-        Func<long, Frame> loginReply)
+        Func<long, Frame> loginReply, Monitoring.EdgeMetrics? metrics = null)
     {
+        _metrics = metrics;
         _user = user;
         _device = device;
         _connection = connection;
@@ -74,6 +76,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
         {
             case MailboxPushes.Deliver d:
                 _connection.Send(WireMapping.Deliver(d.Entry, _device));
+                _metrics?.Delivered();
                 break;
             case MailboxPushes.Attached a:
                 Timers.Cancel(RetryAttach.Instance);

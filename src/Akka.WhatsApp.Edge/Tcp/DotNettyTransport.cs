@@ -58,8 +58,8 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
         if (settings.TlsCertificate is { } certificate)
             pipeline.AddLast("tls", TlsHandler.Server(certificate));
         pipeline.AddLast("idle", new IdleStateHandler(idle, TimeSpan.Zero, TimeSpan.Zero));
-        pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize));
-        pipeline.AddLast("frame-encoder", new FrameEncoder(settings.MaxFrameSize));
+        pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize, settings.Metrics));
+        pipeline.AddLast("frame-encoder", new FrameEncoder(settings.MaxFrameSize, settings.Metrics));
         pipeline.AddLast("session", new SessionHandler(settings, time, sessionLog, _connections, backend));
     }
 

@@ -13,7 +13,7 @@ public sealed record FrameDecodeFailure(DecodeStatus Status);
 /// Fails fast: an oversize length is refused as soon as the prefix is read, before the body arrives.
 /// After a failure every further byte of the connection is discarded.
 /// </summary>
-public sealed class FrameDecoder(int maxFrameSize) : ByteToMessageDecoder
+public sealed class FrameDecoder(int maxFrameSize, Monitoring.EdgeMetrics? metrics = null) : ByteToMessageDecoder
 {
     private bool _failed;
 
@@ -30,6 +30,7 @@ public sealed class FrameDecoder(int maxFrameSize) : ByteToMessageDecoder
             {
                 case DecodeStatus.Frame:
                     input.SkipBytes(consumed);
+                    metrics?.FrameReceived(consumed);
                     output.Add(frame!);
                     break;
                 case DecodeStatus.NeedMoreData:

@@ -11,7 +11,7 @@ namespace Akka.WhatsApp.Edge.Tcp;
 /// Writes a <see cref="Frame"/> as its varint32 length followed by the Protobuf body. The server never sends a
 /// body above the connection's maximum (PROTOCOL.md §2): such a reply becomes an INTERNAL error for its request.
 /// </summary>
-public sealed class FrameEncoder(int maxFrameSize = FrameCodec.DefaultMaxFrameSize) : MessageToByteEncoder<Frame>
+public sealed class FrameEncoder(int maxFrameSize = FrameCodec.DefaultMaxFrameSize, Monitoring.EdgeMetrics? metrics = null) : MessageToByteEncoder<Frame>
 {
     protected override void Encode(IChannelHandlerContext context, Frame message, IByteBuffer output)
     {
@@ -25,12 +25,14 @@ public sealed class FrameEncoder(int maxFrameSize = FrameCodec.DefaultMaxFrameSi
             };
             size = message.CalculateSize();
         }
-        output.EnsureWritable(Varint32.SizeOf((uint)size) + size);
+        var total = Varint32.SizeOf((uint)size) + size;
+        output.EnsureWritable(total);
         Span<byte> prefix = stackalloc byte[5];
         foreach (var b in prefix[..Varint32.Write(prefix, (uint)size)])
             output.WriteByte(b);
         var segment = output.GetIoBuffer(output.WriterIndex, size);
         message.WriteTo(segment.AsSpan());
         output.SetWriterIndex(output.WriterIndex + size);
+        metrics?.FrameSent(total);
     }
 }

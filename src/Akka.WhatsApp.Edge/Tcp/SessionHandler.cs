@@ -30,6 +30,7 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
         _context = context;
         _session = new ClientSession(this, settings, time, log, backend);
         registry.Add(context.Channel);
+        settings.Metrics.ConnectionOpened();
         base.ChannelActive(context);
     }
 
@@ -37,6 +38,8 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
     {
         _session?.Closed();
         registry.Remove(context.Channel);
+        if (_session is not null)
+            settings.Metrics.ConnectionClosed();
         base.ChannelInactive(context);
     }
 

@@ -30,18 +30,8 @@ public static class ClusterRoutes
 
     public static IEndpointRouteBuilder MapClusterRoutes(this IEndpointRouteBuilder routes, string? operatorToken, bool readOpen)
     {
-        var expected = operatorToken is null ? null : new BearerToken(operatorToken);
-        IResult? Refused(HttpRequest request, bool mutating)
-        {
-            if (!mutating && readOpen)
-                return null;
-            if (expected is null)
-                return Message($"set WA_MANAGEMENT_TOKEN on the node to {(mutating ? "change" : "read")} the cluster over HTTP",
-                    StatusCodes.Status403Forbidden);
-            return expected.IsPresentIn(request)
-                ? null
-                : Message("the operator token is required: Authorization: Bearer <WA_MANAGEMENT_TOKEN>", StatusCodes.Status401Unauthorized);
-        }
+        var access = new OperatorAccess(operatorToken, readOpen);
+        IResult? Refused(HttpRequest request, bool mutating) => access.Refused(request, mutating);
 
         routes.MapGet("/cluster/members", (HttpRequest request, ActorSystem system) =>
             Refused(request, mutating: false) ?? Results.Json(Members(Akka.Cluster.Cluster.Get(system))));

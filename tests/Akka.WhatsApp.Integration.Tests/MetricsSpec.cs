@@ -1,0 +1,102 @@
+using System.Globalization;
+using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Host;
+using Xunit;
+using static Akka.WhatsApp.Integration.Tests.TestUsers;
+
+namespace Akka.WhatsApp.Integration.Tests;
+
+/// <summary>GET /metrics of one real node: the counters move with real client traffic.</summary>
+public sealed class MetricsSpec : IAsyncLifetime
+{
+    private WhatsAppNode _node = null!;
+
+    public async Task InitializeAsync() => _node = await TestNodes.StartAsync(await TestNodes.SettingsAsync(JournalKind.Sqlite));
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    [Fact]
+    public async Task Metrics_count_connections_frames_bytes_messages_latencies_and_shards_in_prometheus_text()
+    {
+        const int sends = 7;
+        var alice = await RegisterAsync(_node);
+        var bob = await RegisterAsync(_node);
+        // Registration used connections of its own: wait until they are closed, then take the counters as they stand.
+        await EventuallyAsync(m => Value(m, "wa_connections") == 0, "the registration connections to close");
+        var before = await ScrapeAsync();
+
+        await using (var a = await ConnectAsync(_node, alice))
+        await using (var b = await ConnectAsync(_node, bob))
+        {
+            for (var i = 0; i < sends; i++)
+                await a.SendAsync(bob.UserId, Payload($"m{i}"));
+            await b.NextAsync<MessageReceived>(sends);
+
+            var m = await ScrapeAsync();
+            Assert.Equal(2, Value(m, "wa_connections"));
+            Assert.True(Value(m, "wa_messages_accepted_total{kind=\"direct\"}") - Value(before, "wa_messages_accepted_total{kind=\"direct\"}") >= sends, Dump(m));
+            Assert.Equal(sends, Value(m, "wa_send_ack_seconds_count") - Value(before, "wa_send_ack_seconds_count"));
+            Assert.True(Value(m, "wa_send_ack_seconds_sum") > 0, Dump(m));
+            Assert.True(Value(m, "wa_messages_delivered_total") - Value(before, "wa_messages_delivered_total") >= sends, Dump(m));
+            foreach (var counter in new[] { "wa_frames_received_total", "wa_frames_sent_total", "wa_received_bytes_total", "wa_sent_bytes_total" })
+                Assert.True(Value(m, counter) > Value(before, counter), $"{counter} did not grow: {Dump(m)}");
+            Assert.True(Value(m, "wa_received_bytes_total") > Value(m, "wa_frames_received_total"), "bytes are counted, not frames");
+            Assert.True(Value(m, "wa_journal_write_seconds_count") >= sends, Dump(m));
+            Assert.True(Value(m, "wa_shards{region=\"mailbox\"}") > 0, Dump(m));
+            Assert.True(Value(m, "wa_entities{region=\"mailbox\"}") >= 2, Dump(m));
+            Assert.Equal(1, Value(m, "wa_cluster_members{status=\"Up\"}"));
+            Assert.True(m.ContainsKey("wa_mailbox_pending_entries"), Dump(m));
+        }
+
+        await EventuallyAsync(m => Value(m, "wa_connections") == 0, "wa_connections to drop to 0 after both clients disconnected");
+    }
+
+    [Fact]
+    public async Task Metrics_are_open_and_in_the_prometheus_text_format()
+    {
+        using var http = new HttpClient { BaseAddress = _node.ManagementUri };
+        using var response = await http.GetAsync("/metrics");
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("# TYPE wa_send_ack_seconds histogram", text);
+        Assert.Contains("# TYPE wa_messages_accepted_total counter", text);
+        Assert.Contains("# TYPE wa_connections gauge", text);
+        Assert.Contains("# HELP wa_journal_write_seconds ", text);
+    }
+
+    private async Task<Dictionary<string, double>> ScrapeAsync()
+    {
+        using var http = new HttpClient { BaseAddress = _node.ManagementUri };
+        var text = await http.GetStringAsync("/metrics");
+        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.StartsWith('#'))
+                continue;
+            var space = line.LastIndexOf(' ');
+            samples[line[..space]] = double.Parse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        return samples;
+    }
+
+    private async Task EventuallyAsync(Func<Dictionary<string, double>, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        Dictionary<string, double> last;
+        do
+        {
+            last = await ScrapeAsync();
+            if (condition(last))
+                return;
+            await Task.Delay(100);
+        } while (DateTime.UtcNow < deadline);
+        Assert.Fail($"waited 15 s for {what}; last scrape: {Dump(last)}");
+    }
+
+    private static double Value(Dictionary<string, double> samples, string name) =>
+        samples.TryGetValue(name, out var value) ? value : throw new Xunit.Sdk.XunitException($"/metrics has no sample {name}: {Dump(samples)}");
+
+    private static string Dump(Dictionary<string, double> samples) =>
+        string.Join("; ", samples.Where(s => s.Key.StartsWith("wa_", StringComparison.Ordinal) && !s.Key.Contains("_bucket")).Select(s => $"{s.Key}={s.Value}"));
+}
