@@ -21,6 +21,8 @@ public static class TestNodes
         PostgresConnectionString = journal == JournalKind.Postgres ? await TestPostgres.CreateDatabaseAsync("wa_it") : null,
         NumberOfShards = 10,
         HeartbeatSeconds = 30,
+        // Tests stop nodes with raw connections open, which never answer the Reconnect hint: a short drain.
+        DrainSeconds = 2,
     };
 
     public static async Task<WhatsAppNode> StartAsync(HostSettings settings)
