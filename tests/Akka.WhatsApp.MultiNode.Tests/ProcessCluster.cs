@@ -120,17 +120,30 @@ public sealed class ProcessCluster : IAsyncDisposable
         throw new TimeoutException($"{node.Name} did not see members [{string.Join(", ", addresses)}] Up within {timeout.TotalSeconds} s; last: {last}");
     }
 
-    /// <summary>Creates <paramref name="count"/> accounts through <paramref name="via"/> (they live wherever their shards are).</summary>
+    /// <summary>
+    /// Creates <paramref name="count"/> accounts through <paramref name="via"/> (they live wherever their shards are).
+    /// Tried up to four times: right after the cluster lost a node, an account shard may not answer within the
+    /// route's 30 s (it answers 500) while the shard coordinators move and the lost shards start elsewhere.
+    /// </summary>
     public static async Task<IReadOnlyList<Credentials>> ProvisionAsync(NodeProcess via, int count)
     {
-        // Generous: right after the cluster lost nodes, the account shards start again where they are reallocated.
-        using var http = Management(via, ProvisioningToken, timeoutSeconds: 90);
-        var response = await http.PostAsJsonAsync("/loadtest/users", new { count });
-        response.EnsureSuccessStatusCode();
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return body.GetProperty("users").EnumerateArray().Select(u => new Credentials(
-            u.GetProperty("userId").GetString()!, u.GetProperty("deviceId").GetUInt32(),
-            Convert.FromBase64String(u.GetProperty("token").GetString()!))).ToList();
+        using var http = Management(via, ProvisioningToken, timeoutSeconds: 45);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var response = await http.PostAsJsonAsync("/loadtest/users", new { count });
+                response.EnsureSuccessStatusCode();
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                return body.GetProperty("users").EnumerateArray().Select(u => new Credentials(
+                    u.GetProperty("userId").GetString()!, u.GetProperty("deviceId").GetUInt32(),
+                    Convert.FromBase64String(u.GetProperty("token").GetString()!))).ToList();
+            }
+            catch (Exception e) when ((e is HttpRequestException or TaskCanceledException) && attempt < 4)
+            {
+                Console.WriteLine($"provisioning through {via.Name}, attempt {attempt}: {e.Message}");
+            }
+        }
     }
 
     /// <summary>Client options for a device that connects to <paramref name="node"/> first and knows every other node.</summary>
