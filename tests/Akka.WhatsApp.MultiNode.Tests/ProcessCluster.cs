@@ -67,7 +67,9 @@ public sealed class ProcessCluster : IAsyncDisposable
         try
         {
             await Task.WhenAll(nodes.Select(n => n.WaitReadyAsync(TimeSpan.FromSeconds(90))));
-            await cluster.WaitForMembersAsync(nodes[0], nodes.Select(n => n.Address).ToList(), TimeSpan.FromSeconds(60));
+            // Every node's own view: gossip reaches the last joiner a moment after the first node sees it Up.
+            foreach (var node in nodes)
+                await cluster.WaitForMembersAsync(node, nodes.Select(n => n.Address).ToList(), TimeSpan.FromSeconds(60));
         }
         catch
         {
