@@ -140,6 +140,33 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_repeated_attach_attaches_a_free_device_but_never_takes_it_from_another_session()
+    {
+        var owner = new UserId("fiona");
+        var mailbox = Mailbox("fiona");
+        mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+
+        // The first attach of the older session was lost; a newer connection of the device attached meanwhile.
+        var newer = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, newer, 100), TestActor);
+        Assert.Equal(0, newer.ExpectMsg<MailboxPushes.Attached>(Wait).AckedSeq);
+        var older = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, older, 100, Repeat: true), TestActor);
+        older.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        newer.FishForMessage(m => m is MailboxPushes.QueueEmpty, Wait);
+        newer.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // not replaced
+
+        // Once the device is free, a repeat attaches it (and the same session may repeat itself).
+        mailbox.Tell(new MailboxCommands.Detach(owner, DeviceId.Primary, newer), TestActor);
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, older, 100, Repeat: true), TestActor);
+        older.ExpectMsg<MailboxPushes.Attached>(Wait);
+        Assert.Equal(1, older.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, older, 100, Repeat: true), TestActor);
+        older.FishForMessage(m => m is MailboxPushes.Attached, Wait);
+    }
+
+    [Fact]
     public void An_ack_hands_a_delivered_receipt_to_the_senders_mailbox_until_it_is_stored()
     {
         var owner = new UserId("gina");

@@ -95,10 +95,13 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     [Fact]
     public void Session_references_survive_the_round_trip()
     {
-        var attach = new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100);
-        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(attach);
-        var back = (MailboxCommands.Attach)serializer.FromBinary(serializer.ToBinary(attach), serializer.Manifest(attach));
-        Assert.Equal(attach, back);
+        foreach (var repeat in new[] { false, true })
+        {
+            var attach = new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100, repeat);
+            var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(attach);
+            var back = (MailboxCommands.Attach)serializer.FromBinary(serializer.ToBinary(attach), serializer.Manifest(attach));
+            Assert.Equal(attach, back);
+        }
     }
 
     [Fact]

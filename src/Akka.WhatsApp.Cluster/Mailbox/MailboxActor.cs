@@ -207,6 +207,8 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         if (_sessions.TryGetValue(attach.Device, out var old) && !old.Session.Equals(attach.Session))
         {
+            if (attach.Repeat)
+                return; // Another session holds the device (maybe a newer connection): a repeat never takes it over.
             old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
             Context.Unwatch(old.Session);
         }

@@ -158,7 +158,12 @@ public static class MailboxCommands
     /// <paramref name="AckedUpTo"/>, itself an ack), then <see cref="MailboxPushes.QueueEmpty"/>, then live entries.
     /// A newer session of the same device replaces the older one.
     /// </summary>
-    public sealed record Attach(UserId Owner, DeviceId Device, long AckedUpTo, IActorRef Session, int Window) : IMailboxCommand;
+    /// <remarks>
+    /// <paramref name="Repeat"/>: the session sends it again because the first got no answer (it may have been lost
+    /// on the way to a dead node). A repeat never takes the device from another session, which may be a newer
+    /// connection of the same device; it only attaches a device that has no session, or its own session again.
+    /// </remarks>
+    public sealed record Attach(UserId Owner, DeviceId Device, long AckedUpTo, IActorRef Session, int Window, bool Repeat = false) : IMailboxCommand;
 
     /// <summary>The session closed.</summary>
     public sealed record Detach(UserId Owner, DeviceId Device, IActorRef Session) : IMailboxCommand;

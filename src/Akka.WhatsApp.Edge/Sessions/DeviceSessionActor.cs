@@ -137,7 +137,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 break;
             case RetryAttach when _mailbox is null:
                 _attachRetry = TimeSpan.FromTicks(Math.Min(_attachRetry.Ticks * 2, MaxAttachRetry.Ticks));
-                Attach(_attachAckedUpTo);
+                Attach(_attachAckedUpTo, repeat: true);
                 break;
             case SubscribeAck or UnsubscribeAck or RetryAttach:
                 break;
@@ -154,12 +154,13 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     /// Asks the mailbox to push to this session, and again until it answers: an Attach can be lost, e.g. when
     /// the mailbox's node died and the local shard region, not yet aware of it, still routes there (seen in the
     /// kill -9 test: the session then waited forever while its mailbox, started elsewhere, stored its messages).
-    /// The mailbox takes a repeated Attach as the same session attaching again.
+    /// The mailbox takes a repeated Attach as the same session attaching again, and never lets a repeat take the
+    /// device from another session (a newer connection of the same device).
     /// </summary>
-    private void Attach(long ackedUpTo)
+    private void Attach(long ackedUpTo, bool repeat = false)
     {
         _attachAckedUpTo = ackedUpTo;
-        _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window), Self);
+        _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window, repeat), Self);
         Timers.StartSingleTimer(RetryAttach.Instance, RetryAttach.Instance, _attachRetry);
     }
 
