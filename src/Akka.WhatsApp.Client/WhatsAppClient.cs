@@ -195,7 +195,11 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         var delay = _options.MinReconnectDelay;
         while (!_closing.IsCancellationRequested)
         {
+            using var beating = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+            var heartbeat = HeartbeatAsync(connection, beating.Token);
             var reason = await PumpAsync(connection);
+            await beating.CancelAsync();
+            await heartbeat;
             await connection.DisposeAsync();
             var fatal = reason is "DEVICE_REPLACED" or "DEVICE_REMOVED";
             if (_closing.IsCancellationRequested)
@@ -273,6 +277,35 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             Volatile.Write(ref _endpoint, index);
         else
             NextEndpoint();
+    }
+
+    /// <summary>The heartbeat interval when the server announces none.</summary>
+    public static readonly TimeSpan DefaultHeartbeat = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// PROTOCOL.md §4, heartbeats: a Ping every interval the server announced in Welcome (it closes a connection
+    /// silent for three), and a connection that answers nothing for two intervals is taken for dead and closed,
+    /// which makes the client reconnect (a node that vanished without a reset, a half-open NAT mapping).
+    /// </summary>
+    private static async Task HeartbeatAsync(WhatsAppConnection connection, CancellationToken cancellationToken)
+    {
+        var interval = connection.Welcome?.HeartbeatIntervalSeconds is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : DefaultHeartbeat;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(interval, cancellationToken);
+                await connection.RequestAsync(new Frame { Ping = new Ping { ClientTimestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() } },
+                    cancellationToken).WaitAsync(2 * interval, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or ObjectDisposedException or ServerErrorException)
+        {
+            await connection.DisposeAsync(); // the pump sees the connection end and the client reconnects
+        }
     }
 
     private static TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromTicks((long)(delay.Ticks * (0.5 + Random.Shared.NextDouble() / 2)));

@@ -80,6 +80,9 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The server's answer to Hello, once <see cref="HelloAsync"/> returned.</summary>
+    public Welcome? Welcome { get; private set; }
+
     /// <summary>Unanswered requests allowed until the server's Welcome says otherwise.</summary>
     public const int DefaultMaxInFlight = 64;
 
@@ -92,6 +95,7 @@ public sealed class WhatsAppConnection : IAsyncDisposable
         }, cancellationToken);
         if (reply.Welcome.MaxInFlightRequests is > 0 and var max && max != DefaultMaxInFlight)
             _requestSlots = new SemaphoreSlim((int)max, (int)max);
+        Welcome = reply.Welcome;
         return reply.Welcome;
     }
 

@@ -41,6 +41,12 @@ internal sealed class ScriptedServer : IAsyncDisposable
 
     public static Credentials Alice { get; } = new("alice", 1, [1, 2, 3]);
 
+    /// <summary>Announced in Welcome (0: none, the client's default).</summary>
+    public uint HeartbeatSeconds { get; init; }
+
+    /// <summary>Pings are answered with Pong (without asking the script) unless this is off.</summary>
+    public bool AnswerPings { get; init; } = true;
+
     /// <summary>Pushed to a connection right after its LoginOk.</summary>
     public IReadOnlyList<Frame> PushAfterLogin { get; init; } = [];
 
@@ -96,7 +102,8 @@ internal sealed class ScriptedServer : IAsyncDisposable
                 switch (frame.PacketCase)
                 {
                     case Frame.PacketOneofCase.Hello:
-                        await stream.WriteFrameAsync(new Frame { RequestId = frame.RequestId, Welcome = new Welcome() }, _stop.Token);
+                        await stream.WriteFrameAsync(new Frame { RequestId = frame.RequestId, Welcome = new Welcome { HeartbeatIntervalSeconds = HeartbeatSeconds } },
+                            _stop.Token);
                         continue;
                     case Frame.PacketOneofCase.Login:
                         Interlocked.Increment(ref _logins);
@@ -108,6 +115,13 @@ internal sealed class ScriptedServer : IAsyncDisposable
                 lock (_received)
                     _received.Add(frame);
                 await _arrivals.Writer.WriteAsync(frame);
+                if (frame.PacketCase == Frame.PacketOneofCase.Ping)
+                {
+                    if (AnswerPings)
+                        await stream.WriteFrameAsync(new Frame { RequestId = frame.RequestId, Pong = new Pong { ClientTimestamp = frame.Ping.ClientTimestamp } },
+                            _stop.Token);
+                    continue;
+                }
                 if (frame.RequestId == 0)
                     continue;
                 if (_script(frame) is not { } reply)
