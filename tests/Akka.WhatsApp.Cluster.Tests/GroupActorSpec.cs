@@ -97,14 +97,16 @@ public sealed class GroupActorSpec : Akka.TestKit.Xunit2.TestKit
         while (answered.Values.Any(seqs => seqs.Count < 2))
         {
             var batch = _mailboxes.ExpectMsg<MailboxCommands.EnqueueBatch>(Wait);
-            var seqs = batch.Items.Select(e => e.Meta.GroupSeq).ToList();
-            if (batch.Owner == Carol && unanswered is null)
+            // Only the two posts count here: on a slow machine the creation event (seq 1) may be sent again with them,
+            // its first answer having come after the retry (at-least-once; mailboxes drop the repeat by id).
+            var seqs = batch.Items.Select(e => e.Meta.GroupSeq).Where(seq => seq >= 2).ToList();
+            if (seqs.Count > 0 && batch.Owner == Carol && unanswered is null)
             {
                 unanswered = seqs;
                 continue;
             }
             answered[batch.Owner].AddRange(seqs);
-            _mailboxes.Reply(new MailboxReplies.BatchEnqueued(seqs.Count, 0, 0));
+            _mailboxes.Reply(new MailboxReplies.BatchEnqueued(batch.Items.Count(), 0, 0));
         }
         Assert.NotNull(unanswered);
         // The retry starts where the unanswered batch started, and every member got the posts in group order.
