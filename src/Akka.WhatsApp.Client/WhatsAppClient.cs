@@ -539,8 +539,10 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _closing.Cancel();
-        if (_connected.Task.IsCompletedSuccessfully)
-            await _connected.Task.Result.DisposeAsync();
+        // Read once: the loop, ending, may replace _connected with a faulted one between a check and a second read.
+        var connected = _connected.Task;
+        if (connected.IsCompletedSuccessfully)
+            await connected.Result.DisposeAsync();
         if (_loop is not null)
             await _loop;
         _closing.Dispose();
