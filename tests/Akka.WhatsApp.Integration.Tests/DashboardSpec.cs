@@ -64,7 +64,7 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
         WebDriver.DriverPath();
         var settings = await TestNodes.SettingsAsync(JournalKind.Postgres) with { ManagementToken = Token };
         var first = await StartAsync(settings);
-        var seed = Address(first).ToString();
+        var seed = TestNodes.AddressOf(first).ToString();
         await StartAsync(settings with { SeedNodes = [seed] });
         await StartAsync(settings with { SeedNodes = [seed] });
         await UntilAsync(() => Akka.Cluster.Cluster.Get(first.System).State.Members.Count(m => m.Status == MemberStatus.Up) == 3,
@@ -85,11 +85,11 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
 
         // Three rows, Up, with the nodes' real addresses and the clients each one holds.
         var page = await PageUntilAsync(browser, p => p.Rows.Count == 3 && p.Rows.All(r => r.Status == "Up")
-                && Enumerable.Range(0, 3).All(n => p.Row(Address(_nodes[n]))?.Connections == perNode[n]),
+                && Enumerable.Range(0, 3).All(n => p.Row(TestNodes.AddressOf(_nodes[n]))?.Connections == perNode[n]),
             "three Up rows with 1, 2 and 3 connections");
         for (var n = 0; n < 3; n++)
         {
-            var row = page.Row(Address(_nodes[n]))!;
+            var row = page.Row(TestNodes.AddressOf(_nodes[n]))!;
             Assert.Equal("Up", row.StatusText);
             Assert.Equal(perNode[n].ToString(System.Globalization.CultureInfo.InvariantCulture), row.ConnectionsText);
             Assert.Equal(n == 0 ? "true" : "false", row.Self);
@@ -110,7 +110,7 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
                     await Task.Delay(50);
                 }
             });
-            page = await PageUntilAsync(browser, p => p.AcceptedRate > 0 && p.Row(Address(_nodes[1]))?.AcceptedRate > 0,
+            page = await PageUntilAsync(browser, p => p.AcceptedRate > 0 && p.Row(TestNodes.AddressOf(_nodes[1]))?.AcceptedRate > 0,
                 "a message rate above 0 on node 2 while it accepts messages");
             output.WriteLine($"accepted rate: {page.AcceptedRate} msg/s");
             await sending.CancelAsync();
@@ -124,8 +124,8 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
             var shown = await ReadAsync(browser);
             for (var n = 0; n < 3; n++)
             {
-                var mailbox = shown.Row(Address(_nodes[n]))?.Regions.SingleOrDefault(r => r.Region == "mailbox");
-                var (shards, entities) = await MailboxShardsAsync(_nodes[n]);
+                var mailbox = shown.Row(TestNodes.AddressOf(_nodes[n]))?.Regions.SingleOrDefault(r => r.Region == "mailbox");
+                var (shards, entities) = await TestNodes.MailboxShardsAsync(_nodes[n], Token);
                 if (mailbox is null || mailbox.Shards != shards || mailbox.Entities != entities)
                 {
                     output.WriteLine($"node {n + 1}: page {mailbox}, /cluster/shards/mailbox {shards} shards, {entities} entities");
@@ -138,7 +138,7 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
         // No reload: a marker set in the page survives while node 3 leaves and its row changes.
         await browser.ExecuteAsync("window.__marker = 1; return null;");
         var polls = (await ReadAsync(browser)).Polls;
-        var third = Address(_nodes[2]);
+        var third = TestNodes.AddressOf(_nodes[2]);
         Akka.Cluster.Cluster.Get(first.System).Leave(Akka.Actor.Address.Parse(third));
         page = await PageUntilAsync(browser, p => p.Row(third) is null || p.Row(third)!.Status != "Up",
             "node 3's row to leave Up (or disappear) after it left the cluster", TimeSpan.FromSeconds(60));
@@ -173,17 +173,6 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
             return code is not null;
         }, $"a verification code for {phone} on any node", TimeSpan.FromSeconds(20));
         return (await WhatsAppClient.VerifyAsync(options, phone, code!)).Credentials;
-    }
-
-    private static string Address(WhatsAppNode node) => ((ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString();
-
-    private static async Task<(int Shards, int Entities)> MailboxShardsAsync(WhatsAppNode node)
-    {
-        using var http = new HttpClient { BaseAddress = node.ManagementUri };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", Token);
-        var body = await http.GetFromJsonAsync<JsonElement>("/cluster/shards/mailbox");
-        var regions = body.GetProperty("regions").EnumerateArray().ToList();
-        return (regions.Count, regions.Sum(r => r.GetProperty("numEntities").GetInt32()));
     }
 
     private sealed record Row(string Node, string Status, string StatusText, string Self, string Leader, int? Connections, string ConnectionsText,

@@ -39,7 +39,7 @@ public sealed class RolesSpec : IAsyncLifetime
     {
         var settings = await TestNodes.SettingsAsync(JournalKind.Postgres) with { ManagementToken = Token };
         var both = await StartAsync(settings);
-        var seed = ((ExtendedActorSystem)both.System).Provider.DefaultAddress.ToString();
+        var seed = TestNodes.AddressOf(both);
         var edge = await StartAsync(settings with { SeedNodes = [seed], Roles = [HostSettings.EdgeRole] });
         var entities = await StartAsync(settings with { SeedNodes = [seed], Roles = [HostSettings.EntitiesRole] });
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -52,9 +52,9 @@ public sealed class RolesSpec : IAsyncLifetime
         var members = (await http.GetFromJsonAsync<JsonElement>("/cluster/members")).GetProperty("members").EnumerateArray()
             .ToDictionary(m => m.GetProperty("node").GetString()!, m => m.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!).Order().ToList());
         Assert.Equal(3, members.Count);
-        Assert.Equal(["edge"], members[Address(edge)]);
-        Assert.Equal(["entities"], members[Address(entities)]);
-        Assert.Equal(["edge", "entities"], members[Address(both)]);
+        Assert.Equal(["edge"], members[TestNodes.AddressOf(edge)]);
+        Assert.Equal(["entities"], members[TestNodes.AddressOf(entities)]);
+        Assert.Equal(["edge", "entities"], members[TestNodes.AddressOf(both)]);
 
         // Two users (registered through the full node) talk through the edge-only node.
         var ann = await RegisterAsync(both, entities);
@@ -67,8 +67,8 @@ public sealed class RolesSpec : IAsyncLifetime
         }
 
         // The edge-only node hosts no mailbox; the entities live on the other two.
-        Assert.Equal(0, await MailboxEntitiesAsync(edge));
-        Assert.True(await MailboxEntitiesAsync(both) + await MailboxEntitiesAsync(entities) >= 2);
+        Assert.Equal(0, (await TestNodes.MailboxShardsAsync(edge, Token)).Entities);
+        Assert.True((await TestNodes.MailboxShardsAsync(both, Token)).Entities + (await TestNodes.MailboxShardsAsync(entities, Token)).Entities >= 2);
 
         // The entities-only node has no client listener.
         Assert.False(entities.EdgeEndpoint.IsCompleted);
@@ -92,15 +92,5 @@ public sealed class RolesSpec : IAsyncLifetime
             ?? await DevelopmentCodes.FetchAsync(otherEntitiesNode.ManagementUri, phone)
             ?? throw new InvalidOperationException($"no entities node sent a code to {phone}");
         return (await WhatsAppClient.VerifyAsync(options, phone, code)).Credentials;
-    }
-
-    private static string Address(WhatsAppNode node) => ((ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString();
-
-    private static async Task<int> MailboxEntitiesAsync(WhatsAppNode node)
-    {
-        using var http = new HttpClient { BaseAddress = node.ManagementUri };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", Token);
-        var body = await http.GetFromJsonAsync<JsonElement>("/cluster/shards/mailbox");
-        return body.GetProperty("regions").EnumerateArray().Sum(r => r.GetProperty("numEntities").GetInt32());
     }
 }

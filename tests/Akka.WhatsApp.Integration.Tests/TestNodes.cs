@@ -33,6 +33,19 @@ public static class TestNodes
         return node;
     }
 
+    /// <summary>The node's cluster address, as the management API spells it.</summary>
+    public static string AddressOf(WhatsAppNode node) => ((Akka.Actor.ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString();
+
+    /// <summary>GET /cluster/shards/mailbox of <paramref name="node"/> (with its operator token): the shards it hosts and their entities.</summary>
+    public static async Task<(int Shards, int Entities)> MailboxShardsAsync(WhatsAppNode node, string operatorToken)
+    {
+        using var http = new HttpClient { BaseAddress = node.ManagementUri };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", operatorToken);
+        var body = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(http, "/cluster/shards/mailbox");
+        var regions = body.GetProperty("regions").EnumerateArray().ToList();
+        return (regions.Count, regions.Sum(r => r.GetProperty("numEntities").GetInt32()));
+    }
+
     /// <summary>Polls /health/ready until it answers 200, failing with the last answer after a minute.</summary>
     public static async Task WaitUntilReadyAsync(WhatsAppNode node)
     {
