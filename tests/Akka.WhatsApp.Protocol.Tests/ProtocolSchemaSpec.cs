@@ -134,6 +134,7 @@ public sealed partial class ProtocolSchemaSpec
     [InlineData(ErrorCode.Blocked, 61)]
     [InlineData(ErrorCode.EditWindowExpired, 62)]
     [InlineData(ErrorCode.ScheduleTooFar, 63)]
+    [InlineData(ErrorCode.MessageTooLarge, 64)]
     [InlineData(ErrorCode.NotAMember, 80)]
     [InlineData(ErrorCode.NotAdmin, 81)]
     [InlineData(ErrorCode.GroupFull, 82)]

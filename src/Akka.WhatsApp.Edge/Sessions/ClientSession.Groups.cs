@@ -177,6 +177,12 @@ public sealed partial class ClientSession
         };
         var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions.Distinct().Take(MaxUsersPerRequest)], target,
             (long)Math.Min(send.ClientTimestamp, long.MaxValue), send.Silent);
+        CheckDeliverSize(meta with { Group = group }, payload switch
+        {
+            SenderKeyPayload s => [(s.Ciphertext.Bytes.Length, s.Ciphertext.Type)],
+            PerDevicePayload p => p.Ciphertexts.Values.SelectMany(devices => devices.Values).Select(c => (c.Bytes.Length, c.Type)),
+            _ => [],
+        });
         return await AskGroupAsync(new GroupCommands.Post(group, User, Device, messageId, meta, payload)) switch
         {
             G.Posted p => new Frame

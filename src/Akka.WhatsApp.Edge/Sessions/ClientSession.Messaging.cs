@@ -31,13 +31,18 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
         if (send.SendAt > WireMapping.Ms(_time.GetUtcNow()) + 1000)
             throw new RequestException(ErrorCode.NotImplemented, "scheduled sends are not implemented by this server yet");
+        var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions], target, (long)Math.Min(send.ClientTimestamp, long.MaxValue),
+            send.Silent);
+        var to = new UserId(send.ToUserId);
+        CheckDeliverSize(meta, send.Ciphertexts.Select(c => (c.Ciphertext.Length, (int)c.Type)));
+        CheckDeliverSize(meta with { SyncTo = to }, send.SelfCiphertexts.Select(c => (c.Ciphertext.Length, (int)c.Type)));
 
         // Taken here, in frame order: the checks below wait for two account entities, and two sends checked at the
         // same time could otherwise reach the mailbox in either order (found by the load test: a few per thousand).
         var turn = _sendOrder.Next();
         try
         {
-            return await SendInTurnAsync(send, messageId, replyTo, target, turn);
+            return await SendInTurnAsync(send, to, messageId, meta, turn);
         }
         finally
         {
@@ -45,9 +50,8 @@ public sealed partial class ClientSession
         }
     }
 
-    private async Task<Frame?> SendInTurnAsync(Protocol.Send send, MessageId messageId, MessageId? replyTo, MessageId? target, SendOrder.Turn turn)
+    private async Task<Frame?> SendInTurnAsync(Protocol.Send send, UserId to, MessageId messageId, MessageMeta meta, SendOrder.Turn turn)
     {
-        var to = new UserId(send.ToUserId);
         var (senderInfo, recipientInfo) = await DeliveryInfoAsync(to);
         var recipient = recipientInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
         var sender = senderInfo ?? throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
@@ -62,8 +66,6 @@ public sealed partial class ClientSession
         if (stale.Count > 0)
             throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the current devices", stale: stale);
 
-        var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions], target, (long)Math.Min(send.ClientTimestamp, long.MaxValue),
-            send.Silent);
         if (recipient.Blocks)
         {
             // The recipient blocked the sender: the message is never stored nor delivered, and the sender is not told
@@ -81,6 +83,15 @@ public sealed partial class ClientSession
             await EnqueueAsync(new MailboxCommands.Enqueue(User, messageId, User, Device, meta with { SyncTo = to },
                 WireMapping.Ciphertexts(send.SelfCiphertexts)));
         return SendResult(messageId, stored.ServerTimestamp, stored.Duplicate);
+    }
+
+    /// <summary>Refuses a message one of whose ciphertexts could never be pushed: its Deliver would exceed the maximum frame.</summary>
+    private void CheckDeliverSize(MessageMeta meta, IEnumerable<(int Length, int Type)> ciphertexts)
+    {
+        var largest = new DeliverSize(User, Device, meta).Largest(ciphertexts);
+        if (largest > _settings.MaxFrameSize)
+            throw new RequestException(ErrorCode.MessageTooLarge,
+                $"the Deliver of this message would be {largest} bytes, above the maximum frame of {_settings.MaxFrameSize}");
     }
 
     /// <summary>Both sides of a conversation with <paramref name="other"/>, asked in parallel; null where an account does not exist.</summary>
