@@ -191,7 +191,7 @@ public static partial class WaCommands
         var colon = server.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(server[(colon + 1)..], out var port))
             throw new CliException($"--server must be host:port, not '{server}'");
-        return (folder, profile, new ClientOptions(server[..colon], port) { ClientName = "wa" });
+        return (folder, profile, new ClientOptions(server[..colon], port) { ClientName = "wa", Platform = Platform.Cli });
     }
 
     private static async Task<string> DevelopmentCodeAsync(string management, string phone, CancellationToken ct) =>

@@ -9,6 +9,8 @@ namespace Akka.WhatsApp.Client;
 public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
 {
     public string ClientName { get; init; } = "Akka.WhatsApp.Client";
+    /// <summary>What this client runs on, told to the server in Hello and shown in the user's device list.</summary>
+    public Platform Platform { get; init; } = Platform.Other;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
     public TimeSpan MinReconnectDelay { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
@@ -98,7 +100,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         {
             var reply = await connection.RequestAsync(new Frame
             {
-                RequestDeviceLink = new RequestDeviceLink { DeviceName = deviceName, IdentityKey = ByteString.CopyFrom(identityKey), Platform = Platform.Cli },
+                RequestDeviceLink = new RequestDeviceLink { DeviceName = deviceName, IdentityKey = ByteString.CopyFrom(identityKey), Platform = options.Platform },
             }, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
             return (reply.DeviceLinkCode.LinkCode, WaitForLinkAsync(connection));
         }
@@ -143,7 +145,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         var connection = await WhatsAppConnection.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken, tls: options.Tls, localAddress: options.LocalAddress);
         try
         {
-            await connection.HelloAsync(options.ClientName, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
+            await connection.HelloAsync(options.ClientName, cancellationToken, options.Platform).WaitAsync(options.RequestTimeout, cancellationToken);
             return connection;
         }
         catch

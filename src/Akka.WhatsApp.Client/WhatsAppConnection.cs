@@ -87,11 +87,12 @@ public sealed class WhatsAppConnection : IAsyncDisposable
     public const int DefaultMaxInFlight = 64;
 
     /// <summary>Sends Hello and returns the server's Welcome; later requests keep within its in-flight limit.</summary>
-    public async Task<Welcome> HelloAsync(string clientName = "Akka.WhatsApp.Client", CancellationToken cancellationToken = default)
+    public async Task<Welcome> HelloAsync(string clientName = "Akka.WhatsApp.Client", CancellationToken cancellationToken = default,
+        Platform platform = Platform.Unspecified)
     {
         var reply = await RequestAsync(new Frame
         {
-            Hello = new Hello { ProtocolVersion = ProtocolVersion.Current, ClientName = clientName },
+            Hello = new Hello { ProtocolVersion = ProtocolVersion.Current, ClientName = clientName, Platform = platform },
         }, cancellationToken);
         if (reply.Welcome.MaxInFlightRequests is > 0 and var max && max != DefaultMaxInFlight)
             _requestSlots = new SemaphoreSlim((int)max, (int)max);

@@ -17,7 +17,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
 {
     private static readonly DateTimeOffset When = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_123);
     private static readonly UserId Ann = new("ann");
-    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3], "laptop", When);
+    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3, 4, 5, 6, 7, 8], "laptop", When, Platform: 4, LastSeen: When.AddHours(1));
     private static readonly Profile Profile = new("Ann", "hiking", "media-1");
     private static readonly PrivacySettings Privacy = new(Visibility.Contacts, Visibility.Nobody, Visibility.Everyone, false);
 
@@ -33,6 +33,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new E.UserBlocked(new UserId("ben")),
         new E.UserUnblocked(new UserId("ben")),
         new E.LastSeenRecorded(When),
+        new E.DeviceSeen(new DeviceId(2), When),
         new VerificationEvents.CodeIssued([9, 9], When, When.AddMinutes(10)),
         new VerificationEvents.AttemptFailed(When),
         new VerificationEvents.NumberVerified(Ann, When),
@@ -40,9 +41,10 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
 
     private static readonly object[] Remote =
     [
-        new C.RegisterPrimary(Ann, "+4915112345678", [1], "phone"),
+        new C.RegisterPrimary(Ann, "+4915112345678", [1], "phone", Platform: 2),
         new C.Authenticate(Ann, DeviceId.Primary, [1]),
-        new C.LinkDevice(Ann, DeviceId.Primary, [2], "laptop"),
+        new C.LinkDevice(Ann, DeviceId.Primary, [2], "laptop", Platform: 3),
+        new C.RecordDeviceSeen(Ann, new DeviceId(2), When),
         new C.UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)),
         new C.GetDevices(Ann),
         new C.SetProfile(Ann, Profile),
@@ -56,9 +58,10 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.View(Ann, new UserId("ben")),
         new C.GetDeliveryInfo(Ann, new UserId("ben")),
         R.Done.Instance,
-        new R.Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)), DeviceId.Primary, new DeviceId(2)), "+4915112345678"),
-        new R.DeviceLinked(new DeviceId(3)),
-        new R.Devices([Device]),
+        new R.Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)), DeviceId.Primary, new DeviceId(2)), "+4915112345678", 7),
+        new R.DeviceLinked(new DeviceId(3), "+4915112345678"),
+        new R.Devices([Device, Device with { LastSeen = null, Platform = 0 }]),
+        new AccountNotices.DevicesChanged(Ann, 3, [new DeviceToken(DeviceId.Primary, ulong.MaxValue), new DeviceToken(new DeviceId(3), 42)]),
         new R.Blocked(ImmutableSortedSet.Create(StringComparer.Ordinal, "ben")),
         new R.Viewed(Profile, When),
         new R.Viewed(Profile, null),
@@ -104,6 +107,18 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
     {
         var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
         Assert.Equal(111, serializer.Identifier);
-        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+    }
+
+    [Fact]
+    public void Every_manifest_of_the_serializers_is_round_tripped_here()
+    {
+        var covered = Persisted.Concat(Remote).Append(new LinkApproved("c", Ann, DeviceId.Primary, [], TestActor))
+            .Select(m => ((ProtobufSerializer)Sys.Serialization.FindSerializerFor(m)).Manifest(m)).ToHashSet();
+        foreach (var type in new[] { typeof(E.LastSeenRecorded), typeof(PresenceChanged) })
+        {
+            var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerForType(type);
+            Assert.All(serializer.Manifests, m => Assert.True(covered.Contains(m), $"{serializer.GetType().Name} manifest '{m}' has no round-trip case"));
+        }
     }
 }

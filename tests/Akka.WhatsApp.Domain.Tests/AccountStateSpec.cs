@@ -124,6 +124,54 @@ public sealed class AccountStateSpec
     }
 
     [Fact]
+    public void Every_change_of_the_devices_is_a_new_generation_whose_notice_lists_the_remaining_devices_and_tokens()
+    {
+        var state = Registered();
+        var laptop = AccountState.HashToken("laptop"u8);
+        state = Run(state, new LinkDevice(Ann, DeviceId.Primary, laptop, "laptop"), out _);
+        var linked = state.DevicesNotice(Ann);
+        state = Run(state, new UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)), out _);
+        var unlinked = state.DevicesNotice(Ann);
+
+        Assert.Equal((1 + 1, 1 + 2), (linked.Generation, unlinked.Generation));
+        Assert.True(linked.Allows(new DeviceToken(new DeviceId(2), AccountState.Fingerprint(laptop))));
+        Assert.False(unlinked.Allows(new DeviceToken(new DeviceId(2), AccountState.Fingerprint(laptop))));
+        Assert.True(unlinked.Allows(new DeviceToken(DeviceId.Primary, AccountState.Fingerprint(PrimaryToken))));
+        // Seeing a device is not a change of the list.
+        Assert.Equal(unlinked.Generation, Run(state, new RecordDeviceSeen(Ann, DeviceId.Primary, Now), out _).DeviceGeneration);
+    }
+
+    [Fact]
+    public void A_re_registered_primary_keeps_device_id_1_but_the_old_token_is_no_longer_allowed()
+    {
+        var state = Run(Registered(), new RegisterPrimary(Ann, "+4915112345678", AccountState.HashToken("new"u8), "new phone"), out var reply);
+        var notice = state.DevicesNotice(Ann);
+        Assert.Equal(notice.Generation, Assert.IsType<R.Authenticated>(reply).Generation);
+        Assert.False(notice.Allows(new DeviceToken(DeviceId.Primary, AccountState.Fingerprint(PrimaryToken))));
+        Assert.True(notice.Allows(new DeviceToken(DeviceId.Primary, AccountState.Fingerprint(AccountState.HashToken("new"u8)))));
+    }
+
+    [Fact]
+    public void A_device_keeps_its_platform_and_when_its_last_connection_ended()
+    {
+        var state = Run(Registered(), new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken("t"u8), "tablet", Platform: 1), out _);
+        state = Run(state, new RecordDeviceSeen(Ann, new DeviceId(2), Now), out _);
+        Assert.Empty(state.Decide(new RecordDeviceSeen(Ann, new DeviceId(2), Now.AddSeconds(-1)), Now).Events);
+        Assert.Empty(state.Decide(new RecordDeviceSeen(Ann, new DeviceId(9), Now), Now).Events);
+        Assert.Equal((1, Now), (state.Devices[new DeviceId(2)].Platform, state.Devices[new DeviceId(2)].LastSeen));
+    }
+
+    [Theory]
+    [InlineData("😀😀😀😀😀😀😀😀😀😀😀😀😀", true)]     // 13 emoji: 26 UTF-16 units, 13 code points
+    [InlineData("ABCDEFGHIJKLMNOPQRSTUVWXY", true)] // 25
+    [InlineData("ABCDEFGHIJKLMNOPQRSTUVWXYZ", false)] // 26
+    public void Profile_names_are_limited_in_code_points(string name, bool accepted)
+    {
+        var reply = Registered().Decide(new SetProfile(Ann, new Profile(name, "", "")), Now).Reply;
+        Assert.Equal(accepted, reply is R.Done);
+    }
+
+    [Fact]
     public void A_user_cannot_block_themself()
     {
         Assert.IsType<R.Rejected>(Registered().Decide(new Block(Ann, Ann), Now).Reply);

@@ -1,15 +1,33 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Hosting;
 using Akka.WhatsApp.Cluster.Entities;
+using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Presence;
 
 namespace Akka.WhatsApp.Cluster.Accounts;
 
-/// <summary>The sharded persistent entity of one user's account.</summary>
-public sealed class AccountActor(string userId)
+/// <summary>
+/// The sharded persistent entity of one user's account. After a change of the device list it tells every live
+/// session of the user, on every node (the user's pub-sub topic), which devices and tokens may still act: a removed
+/// device's connection closes at once instead of acting as the user until its next login.
+/// </summary>
+public sealed class AccountActor(string userId, IActorRef sessions)
     : AggregateActor<AccountState, IAccountCommand, IAccountEvent, IAccountReply>("account-" + userId, AccountState.Empty)
 {
-    public static Props PropsFor(string userId) => Props.Create(() => new AccountActor(userId));
+    private readonly UserId _user = new(userId);
+
+    public static Props PropsFor(string userId, IActorRef sessions) => Props.Create(() => new AccountActor(userId, sessions));
+
+    protected override bool IsAbsent => !State.Exists;
+
+    protected override Task? OnPersisted(IAccountEvent @event)
+    {
+        if (AccountState.ChangesDevices(@event))
+            sessions.Tell(new Publish(PresenceTopics.Inbox(_user), State.DevicesNotice(_user)));
+        return null;
+    }
 }
 
 /// <summary>Registry key of the Account shard region.</summary>
@@ -19,6 +37,11 @@ public static class AccountSharding
 {
     public const string TypeName = "account";
 
+    /// <summary>Accounts publish their device changes on the distributed pub-sub mediator (the presence bus).</summary>
     public static AkkaConfigurationBuilder AddAccountSharding(this AkkaConfigurationBuilder builder, EntitySettings settings) =>
-        builder.WithEntity<AccountRegion>(TypeName, AccountActor.PropsFor, m => (m as IAccountCommand)?.User.Value, settings);
+        builder.WithEntity<AccountRegion>(TypeName, (system, _) =>
+        {
+            var mediator = DistributedPubSub.Get(system).Mediator;
+            return id => AccountActor.PropsFor(id, mediator);
+        }, m => (m as IAccountCommand)?.User.Value, settings);
 }

@@ -43,17 +43,19 @@ public sealed class AccountSerializer : ProtobufSerializer
             e => new Proto.UserUnblocked { Target = e.Target.Value }, p => new E.UserUnblocked(new UserId(p.Target)));
         Map<E.LastSeenRecorded, Proto.LastSeenRecorded>("LS",
             e => new Proto.LastSeenRecorded { AtMs = Ms(e.At) }, p => new E.LastSeenRecorded(At(p.AtMs)));
+        Map<E.DeviceSeen, Proto.DeviceSeen>("DS",
+            e => new Proto.DeviceSeen { DeviceId = e.Device.Value, AtMs = Ms(e.At) }, p => new E.DeviceSeen(new DeviceId(p.DeviceId), At(p.AtMs)));
 
         // commands
         Map<C.RegisterPrimary, Proto.RegisterPrimary>("cRP",
-            c => new Proto.RegisterPrimary { User = c.User.Value, Phone = c.Phone, TokenHash = Bytes(c.TokenHash), DeviceName = c.DeviceName },
-            p => new C.RegisterPrimary(new UserId(p.User), p.Phone, p.TokenHash.ToByteArray(), p.DeviceName));
+            c => new Proto.RegisterPrimary { User = c.User.Value, Phone = c.Phone, TokenHash = Bytes(c.TokenHash), DeviceName = c.DeviceName, Platform = c.Platform },
+            p => new C.RegisterPrimary(new UserId(p.User), p.Phone, p.TokenHash.ToByteArray(), p.DeviceName, p.Platform));
         Map<C.Authenticate, Proto.Authenticate>("cAU",
             c => new Proto.Authenticate { User = c.User.Value, DeviceId = c.Device.Value, TokenHash = Bytes(c.TokenHash) },
             p => new C.Authenticate(new UserId(p.User), new DeviceId(p.DeviceId), p.TokenHash.ToByteArray()));
         Map<C.LinkDevice, Proto.LinkDevice>("cLD",
-            c => new Proto.LinkDevice { User = c.User.Value, RequestedBy = c.RequestedBy.Value, TokenHash = Bytes(c.TokenHash), Name = c.Name },
-            p => new C.LinkDevice(new UserId(p.User), new DeviceId(p.RequestedBy), p.TokenHash.ToByteArray(), p.Name));
+            c => new Proto.LinkDevice { User = c.User.Value, RequestedBy = c.RequestedBy.Value, TokenHash = Bytes(c.TokenHash), Name = c.Name, Platform = c.Platform },
+            p => new C.LinkDevice(new UserId(p.User), new DeviceId(p.RequestedBy), p.TokenHash.ToByteArray(), p.Name, p.Platform));
         Map<C.UnlinkDevice, Proto.UnlinkDevice>("cUD",
             c => new Proto.UnlinkDevice { User = c.User.Value, RequestedBy = c.RequestedBy.Value, DeviceId = c.Device.Value },
             p => new C.UnlinkDevice(new UserId(p.User), new DeviceId(p.RequestedBy), new DeviceId(p.DeviceId)));
@@ -74,6 +76,9 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<C.GetBlocked, Proto.GetBlocked>("cGB", c => new Proto.GetBlocked { User = c.User.Value }, p => new C.GetBlocked(new UserId(p.User)));
         Map<C.RecordLastSeen, Proto.RecordLastSeen>("cLS",
             c => new Proto.RecordLastSeen { User = c.User.Value, AtMs = Ms(c.At) }, p => new C.RecordLastSeen(new UserId(p.User), At(p.AtMs)));
+        Map<C.RecordDeviceSeen, Proto.RecordDeviceSeen>("cDS",
+            c => new Proto.RecordDeviceSeen { User = c.User.Value, DeviceId = c.Device.Value, AtMs = Ms(c.At) },
+            p => new C.RecordDeviceSeen(new UserId(p.User), new DeviceId(p.DeviceId), At(p.AtMs)));
         Map<C.View, Proto.View>("cVW",
             c => new Proto.View { User = c.User.Value, Viewer = c.Viewer.Value }, p => new C.View(new UserId(p.User), new UserId(p.Viewer)));
 
@@ -88,10 +93,10 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
         Map<R.Authenticated, Proto.Authenticated>("rAU",
-            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone },
-            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone));
+            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone, Generation = r.Generation },
+            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone, p.Generation));
         Map<R.DeviceLinked, Proto.DeviceLinkedReply>("rDL",
-            r => new Proto.DeviceLinkedReply { DeviceId = r.Device.Value }, p => new R.DeviceLinked(new DeviceId(p.DeviceId)));
+            r => new Proto.DeviceLinkedReply { DeviceId = r.Device.Value, Phone = r.Phone }, p => new R.DeviceLinked(new DeviceId(p.DeviceId), p.Phone));
         Map<R.Devices, Proto.Devices>("rDV",
             r => new Proto.Devices { List = { r.List.Select(ToProto) } }, p => new R.Devices(p.List.Select(FromProto).ToImmutableList()));
         Map<R.Blocked, Proto.Blocked>("rBL",
@@ -101,6 +106,16 @@ public sealed class AccountSerializer : ProtobufSerializer
             p => new R.Viewed(FromProto(p.Profile), p.HasLastSeen ? At(p.LastSeenMs) : null));
         Map<R.Rejected, Proto.AccountRejected>("rRJ",
             r => new Proto.AccountRejected { Error = (int)r.Error, Reason = r.Reason }, p => new R.Rejected((AccountError)p.Error, p.Reason));
+
+        // notices to the user's sessions
+        Map<AccountNotices.DevicesChanged, Proto.DevicesChanged>("nDC",
+            n => new Proto.DevicesChanged
+            {
+                User = n.User.Value, Generation = n.Generation,
+                Devices = { n.Devices.Select(d => new Proto.DeviceToken { DeviceId = d.Device.Value, Fingerprint = d.Fingerprint }) },
+            },
+            p => new AccountNotices.DevicesChanged(new UserId(p.User), p.Generation,
+                [.. p.Devices.Select(d => new DeviceToken(new DeviceId(d.DeviceId), d.Fingerprint))]));
 
         // phone verification
         Map<V.VerificationEvents.CodeIssued, Proto.CodeIssued>("vCI",
@@ -131,9 +146,10 @@ public sealed class AccountSerializer : ProtobufSerializer
     private static ImmutableHashSet<UserId> Users(IEnumerable<string> ids) => ids.Select(u => new UserId(u)).ToImmutableHashSet();
 
     private static Proto.Device ToProto(DeviceRecord d) =>
-        new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt) };
+        new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt), Platform = d.Platform, LastSeenMs = d.LastSeen is { } t ? Ms(t) : 0 };
 
-    private static DeviceRecord FromProto(Proto.Device p) => new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs));
+    private static DeviceRecord FromProto(Proto.Device p) =>
+        new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs), p.Platform, p.LastSeenMs == 0 ? null : At(p.LastSeenMs));
 
     private static Proto.Profile ToProto(Profile p) => new() { Name = p.Name, About = p.About, PhotoMediaId = p.PhotoMediaId };
 

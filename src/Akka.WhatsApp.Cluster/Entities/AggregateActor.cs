@@ -132,6 +132,7 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
 
     private long _snapshotSeq;
     private bool _snapshotting;
+    private bool _passivating;
 
     // Writes of commands are numbered; they complete in order. A reply without events of its own waits for the
     // writes before it. (Akka's DeferAsync would do this, but a batch holding only a deferred message reaches
@@ -156,6 +157,13 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
 
     /// <summary>False while the entity holds something that passivation would lose (e.g. attached sessions).</summary>
     protected virtual bool MayPassivate => true;
+
+    /// <summary>
+    /// True while the entity is only a look-up of something that does not exist (an unknown user or group id). Such an
+    /// entity stops after answering instead of staying for <see cref="IdleTimeout"/>: a client naming random ids must
+    /// not be able to fill the node's memory with empty entities (a fuzzer left 16,905 of them, 850 MiB).
+    /// </summary>
+    protected virtual bool IsAbsent => false;
 
     protected override void PreStart()
     {
@@ -197,6 +205,11 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
                 _waitingReplies.Enqueue((_lastWrite, sender, reply));
             else
                 sender.Tell(reply);
+            if (IsAbsent && !WritesPending && !_passivating)
+            {
+                _passivating = true;
+                Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+            }
             return;
         }
 

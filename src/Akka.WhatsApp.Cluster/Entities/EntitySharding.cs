@@ -32,6 +32,15 @@ public static class EntitySharding
     /// </summary>
     public static AkkaConfigurationBuilder WithEntity<TRegion>(this AkkaConfigurationBuilder builder, string typeName,
         Func<string, Props> props, Func<object, string?> entityId, EntitySettings settings, bool rememberEntities = false) =>
+        builder.WithEntity<TRegion>(typeName, (_, _) => props, entityId, settings, rememberEntities);
+
+    /// <summary>
+    /// As above, for entities that are given collaborators when the region starts (<paramref name="props"/> gets the
+    /// actor system and the registry of the regions registered before): a missing collaborator fails the start, not a message.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithEntity<TRegion>(this AkkaConfigurationBuilder builder, string typeName,
+        Func<ActorSystem, IActorRegistry, Func<string, Props>> props, Func<object, string?> entityId, EntitySettings settings,
+        bool rememberEntities = false) =>
         builder
             .AddHocon(ClusterSerialization.Config, HoconAddMode.Prepend)
             .WithShardRegion<TRegion>(typeName, props, new EntityMessageExtractor(settings.NumberOfShards, entityId), new ShardOptions

@@ -106,6 +106,9 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
 
     protected override int SnapshotEvery => _options.SnapshotEvery;
 
+    /// <summary>A group id nobody created (a typo, a guess, a fuzzer): answered NOT_A_MEMBER, then the entity stops.</summary>
+    protected override bool IsAbsent => !State.Exists && State.Outbox.IsEmpty && _inFlight.Count == 0;
+
     /// <summary>Only a group with nothing left to fan out may stop (and be forgotten by the remembering region).</summary>
     protected override bool MayPassivate => State.Outbox.IsEmpty && _inFlight.Count == 0;
 

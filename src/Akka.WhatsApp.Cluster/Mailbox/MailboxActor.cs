@@ -155,7 +155,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
                 }
                 return true;
             case GetPresence:
-                Sender.Tell(new MailboxReplies.PresenceIs(Online));
+                Sender.Tell(new MailboxReplies.PresenceIs(Online, [.. _sessions.Keys.Select(d => d.Value).Order()]));
                 return true;
             case ListGroups:
                 Sender.Tell(new MailboxReplies.GroupsAre([.. State.Groups.OrderBy(g => g.Value, StringComparer.Ordinal)]));

@@ -135,7 +135,8 @@ public sealed class MailboxSerializer : ProtobufSerializer
             r => new Proto.Received { MessageIds = { r.MessageIds.Select(Bytes) } }, p => new MailboxReplies.Received(Ids(p.MessageIds)));
         Map<MailboxCommands.GetPresence, Proto.GetPresence>("GP",
             c => new Proto.GetPresence { Owner = c.Owner.Value }, p => new MailboxCommands.GetPresence(new UserId(p.Owner)));
-        Map<MailboxReplies.PresenceIs, Proto.PresenceIs>("PI", r => new Proto.PresenceIs { Online = r.Online }, p => new MailboxReplies.PresenceIs(p.Online));
+        Map<MailboxReplies.PresenceIs, Proto.PresenceIs>("PI",
+            r => new Proto.PresenceIs { Online = r.Online, Devices = { r.Devices } }, p => new MailboxReplies.PresenceIs(p.Online, [.. p.Devices]));
         Map<MailboxPushes.Removed, Proto.RemovedPush>("PX",
             r => new Proto.RemovedPush { Owner = r.Owner.Value, DeviceId = r.Device.Value },
             p => new MailboxPushes.Removed(new UserId(p.Owner), new DeviceId(p.DeviceId)));

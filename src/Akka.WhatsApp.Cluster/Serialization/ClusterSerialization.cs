@@ -26,6 +26,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Accounts.IAccountCommand, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Accounts.IAccountEvent, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Accounts.IAccountReply, Akka.WhatsApp.Domain" = wa-accounts
+            "Akka.WhatsApp.Domain.Accounts.IAccountNotice, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationCommand, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationEvent, Akka.WhatsApp.Domain" = wa-accounts
             "Akka.WhatsApp.Domain.Registration.IVerificationReply, Akka.WhatsApp.Domain" = wa-accounts

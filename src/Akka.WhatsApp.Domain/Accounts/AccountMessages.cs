@@ -14,6 +14,9 @@ public interface IAccountEvent;
 /// <summary>Marker for the replies an Account sends back.</summary>
 public interface IAccountReply;
 
+/// <summary>Marker for what an Account publishes to the user's live sessions.</summary>
+public interface IAccountNotice;
+
 /// <summary>Who may see a piece of a user's information.</summary>
 public enum Visibility
 {
@@ -30,8 +33,19 @@ public enum ContactsMode
     Remove = 2,
 }
 
-/// <summary>A linked device: only the SHA-256 of its token is stored.</summary>
-public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt);
+/// <summary>
+/// A linked device: only the SHA-256 of its token is stored. <paramref name="Platform"/> is the wire Platform value
+/// it reported when it registered or was linked (0: not reported); <paramref name="LastSeen"/> when its last
+/// connection ended.
+/// </summary>
+public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt, int Platform = 0, DateTimeOffset? LastSeen = null)
+{
+    /// <summary>The token's identity in notices between nodes: the first 8 bytes of its hash, never the token.</summary>
+    public ulong Fingerprint => AccountState.Fingerprint(TokenHash);
+}
+
+/// <summary>A device as a session identifies itself: the id, and which token it logged in with (a re-registered primary has another).</summary>
+public readonly record struct DeviceToken(DeviceId Device, ulong Fingerprint);
 
 public sealed record Profile(string Name, string About, string PhotoMediaId)
 {
@@ -46,13 +60,13 @@ public sealed record PrivacySettings(Visibility LastSeen, Visibility Photo, Visi
 public static class AccountCommands
 {
     /// <summary>A verified phone number (re)registers its primary device; any earlier devices are unlinked.</summary>
-    public sealed record RegisterPrimary(UserId User, string Phone, byte[] TokenHash, string DeviceName) : IAccountCommand;
+    public sealed record RegisterPrimary(UserId User, string Phone, byte[] TokenHash, string DeviceName, int Platform = 0) : IAccountCommand;
 
     /// <summary>Checks a device's token.</summary>
     public sealed record Authenticate(UserId User, DeviceId Device, byte[] TokenHash) : IAccountCommand;
 
     /// <summary>Links a companion device (up to <see cref="AccountState.MaxCompanions"/>), asked for by a linked device.</summary>
-    public sealed record LinkDevice(UserId User, DeviceId RequestedBy, byte[] TokenHash, string Name) : IAccountCommand;
+    public sealed record LinkDevice(UserId User, DeviceId RequestedBy, byte[] TokenHash, string Name, int Platform = 0) : IAccountCommand;
 
     /// <summary>Unlinks a device: its token stops working at once. The primary cannot be unlinked (re-register instead).</summary>
     public sealed record UnlinkDevice(UserId User, DeviceId RequestedBy, DeviceId Device) : IAccountCommand;
@@ -76,6 +90,9 @@ public static class AccountCommands
 
     /// <summary>The last device went offline at <paramref name="At"/>.</summary>
     public sealed record RecordLastSeen(UserId User, DateTimeOffset At) : IAccountCommand;
+
+    /// <summary>A connection of <paramref name="Device"/> ended at <paramref name="At"/> (its last-seen time in the device list).</summary>
+    public sealed record RecordDeviceSeen(UserId User, DeviceId Device, DateTimeOffset At) : IAccountCommand;
 
     /// <summary>
     /// What a message between this user and <paramref name="Other"/> needs: this user's current devices and
@@ -106,6 +123,23 @@ public static class AccountEvents
     public sealed record UserUnblocked(UserId Target) : IAccountEvent;
 
     public sealed record LastSeenRecorded(DateTimeOffset At) : IAccountEvent;
+
+    public sealed record DeviceSeen(DeviceId Device, DateTimeOffset At) : IAccountEvent;
+}
+
+/// <summary>What an Account tells the user's live sessions (through the pub-sub topic of the user), on every node.</summary>
+public static class AccountNotices
+{
+    /// <summary>
+    /// The account's devices after a change (a link, an unlink, a re-registration). A session whose device, or whose
+    /// token, is not among them lost its rights and closes with DEVICE_REMOVED. <paramref name="Generation"/> counts the
+    /// changes: a session ignores a notice older than what it knows (notices of one account arrive in order, but a
+    /// session may have logged in after a later change).
+    /// </summary>
+    public sealed record DevicesChanged(UserId User, long Generation, ImmutableArray<DeviceToken> Devices) : IAccountNotice
+    {
+        public bool Allows(DeviceToken device) => Devices.Contains(device);
+    }
 }
 
 public static class AccountReplies
@@ -115,9 +149,10 @@ public static class AccountReplies
         public static readonly Done Instance = new();
     }
 
-    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices, string Phone) : IAccountReply;
+    /// <param name="Generation">The account's device generation (see <see cref="AccountNotices.DevicesChanged"/>).</param>
+    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices, string Phone, long Generation = 0) : IAccountReply;
 
-    public sealed record DeviceLinked(DeviceId Device) : IAccountReply;
+    public sealed record DeviceLinked(DeviceId Device, string Phone = "") : IAccountReply;
 
     public sealed record Devices(ImmutableList<DeviceRecord> List) : IAccountReply;
 

@@ -18,11 +18,13 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     public const int MaxNameLength = 25;
     public const int MaxAboutLength = 139;
 
+    // Before Empty: static fields initialize in order, and Empty's devices need it.
+    private static readonly Comparer<DeviceId> DeviceOrder = Comparer<DeviceId>.Create((x, y) => x.Value.CompareTo(y.Value));
+
     public static readonly AccountState Empty = new();
 
     public string? Phone { get; init; }
-    public ImmutableSortedDictionary<DeviceId, DeviceRecord> Devices { get; init; } =
-        ImmutableSortedDictionary.Create<DeviceId, DeviceRecord>(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)));
+    public ImmutableSortedDictionary<DeviceId, DeviceRecord> Devices { get; init; } = ImmutableSortedDictionary.Create<DeviceId, DeviceRecord>(DeviceOrder);
     /// <summary>Device ids are never reused, so an old token can never match a new device.</summary>
     public uint LastDeviceId { get; init; }
     public Profile Profile { get; init; } = Profile.Empty;
@@ -31,27 +33,41 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     public ImmutableHashSet<UserId> Blocked { get; init; } = ImmutableHashSet<UserId>.Empty;
     public DateTimeOffset? LastSeen { get; init; }
 
+    /// <summary>Counts the changes of the device list (registrations, links, unlinks): the version of <see cref="DevicesNotice"/>.</summary>
+    public long DeviceGeneration { get; init; }
+
     public bool Exists => Phone is not null;
 
     public static byte[] HashToken(ReadOnlySpan<byte> token) => SHA256.HashData(token);
 
+    /// <summary>The short identity of a token hash in notices: its first 8 bytes.</summary>
+    public static ulong Fingerprint(ReadOnlySpan<byte> tokenHash) => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(tokenHash);
+
+    /// <summary>The current devices with their tokens, as the user's sessions are told after a change.</summary>
+    public AccountNotices.DevicesChanged DevicesNotice(UserId user) =>
+        new(user, DeviceGeneration, [.. Devices.Values.Select(d => new DeviceToken(d.Id, d.Fingerprint))]);
+
+    /// <summary>Whether an event changes which devices (and tokens) may act as this user.</summary>
+    public static bool ChangesDevices(IAccountEvent e) => e is E.PrimaryRegistered or E.DeviceLinked or E.DeviceUnlinked;
+
     public (IAccountReply Reply, IReadOnlyList<IAccountEvent> Events) Decide(IAccountCommand command, DateTimeOffset now)
     {
         if (command is RegisterPrimary r)
-            return (AccountReplies.Done.Instance, [new E.PrimaryRegistered(r.Phone, new DeviceRecord(new DeviceId(LastDeviceId + 1), r.TokenHash, r.DeviceName, now))]);
+            return (new Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(DeviceOrder, DeviceId.Primary), r.Phone, DeviceGeneration + 1),
+                [new E.PrimaryRegistered(r.Phone, new DeviceRecord(new DeviceId(LastDeviceId + 1), r.TokenHash, r.DeviceName, now, r.Platform))]);
         if (!Exists)
             return (new Rejected(AccountError.NotFound, "no such account"), []);
 
         return command switch
         {
             Authenticate a => (Devices.TryGetValue(a.Device, out var d) && CryptographicOperations.FixedTimeEquals(d.TokenHash, a.TokenHash)
-                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(Comparer<DeviceId>.Create((x, y) => x.Value.CompareTo(y.Value))), Phone!)
+                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(DeviceOrder), Phone!, DeviceGeneration)
                 : new Rejected(AccountError.BadCredentials, "unknown device or wrong token"), []),
             LinkDevice l => DecideLink(l, now),
             UnlinkDevice u => DecideUnlink(u),
             GetDevices => (new AccountReplies.Devices(Devices.Values.ToImmutableList()), []),
-            SetProfile p => p.Profile.Name.Length > MaxNameLength || p.Profile.About.Length > MaxAboutLength
-                ? (new Rejected(AccountError.InvalidArgument, $"name is limited to {MaxNameLength} and about to {MaxAboutLength} characters"), [])
+            SetProfile p => TextLength.CodePoints(p.Profile.Name) > MaxNameLength || TextLength.CodePoints(p.Profile.About) > MaxAboutLength
+                ? (new Rejected(AccountError.InvalidArgument, $"name is limited to {MaxNameLength} and about to {MaxAboutLength} code points"), [])
                 : (AccountReplies.Done.Instance, p.Profile == Profile ? [] : [new E.ProfileChanged(p.Profile)]),
             SetPrivacy p => (AccountReplies.Done.Instance, p.Privacy == Privacy ? [] : [new E.PrivacyChanged(p.Privacy)]),
             SetContacts c => (AccountReplies.Done.Instance, NewContacts(c) is var next && next.SetEquals(Contacts) ? [] : [new E.ContactsReplaced(next)]),
@@ -61,6 +77,8 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             Unblock u => (AccountReplies.Done.Instance, Blocked.Contains(u.Target) ? [new E.UserUnblocked(u.Target)] : []),
             GetBlocked => (new AccountReplies.Blocked(Blocked.Select(u => u.Value).ToImmutableSortedSet(StringComparer.Ordinal)), []),
             RecordLastSeen s => (AccountReplies.Done.Instance, LastSeen >= s.At ? [] : [new E.LastSeenRecorded(s.At)]),
+            RecordDeviceSeen s => (AccountReplies.Done.Instance,
+                Devices.TryGetValue(s.Device, out var seen) && !(seen.LastSeen >= s.At) ? [new E.DeviceSeen(s.Device, s.At)] : []),
             View v => (ViewFor(v.User, v.Viewer), []),
             GetDeliveryInfo d => (new DeliveryInfo([.. Devices.Keys.Select(k => k.Value)], Blocked.Contains(d.Other), SharesPresenceWith(d.Other),
                 Privacy.ReadReceipts), []),
@@ -82,8 +100,8 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             return (new Rejected(AccountError.Forbidden, "only a linked device can link another"), []);
         if (Devices.Count >= 1 + MaxCompanions)
             return (new Rejected(AccountError.TooManyDevices, $"a user has at most {MaxCompanions} companion devices"), []);
-        var device = new DeviceRecord(new DeviceId(LastDeviceId + 1), l.TokenHash, l.Name, now);
-        return (new AccountReplies.DeviceLinked(device.Id), [new E.DeviceLinked(device)]);
+        var device = new DeviceRecord(new DeviceId(LastDeviceId + 1), l.TokenHash, l.Name, now, l.Platform);
+        return (new AccountReplies.DeviceLinked(device.Id, Phone!), [new E.DeviceLinked(device)]);
     }
 
     private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideUnlink(UnlinkDevice u)
@@ -123,9 +141,14 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             // Re-registration of the number starts over with a new primary: every earlier device is unlinked.
             Devices = Devices.Clear().Add(DeviceId.Primary, r.Device with { Id = DeviceId.Primary }),
             LastDeviceId = Math.Max(LastDeviceId, r.Device.Id.Value),
+            DeviceGeneration = DeviceGeneration + 1,
         },
-        E.DeviceLinked l => this with { Devices = Devices.SetItem(l.Device.Id, l.Device), LastDeviceId = Math.Max(LastDeviceId, l.Device.Id.Value) },
-        E.DeviceUnlinked u => this with { Devices = Devices.Remove(u.Device) },
+        E.DeviceLinked l => this with
+        {
+            Devices = Devices.SetItem(l.Device.Id, l.Device), LastDeviceId = Math.Max(LastDeviceId, l.Device.Id.Value), DeviceGeneration = DeviceGeneration + 1,
+        },
+        E.DeviceUnlinked u => this with { Devices = Devices.Remove(u.Device), DeviceGeneration = DeviceGeneration + 1 },
+        E.DeviceSeen s => Devices.TryGetValue(s.Device, out var d) ? this with { Devices = Devices.SetItem(s.Device, d with { LastSeen = s.At }) } : this,
         E.ProfileChanged p => this with { Profile = p.Profile },
         E.PrivacyChanged p => this with { Privacy = p.Privacy },
         E.ContactsReplaced c => this with { Contacts = c.Contacts },

@@ -433,12 +433,12 @@ public sealed record GroupState : IAggregate<GroupState, IGroupCommand, IGroupEv
 
     private static Rejected? ValidateName(string name)
     {
-        var length = new StringInfo(name.Trim()).LengthInTextElements;
+        var length = TextLength.CodePoints(name.Trim());
         return length is >= 1 and <= MaxNameLength ? null : new Rejected(GroupError.InvalidArgument, $"a group name has 1 to {MaxNameLength} characters");
     }
 
     private static Rejected? ValidateDescription(string description) =>
-        new StringInfo(description).LengthInTextElements <= MaxDescriptionLength
+        TextLength.CodePoints(description) <= MaxDescriptionLength
             ? null
             : new Rejected(GroupError.InvalidArgument, $"a group description has at most {MaxDescriptionLength} characters");
 

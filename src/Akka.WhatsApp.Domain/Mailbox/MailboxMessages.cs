@@ -228,7 +228,12 @@ public static class MailboxReplies
     /// <summary>The device's cursor now stands at <paramref name="AckedSeq"/>.</summary>
     public sealed record Acked(DeviceId Device, long AckedSeq) : IMailboxReply;
 
-    public sealed record PresenceIs(bool Online) : IMailboxReply;
+    /// <param name="Online">Some attached device is available (the user is online).</param>
+    /// <param name="Devices">The devices attached right now (available or in the background).</param>
+    public sealed record PresenceIs(bool Online, ImmutableArray<uint> Devices = default) : IMailboxReply
+    {
+        public ImmutableArray<uint> Devices { get; init; } = Devices.IsDefault ? [] : Devices;
+    }
 
     public sealed record Received(ImmutableArray<MessageId> MessageIds) : IMailboxReply;
 

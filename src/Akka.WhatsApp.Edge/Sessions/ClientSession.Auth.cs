@@ -87,19 +87,23 @@ public sealed partial class ClientSession
             _ => throw new RequestException(ErrorCode.Internal, "unexpected answer"),
         };
 
-        // Registering a number again starts over with a new primary: earlier devices lose their mailbox queues.
-        if (!verified.NewUser && await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDevices(verified.User)) is A.Devices old)
-            foreach (var device in old.List.Where(d => d.Id != DeviceId.Primary))
-                Backend.Mailboxes.Tell(new MailboxCommands.DropDevice(verified.User, device.Id));
-
+        var earlier = verified.NewUser ? null : await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDevices(verified.User)) as A.Devices;
         var token = RandomNumberGenerator.GetBytes(TokenBytes);
+        var tokenHash = AccountState.HashToken(token);
         var name = string.IsNullOrWhiteSpace(request.DeviceName) ? "primary" : request.DeviceName;
-        await AskAsync<IAccountReply>(Backend.Accounts,
-            new AccountCommands.RegisterPrimary(verified.User, phone, AccountState.HashToken(token), name[..Math.Min(name.Length, 64)]));
+        var registered = await AskAsync<IAccountReply>(Backend.Accounts,
+            new AccountCommands.RegisterPrimary(verified.User, phone, tokenHash, name[..Math.Min(name.Length, 64)], (int)_platform)) as A.Authenticated
+            ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the backend");
+        // Registering a number again starts over with a new primary (PROTOCOL.md §6): the earlier devices' tokens no
+        // longer work (their sessions are told, on every node), and what their mailbox kept for them is dropped, since
+        // it was encrypted for keys that are gone. Dropped before this session attaches, so that the new primary keeps
+        // its own queue; a connection of an earlier device still attached is closed with DEVICE_REMOVED.
+        foreach (var device in earlier?.List ?? [])
+            await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.DropDevice(verified.User, device.Id));
 
         var user = verified.User;
         var isNew = verified.NewUser;
-        Authenticate(user, DeviceId.Primary, 0, _ => new Frame
+        Authenticate(user, new DeviceToken(DeviceId.Primary, AccountState.Fingerprint(tokenHash)), registered.Generation, 0, _ => new Frame
         {
             RequestId = frame.RequestId,
             Registered = new Registered
@@ -121,12 +125,12 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token");
         var user = new UserId(login.UserId);
         var device = new DeviceId(login.DeviceId);
-        var reply = await AskAsync<IAccountReply>(Backend.Accounts,
-            new AccountCommands.Authenticate(user, device, AccountState.HashToken(login.Token.Span)));
+        var tokenHash = AccountState.HashToken(login.Token.Span);
+        var reply = await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.Authenticate(user, device, tokenHash));
         if (reply is not A.Authenticated ok)
             throw new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token");
 
-        Authenticate(user, device, (long)Math.Min(login.LastAckedSeq, long.MaxValue), acked => new Frame
+        Authenticate(user, new DeviceToken(device, AccountState.Fingerprint(tokenHash)), ok.Generation, (long)Math.Min(login.LastAckedSeq, long.MaxValue), acked => new Frame
         {
             RequestId = frame.RequestId,
             LoginOk = new LoginOk
@@ -142,17 +146,18 @@ public sealed partial class ClientSession
     }
 
     /// <summary>The connection is now this device: its session actor attaches to the mailbox and sends the login reply.</summary>
-    private void Authenticate(UserId user, DeviceId device, long ackedUpTo, Func<long, Frame> loginReply)
+    private void Authenticate(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply)
     {
         lock (_gate)
         {
             if (State != SessionState.LoggingIn)
                 return;
             User = user;
-            Device = device;
+            Device = token.Device;
             State = SessionState.Authenticated;
             _sessionActor = Backend.System.ActorOf(
-                Props.Create(() => new DeviceSessionActor(user, device, ackedUpTo, _settings.DeliveryWindow, _connection, Backend, loginReply, _settings.Metrics)),
+                Props.Create(() => new DeviceSessionActor(user, token, generation, ackedUpTo, _settings.DeliveryWindow, _connection, Backend, loginReply, Close,
+                    _time, _settings.Metrics)),
                 $"session-{SessionId}");
         }
     }
@@ -197,8 +202,19 @@ public sealed partial class ClientSession
     {
         var devices = await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDevices(User)) as A.Devices
             ?? throw new RequestException(ErrorCode.NotFound, "no such account");
+        var presence = await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.GetPresence(User)) as MailboxReplies.PresenceIs;
+        var now = WireMapping.Ms(_time.GetUtcNow());
         var list = new DeviceList();
-        list.Devices.AddRange(devices.List.Select(d => new DeviceInfo { DeviceId = d.Id.Value, Name = d.Name, LinkedAt = WireMapping.Ms(d.LinkedAt) }));
+        list.Devices.AddRange(devices.List.Select(d =>
+        {
+            var online = presence?.Devices.Contains(d.Id.Value) ?? false;
+            return new DeviceInfo
+            {
+                DeviceId = d.Id.Value, Name = d.Name, Platform = (Platform)d.Platform, LinkedAt = WireMapping.Ms(d.LinkedAt), Online = online,
+                // Connected now: its last connection is this one.
+                LastSeenAt = online ? now : d.LastSeen is { } seen ? WireMapping.Ms(seen) : 0,
+            };
+        }));
         return new Frame { DeviceList = list };
     }
 }

@@ -32,7 +32,7 @@ public sealed partial class ClientSession
         lock (_gate)
         {
             _linkWaiter?.Tell(PoisonPill.Instance);
-            _linkWaiter = backend.System.ActorOf(Props.Create(() => new LinkWaiterActor(code, name, key, _connection, backend, answer)));
+            _linkWaiter = backend.System.ActorOf(Props.Create(() => new LinkWaiterActor(code, name, request.Platform, key, _connection, backend, answer)));
         }
     }
 

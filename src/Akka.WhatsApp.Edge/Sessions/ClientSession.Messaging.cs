@@ -55,6 +55,13 @@ public sealed partial class ClientSession
         var (senderInfo, recipientInfo) = await DeliveryInfoAsync(to);
         var recipient = recipientInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
         var sender = senderInfo ?? throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
+        if (!sender.Devices.Contains(Device.Value))
+        {
+            // Removed a moment ago: the notice that closes this connection may still be on its way, but the account has
+            // already forgotten the device, and nothing is sent in its name.
+            Close(ErrorFrame(0, ErrorCode.DeviceRemoved, "this device was removed from the account"));
+            return null;
+        }
         if (sender.Blocks)
             throw new RequestException(ErrorCode.Blocked, "you blocked this user; unblock them to send");
 

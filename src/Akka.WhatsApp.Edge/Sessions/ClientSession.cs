@@ -46,6 +46,9 @@ public sealed partial class ClientSession
     private readonly SendOrder _sendOrder = new();
     private IActorRef? _sessionActor;
 
+    /// <summary>What the client said it runs on in Hello (recorded with a device it registers).</summary>
+    private Platform _platform;
+
     public ClientSession(IClientConnection connection, EdgeSettings settings, TimeProvider time, ILogger log, Func<EdgeBackend>? backend = null)
     {
         _connection = connection;
@@ -160,6 +163,7 @@ public sealed partial class ClientSession
 
         lock (_gate)
             State = SessionState.Handshaking;
+        _platform = hello.Platform;
         _connection.Send(new Frame
         {
             RequestId = frame.RequestId,
@@ -360,7 +364,7 @@ public sealed partial class ClientSession
         {
             var reply = await handler(frame);
             Finished();
-            if (reply is not null)
+            if (reply is not null && !IsClosed)
             {
                 reply.RequestId = frame.RequestId;
                 _connection.Send(reply);
@@ -422,8 +426,17 @@ public sealed partial class ClientSession
             error.Error.StaleDevices.AddRange(stale);
         if (close)
             Close(error);
-        else
+        else if (!IsClosed)
             _connection.Send(error);
+    }
+
+    private bool IsClosed
+    {
+        get
+        {
+            lock (_gate)
+                return State == SessionState.Closed;
+        }
     }
 
     private void Close(Frame lastFrame)

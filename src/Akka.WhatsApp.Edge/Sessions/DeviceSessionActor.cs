@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Presence;
 using Akka.WhatsApp.Edge.Backend;
@@ -45,6 +46,10 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
 
     private readonly UserId _user;
     private readonly DeviceId _device;
+    private readonly DeviceToken _token;
+    private readonly Action<Frame> _close;
+    private long _generation;
+    private readonly TimeProvider _time;
     private readonly IClientConnection _connection;
     private readonly EdgeBackend _backend;
     private readonly int _window;
@@ -57,12 +62,19 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public DeviceSessionActor(UserId user, DeviceId device, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
-        Func<long, Frame> loginReply, Monitoring.EdgeMetrics? metrics = null)
+    /// <param name="token">The device and the token it logged in with: a notice that no longer lists them removes the device.</param>
+    /// <param name="generation">The account's device generation at login: older notices are ignored.</param>
+    /// <param name="close">Ends the connection with a last frame (the session stops reading at once).</param>
+    public DeviceSessionActor(UserId user, DeviceToken token, long generation, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
+        Func<long, Frame> loginReply, Action<Frame> close, TimeProvider time, Monitoring.EdgeMetrics? metrics = null)
     {
+        _time = time;
         _metrics = metrics;
         _user = user;
-        _device = device;
+        _device = token.Device;
+        _token = token;
+        _generation = generation;
+        _close = close;
         _connection = connection;
         _backend = backend;
         _window = window;
@@ -94,11 +106,17 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 _connection.Send(new Frame { QueueEmpty = new QueueEmpty { LastSeq = (ulong)q.LastSeq } });
                 break;
             case MailboxPushes.Replaced:
-                _connection.SendAndClose(new Frame
-                {
-                    Error = new Error { Code = ErrorCode.DeviceReplaced, Message = "this device logged in on a newer connection" },
-                });
-                Context.Stop(Self);
+                End(ErrorCode.DeviceReplaced, "this device logged in on a newer connection");
+                break;
+            case MailboxPushes.Removed:
+                End(ErrorCode.DeviceRemoved, "this device was removed from the account");
+                break;
+            case AccountNotices.DevicesChanged changed when changed.Generation >= _generation:
+                _generation = changed.Generation;
+                if (!changed.Allows(_token))
+                    End(ErrorCode.DeviceRemoved, "this device was removed from the account");
+                break;
+            case AccountNotices.DevicesChanged:
                 break;
             case Terminated t:
                 if (t.ActorRef.Equals(_mailbox))
@@ -150,6 +168,13 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
         }
     }
 
+    /// <summary>The device lost this connection (replaced or removed): a last error, then close; nothing more is pushed.</summary>
+    private void End(ErrorCode code, string message)
+    {
+        _close(new Frame { Error = new Error { Code = code, Message = message } });
+        Context.Stop(Self);
+    }
+
     /// <summary>
     /// Asks the mailbox to push to this session, and again until it answers: an Attach can be lost, e.g. when
     /// the mailbox's node died and the local shard region, not yet aware of it, still routes there (seen in the
@@ -173,6 +198,8 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     protected override void PostStop()
     {
         _backend.Mailboxes.Tell(new MailboxCommands.Detach(_user, _device, Self), ActorRefs.NoSender);
+        // The device list shows when each device was last connected.
+        _backend.Accounts.Tell(new AccountCommands.RecordDeviceSeen(_user, _device, _time.GetUtcNow()), ActorRefs.NoSender);
         _backend.PresenceBus.Tell(new Unsubscribe(PresenceTopics.Inbox(_user), Self));
     }
 }

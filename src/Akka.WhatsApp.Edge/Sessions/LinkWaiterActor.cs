@@ -30,7 +30,8 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
 
     /// <param name="codeAnswer">Sent to the device once the subscription to approvals is acknowledged (before, an
     /// approval published at once would find nobody listening).</param>
-    public LinkWaiterActor(string code, string deviceName, byte[] identityKey, IClientConnection connection, EdgeBackend backend, Frame codeAnswer)
+    public LinkWaiterActor(string code, string deviceName, Platform platform, byte[] identityKey, IClientConnection connection, EdgeBackend backend,
+        Frame codeAnswer)
     {
         Receive<SubscribeAck>(_ => connection.Send(codeAnswer));
         Receive<LinkApproved>(approval =>
@@ -41,7 +42,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
                 return;
             }
             var token = RandomNumberGenerator.GetBytes(32);
-            backend.Accounts.Ask<IAccountReply>(new AccountCommands.LinkDevice(approval.User, approval.ApprovedBy, AccountState.HashToken(token), deviceName),
+            backend.Accounts.Ask<IAccountReply>(new AccountCommands.LinkDevice(approval.User, approval.ApprovedBy, AccountState.HashToken(token), deviceName, (int)platform),
                     backend.AskTimeout)
                 .ContinueWith(t => new Linked(approval, token, t.IsCompletedSuccessfully ? t.Result : new A.Rejected(AccountError.InvalidArgument, "no answer")),
                     TaskScheduler.Default)
@@ -66,6 +67,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
                             UserId = linked.Approval.User.Value,
                             DeviceId = ok.Device.Value,
                             Token = Google.Protobuf.ByteString.CopyFrom(linked.Token),
+                            PhoneNumber = ok.Phone,
                         },
                     });
                     linked.Approval.ReplyTo.Tell(new LinkResult(code, ok.Device.Value, 0, ""));

@@ -54,7 +54,7 @@ public static class LoadTestProvisioning
                     var secret = RandomNumberGenerator.GetBytes(TokenBytes);
                     var reply = await accounts.Ask<IAccountReply>(
                         new AccountCommands.RegisterPrimary(user, phone, AccountState.HashToken(secret), "loadtest"), TimeSpan.FromSeconds(30), token);
-                    if (reply is not AccountReplies.Done)
+                    if (reply is not AccountReplies.Authenticated)
                         throw new InvalidOperationException($"the account entity refused {user}: {reply}");
                     await directory.RegisterAsync(phone, user, token);
                     users[i] = new ProvisionedUser(user.Value, DeviceId.Primary.Value, Convert.ToBase64String(secret), phone);
