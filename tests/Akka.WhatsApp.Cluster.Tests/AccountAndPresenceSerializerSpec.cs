@@ -76,6 +76,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new PresenceChanged(Ann, false, When),
         new PresenceChanged(Ann, true, null),
         new TypingSignal(Ann, new UserId("ben"), null, 1),
+        new PresenceAccessChanged(Ann),
         new LinkResult("code", 2, 0, ""),
         new LinkRejected("code"),
     ];

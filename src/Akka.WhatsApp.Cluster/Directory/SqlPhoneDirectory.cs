@@ -54,6 +54,8 @@ public sealed class SqlPhoneDirectory(string providerName, string connectionStri
     {
         await using var db = new DataConnection(_options);
         await db.CreateTableAsync<PhoneEntry>(tableOptions: TableOptions.CreateIfNotExists);
+        // The same statement on SQLite and PostgreSQL: user ids are looked up by ExistingAsync.
+        await db.ExecuteAsync("CREATE INDEX IF NOT EXISTS wa_phone_directory_user_id ON wa_phone_directory (user_id)");
     }
 
     public async Task RegisterAsync(string phone, UserId user, CancellationToken cancellationToken)
@@ -74,6 +76,18 @@ public sealed class SqlPhoneDirectory(string providerName, string connectionStri
             foreach (var row in rows)
                 found[row.Phone] = new UserId(row.UserId);
         }
+        return found;
+    }
+
+    public async Task<IReadOnlySet<UserId>> ExistingAsync(IReadOnlyCollection<UserId> users, CancellationToken cancellationToken)
+    {
+        var found = new HashSet<UserId>();
+        if (users.Count == 0)
+            return found;
+        await using var db = await OpenAsync(cancellationToken);
+        foreach (var batch in users.Select(u => u.Value).Distinct(StringComparer.Ordinal).Chunk(LookupBatch))
+            foreach (var id in await db.GetTable<PhoneEntry>().Where(p => batch.Contains(p.UserId)).Select(p => p.UserId).ToListAsync(cancellationToken))
+                found.Add(new UserId(id));
         return found;
     }
 }

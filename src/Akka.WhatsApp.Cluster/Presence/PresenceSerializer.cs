@@ -30,6 +30,8 @@ public sealed class PresenceSerializer : ProtobufSerializer
         Map<PresenceChanged, Proto.PresenceChanged>("P",
             p => new Proto.PresenceChanged { User = p.User.Value, Online = p.Online, HasLastSeen = p.LastSeen.HasValue, LastSeenMs = p.LastSeen is { } t ? Ms(t) : 0 },
             p => new PresenceChanged(new UserId(p.User), p.Online, p.HasLastSeen ? At(p.LastSeenMs) : null));
+        Map<PresenceAccessChanged, Proto.PresenceAccessChanged>("PA",
+            p => new Proto.PresenceAccessChanged { Of = p.Of.Value }, p => new PresenceAccessChanged(new UserId(p.Of)));
         Map<TypingSignal, Proto.TypingSignal>("T",
             t => new Proto.TypingSignal { From = t.From.Value, To = t.To.Value, GroupId = t.Group?.Value ?? "", State = t.State },
             p => new TypingSignal(new UserId(p.From), new UserId(p.To), p.GroupId.Length == 0 ? null : new GroupId(p.GroupId), p.State));

@@ -47,6 +47,21 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     public AccountNotices.DevicesChanged DevicesNotice(UserId user) =>
         new(user, DeviceGeneration, [.. Devices.Values.Select(d => new DeviceToken(d.Id, d.Fingerprint))]);
 
+    /// <summary>
+    /// Who may see this user's presence may have changed with <paramref name="e"/>: their subscribers check again. A block
+    /// or unblock also changes whether this user may see the other's presence (<paramref name="other"/>).
+    /// </summary>
+    public static bool ChangesPresenceAccess(IAccountEvent e, out UserId? other)
+    {
+        other = e switch
+        {
+            E.UserBlocked b => b.Target,
+            E.UserUnblocked u => u.Target,
+            _ => null,
+        };
+        return e is E.PrivacyChanged or E.ContactsReplaced or E.UserBlocked or E.UserUnblocked;
+    }
+
     /// <summary>Whether an event changes which devices (and tokens) may act as this user.</summary>
     public static bool ChangesDevices(IAccountEvent e) => e is E.PrimaryRegistered or E.DeviceLinked or E.DeviceUnlinked;
 

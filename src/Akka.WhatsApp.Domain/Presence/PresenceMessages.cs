@@ -16,6 +16,12 @@ public static class PresenceTopics
 /// <summary>A user came online (first device attached) or went offline (last device detached).</summary>
 public sealed record PresenceChanged(UserId User, bool Online, DateTimeOffset? LastSeen) : IPresenceSignal;
 
+/// <summary>
+/// Whether a subscriber may see <paramref name="Of"/>'s presence may have changed (a privacy setting, the contacts or
+/// a block): sessions following <paramref name="Of"/> stop showing it at once and check again.
+/// </summary>
+public sealed record PresenceAccessChanged(UserId Of) : IPresenceSignal;
+
 /// <summary>Someone is typing to a user (or in a group).</summary>
 public sealed record TypingSignal(UserId From, UserId To, GroupId? Group, int State) : IPresenceSignal;
 

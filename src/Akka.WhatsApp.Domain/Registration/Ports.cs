@@ -13,4 +13,10 @@ public interface IPhoneDirectory
 
     /// <summary>The registered users among <paramref name="phones"/>; unknown numbers are simply absent.</summary>
     Task<IReadOnlyDictionary<string, UserId>> LookupAsync(IReadOnlyCollection<string> phones, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Which of <paramref name="users"/> are registered: one query for a whole list of ids a client named (group
+    /// members, presence subscriptions), so that ids that do not exist never start an entity.
+    /// </summary>
+    Task<IReadOnlySet<UserId>> ExistingAsync(IReadOnlyCollection<UserId> users, CancellationToken cancellationToken);
 }

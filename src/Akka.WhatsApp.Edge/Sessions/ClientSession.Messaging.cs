@@ -193,34 +193,49 @@ public sealed partial class ClientSession
         var to = new UserId(typing.To);
         var from = User;
         var backend = Backend;
-        // Relayed only to online devices, never persisted, never waited for; a user who blocked the typist never sees it.
-        _ = backend.Accounts.Ask<object>(new AccountCommands.GetDeliveryInfo(to, from), backend.AskTimeout).ContinueWith(t =>
+        // Relayed only to online devices, never persisted, never waited for. A block in either direction stops it (a
+        // blocked user sees nothing of the blocker, and a blocker does not show itself); an unknown user gets nothing.
+        _ = DeliveryInfoAsync(to).ContinueWith(t =>
         {
-            if (t.IsCompletedSuccessfully && t.Result is A.DeliveryInfo { Blocks: false })
+            if (t.IsCompletedSuccessfully && t.Result is ({ Blocks: false }, { Blocks: false }))
                 backend.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(to), new TypingSignal(from, to, null, (int)typing.State)));
         }, TaskScheduler.Default);
     }
 
+    public const int MaxPresencePerRequest = 256;
+    public const int MaxPresencePerConnection = 1024;
+
+    /// <summary>The users this connection follows (their presence is pushed while privacy and blocks allow).</summary>
+    private readonly HashSet<UserId> _subscribed = new();
+
     private async Task<Frame?> SubscribePresenceAsync(Frame frame)
     {
-        var list = new PresenceList();
-        foreach (var id in frame.SubscribePresence.UserIds.Distinct().Take(256))
+        var users = frame.SubscribePresence.UserIds.Where(id => id.Length > 0).Distinct().Select(id => new UserId(id)).ToList();
+        if (users.Count > MaxPresencePerRequest)
+            throw new RequestException(ErrorCode.InvalidArgument, $"at most {MaxPresencePerRequest} users per SubscribePresence");
+        lock (_gate)
         {
-            var target = new UserId(id);
-            var both = DeliveryInfoAsync(target);
-            var view = AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.View(target, User));
-            var presence = new Protocol.Presence { UserId = id };
-            var (mine, theirs) = await both;
-            if (theirs is { SharesPresence: true } && mine is { Blocks: false })
-            {
-                _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(target, true));
-                var online = await AskAsync<IMailboxReply>(Backend.Mailboxes, new MailboxCommands.GetPresence(target)) is M.PresenceIs { Online: true };
-                presence.State = online ? PresenceState.Online : PresenceState.Offline;
-                if (!online && await view is A.Viewed { LastSeen: { } seen })
-                    presence.LastSeen = WireMapping.Ms(seen);
-            }
-            list.Presences.Add(presence);
+            // Every id asked for counts, known or not: a subscription is what the client asked for.
+            if (_subscribed.Count + users.Count(u => !_subscribed.Contains(u)) > MaxPresencePerConnection)
+                throw new RequestException(ErrorCode.InvalidArgument,
+                    $"at most {MaxPresencePerConnection} presence subscriptions per connection; unsubscribe some first");
+            _subscribed.UnionWith(users);
         }
+
+        // Ids that do not exist are answered at once, without starting an entity for each.
+        var existing = await Backend.Directory.ExistingAsync(users, CancellationToken.None);
+        var blocked = (await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetBlocked(User)) as A.Blocked)?.Users ?? [];
+        var presences = await Task.WhenAll(users.Select(async user =>
+        {
+            if (!existing.Contains(user))
+                return new Protocol.Presence { UserId = user.Value };
+            var presence = await PresenceLook.OfAsync(Backend, User, user, viewerBlocksTarget: blocked.Contains(user.Value));
+            // Followed even while hidden: if the user's privacy or a block changes, the subscription shows them again.
+            _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(user, Follow: true, Visible: presence.State != PresenceState.Unspecified));
+            return presence;
+        }));
+        var list = new PresenceList();
+        list.Presences.AddRange(presences);
         return new Frame { PresenceList = list };
     }
 
@@ -232,8 +247,12 @@ public sealed partial class ClientSession
 
     private void OnUnsubscribePresence(Frame frame)
     {
-        foreach (var id in frame.UnsubscribePresence.UserIds.Distinct())
-            _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(new UserId(id), false));
+        foreach (var user in frame.UnsubscribePresence.UserIds.Distinct().Select(id => new UserId(id)))
+        {
+            lock (_gate)
+                _subscribed.Remove(user);
+            _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(user, Follow: false));
+        }
         _connection.Send(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
     }
 }

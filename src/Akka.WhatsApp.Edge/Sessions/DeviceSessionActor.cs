@@ -41,8 +41,24 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     /// <summary>The app went to the background (false) or came back (true).</summary>
     public sealed record Available(bool Yes) : INoSerializationVerificationNeeded;
 
-    /// <summary>Follow (or stop following) a user's presence.</summary>
-    public sealed record FollowPresence(UserId User, bool Follow) : INoSerializationVerificationNeeded;
+    /// <summary>Follow (or stop following) a user's presence; <paramref name="Visible"/>: the viewer may see it now.</summary>
+    public sealed record FollowPresence(UserId User, bool Follow, bool Visible = true) : INoSerializationVerificationNeeded;
+
+    /// <summary>The answer of a check of whether this session may see a followed user's presence.</summary>
+    private sealed record Looked(UserId User, int Check, Protocol.Presence Presence) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// A followed user: <see cref="Visible"/> while privacy and blocks let this session see them (changes are pushed
+    /// only then); <see cref="Shown"/> when the client was last shown a state (online / offline), not "hidden".
+    /// </summary>
+    private sealed class Following(bool visible)
+    {
+        public bool Visible { get; set; } = visible;
+        public bool Shown { get; set; } = visible;
+        public int Check { get; set; }
+    }
+
+    private readonly Dictionary<UserId, Following> _following = new();
 
     private readonly UserId _user;
     private readonly DeviceId _device;
@@ -125,7 +141,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                     Attach(0);
                 }
                 break;
-            case PresenceChanged p:
+            case PresenceChanged p when _following.TryGetValue(p.User, out var followed) && followed.Visible:
                 _connection.Send(new Frame
                 {
                     Presence = new Protocol.Presence
@@ -142,10 +158,36 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                     TypingNotification = new TypingNotification { FromUserId = typing.From.Value, GroupId = typing.Group?.Value ?? "", State = (TypingState)typing.State },
                 });
                 break;
+            case PresenceChanged:
+                break; // not followed (any more), or hidden by privacy or a block
+            case FollowPresence { Follow: true } f:
+                _following[f.User] = new Following(f.Visible);
+                _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Presence(f.User), Self));
+                break;
             case FollowPresence f:
-                _backend.PresenceBus.Tell(f.Follow
-                    ? new Subscribe(PresenceTopics.Presence(f.User), Self)
-                    : new Unsubscribe(PresenceTopics.Presence(f.User), Self));
+                _following.Remove(f.User);
+                _backend.PresenceBus.Tell(new Unsubscribe(PresenceTopics.Presence(f.User), Self));
+                break;
+            case PresenceAccessChanged changed when _following.TryGetValue(changed.Of, out var followed):
+                // Hidden until the check says otherwise: a change that hides the user hides it from the next push on.
+                followed.Visible = false;
+                var check = ++followed.Check;
+                var (of, viewer, backend) = (changed.Of, _user, _backend);
+                PresenceLook.OfAsync(backend, viewer, of).ContinueWith(
+                        t => new Looked(of, check, t.IsCompletedSuccessfully ? t.Result : new Protocol.Presence { UserId = of.Value }), TaskScheduler.Default)
+                    .PipeTo(Self);
+                break;
+            case PresenceAccessChanged:
+                break;
+            case Looked looked when _following.TryGetValue(looked.User, out var followed) && followed.Check == looked.Check:
+                var visible = looked.Presence.State != PresenceState.Unspecified;
+                followed.Visible = visible;
+                // The current state when visible; "hidden" (UNSPECIFIED) once when a shown user became hidden.
+                if (visible || followed.Shown)
+                    _connection.Send(new Frame { Presence = looked.Presence });
+                followed.Shown = visible;
+                break;
+            case Looked:
                 break;
             case Writable w:
                 _backend.Mailboxes.Tell(new MailboxCommands.Throttle(_user, _device, Self, Paused: !w.Yes), Self);
