@@ -256,7 +256,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
                 break;
         }
         return new MailboxCommands.Enqueue(member, post.MessageId, post.From, post.FromDevice, meta, ciphertexts,
-            ExceptDevice: ownCopy ? post.FromDevice.Value : 0);
+            ExceptDevice: ownCopy ? post.FromDevice.Value : 0, At: post.At);
     }
 
     private static readonly DeviceCiphertext SystemCiphertext = new([], 0);

@@ -89,6 +89,9 @@ public sealed class GroupSerializer : ProtobufSerializer
         Map<C.GetRecipientCount, Proto.GetRecipientCount>("RC",
             c => new Proto.GetRecipientCount { Group = c.Group.Value, Requester = c.Requester.Value, MessageId = Bytes(c.MessageId) },
             p => new C.GetRecipientCount(new GroupId(p.Group), new UserId(p.Requester), IdOf(p.MessageId)));
+        Map<C.GetPost, Proto.GetPost>("FP",
+            c => new Proto.GetPost { Group = c.Group.Value, Requester = c.Requester.Value, MessageId = Bytes(c.MessageId) },
+            p => new C.GetPost(new GroupId(p.Group), new UserId(p.Requester), IdOf(p.MessageId)));
 
         // replies
         Map<R.Info, Proto.Info>("RIN", r => new Proto.Info { Group = ToProto(r.Group) }, p => new R.Info(FromProto(p.Group)));

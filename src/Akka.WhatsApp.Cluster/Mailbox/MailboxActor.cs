@@ -34,6 +34,8 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public long SentUpTo { get; set; }
         public long AckedUpTo { get; set; }
         public bool QueueEmptySent { get; set; }
+        /// <summary>The last entry of the backlog (what was stored when the device attached) pushed in this attachment; 0: none.</summary>
+        public long LastBacklogPushed { get; set; }
         public bool Paused { get; set; }
         public bool Available { get; set; } = true;
     }
@@ -293,12 +295,15 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
                 break;
             a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
             a.SentUpTo = entry.Seq;
+            if (entry.Seq <= a.BacklogEnd)
+                a.LastBacklogPushed = entry.Seq;
             inFlight++;
         }
         if (!a.QueueEmptySent && (a.SentUpTo >= a.BacklogEnd || !State.PendingFor(device, a.SentUpTo).Any(e => e.Seq <= a.BacklogEnd)))
         {
             a.QueueEmptySent = true;
-            a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, Math.Min(a.SentUpTo, a.BacklogEnd)));
+            // PROTOCOL.md §8.4: the seq of the last backlog entry pushed, 0 when there was none (not the device's cursor).
+            a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, a.LastBacklogPushed));
         }
     }
 

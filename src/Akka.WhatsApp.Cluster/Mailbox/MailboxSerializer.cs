@@ -133,6 +133,9 @@ public sealed class MailboxSerializer : ProtobufSerializer
             p => new MailboxCommands.CheckReceived(new UserId(p.Owner), new UserId(p.FromUser), Ids(p.MessageIds)));
         Map<MailboxReplies.Received, Proto.Received>("RC",
             r => new Proto.Received { MessageIds = { r.MessageIds.Select(Bytes) } }, p => new MailboxReplies.Received(Ids(p.MessageIds)));
+        Map<MailboxCommands.GetAccepted, Proto.GetAccepted>("AC",
+            c => new Proto.GetAccepted { Owner = c.Owner.Value, FromUser = c.From.Value, MessageId = Bytes(c.MessageId) },
+            p => new MailboxCommands.GetAccepted(new UserId(p.Owner), new UserId(p.FromUser), IdOf(p.MessageId)));
         Map<MailboxCommands.GetPresence, Proto.GetPresence>("GP",
             c => new Proto.GetPresence { Owner = c.Owner.Value }, p => new MailboxCommands.GetPresence(new UserId(p.Owner)));
         Map<MailboxReplies.PresenceIs, Proto.PresenceIs>("PI",
@@ -219,12 +222,13 @@ public sealed class MailboxSerializer : ProtobufSerializer
     private static Proto.Enqueue ToProto(MailboxCommands.Enqueue c) => new()
     {
         Owner = c.Owner.Value, MessageId = Bytes(c.MessageId), FromUser = c.From.Value, FromDevice = c.FromDevice.Value,
-        Ciphertexts = { CiphertextsToProto(c.Ciphertexts) }, Meta = MetaToProto(c.Meta), ExceptDevice = c.ExceptDevice,
+        Ciphertexts = { CiphertextsToProto(c.Ciphertexts) }, Meta = MetaToProto(c.Meta), ExceptDevice = c.ExceptDevice, Resend = c.Resend,
+        AtMs = c.At is { } at ? Ms(at) : 0,
     };
 
     private static MailboxCommands.Enqueue FromProto(Proto.Enqueue p) => new(
         new UserId(p.Owner), IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), MetaFromProto(p.Meta), CiphertextsFromProto(p.Ciphertexts),
-        p.ExceptDevice);
+        p.ExceptDevice, p.Resend, p.AtMs == 0 ? null : At(p.AtMs));
 
     private static Proto.MemberReceipt ToProto(MemberReceipt m) => new()
     {

@@ -169,6 +169,9 @@ public static class GroupCommands
 
     /// <summary>How many members a message of <paramref name="Requester"/> was sent to (only its sender may ask).</summary>
     public sealed record GetRecipientCount(GroupId Group, UserId Requester, MessageId MessageId) : IGroupCommand;
+
+    /// <summary>The group seq and time of a message <paramref name="Requester"/> posted (for a resend, PROTOCOL.md §8.4), or NOT_FOUND.</summary>
+    public sealed record GetPost(GroupId Group, UserId Requester, MessageId MessageId) : IGroupCommand;
 }
 
 /// <summary>Events a Group persists.</summary>

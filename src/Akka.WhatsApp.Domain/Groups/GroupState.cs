@@ -86,6 +86,9 @@ public sealed record GroupState : IAggregate<GroupState, IGroupCommand, IGroupEv
             GetRecipientCount r => Recent.TryGetValue(r.MessageId, out var post) && post.From == r.Requester
                 ? (new RecipientCount(post.RecipientCount), [])
                 : (new Rejected(GroupError.NotFound, "no recent message of yours with this id in this group"), []),
+            GetPost g => Recent.TryGetValue(g.MessageId, out var post) && post.From == g.Requester
+                ? (new Posted(g.MessageId, post.Seq, post.At, Duplicate: true), [])
+                : (new Rejected(GroupError.NotFound, "no message of yours with this id in this group"), []),
             _ => (new Rejected(GroupError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
         };
     }
@@ -106,6 +109,7 @@ public sealed record GroupState : IAggregate<GroupState, IGroupCommand, IGroupEv
             RevokeInvite r => r.Actor,
             Post p => p.From,
             GetRecipientCount r => r.Requester,
+            GetPost g => g.Requester,
             _ => (UserId?)null,
         };
         return user is { } who && Members.TryGetValue(who, out var member) ? member : null;

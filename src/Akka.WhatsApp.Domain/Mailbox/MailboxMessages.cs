@@ -120,7 +120,13 @@ public readonly record struct ReceiptKey(UserId Sender, GroupId? Group);
 /// <summary>Commands a Mailbox accepts.</summary>
 public static class MailboxCommands
 {
-    /// <summary>Store a message for the owner's devices; idempotent by <paramref name="MessageId"/>.</summary>
+    /// <summary>
+    /// Store a message for the owner's devices; idempotent by <paramref name="MessageId"/>. With <paramref name="Resend"/>
+    /// it is a new copy of a message this mailbox accepted from the same sender, for the devices it names only (PROTOCOL.md
+    /// §8.4): stored again under its original time, refused NOT_FOUND when the message is not known.
+    /// <paramref name="At"/> is the message's time when another entity accepted it first (a group's post): members see
+    /// the time the sender was answered, not when their mailbox got it.
+    /// </summary>
     public sealed record Enqueue(
         UserId Owner,
         MessageId MessageId,
@@ -128,7 +134,12 @@ public static class MailboxCommands
         DeviceId FromDevice,
         MessageMeta Meta,
         ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts,
-        uint ExceptDevice = 0) : IMailboxCommand;
+        uint ExceptDevice = 0,
+        bool Resend = false,
+        DateTimeOffset? At = null) : IMailboxCommand;
+
+    /// <summary>The original result of a message this mailbox accepted from <paramref name="From"/> (Enqueued, duplicate), or NOT_FOUND.</summary>
+    public sealed record GetAccepted(UserId Owner, UserId From, MessageId MessageId) : IMailboxCommand;
 
     /// <summary>Store several messages in order with one write (a group's fan-out); each is idempotent by its id.</summary>
     public sealed record EnqueueBatch(UserId Owner, ImmutableArray<Enqueue> Items) : IMailboxCommand;
@@ -271,4 +282,5 @@ public enum MailboxError
 {
     InvalidArgument = 1,
     EditWindowExpired = 2,
+    NotFound = 3,
 }

@@ -82,6 +82,9 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             EnqueueReceipt r => DecideReceipt(r, now),
             Ack a => DecideAck(a.Device, a.UpToSeq),
             DropDevice d => (new Acked(d.Device, LastSeq), Cursors.ContainsKey(d.Device) ? [new DeviceDropped(d.Device)] : []),
+            GetAccepted g => (Recent.TryGetValue(g.MessageId, out var accepted) && accepted.From == g.From
+                ? new Enqueued(g.MessageId, accepted.Seq, accepted.At, Duplicate: true)
+                : new Rejected(MailboxError.NotFound, "no message with this id was accepted from this sender"), []),
             _ => (new Rejected(MailboxError.InvalidArgument, $"{command.GetType().Name} is not a state change"), []),
         };
 
@@ -108,6 +111,8 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
 
     private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideEnqueue(Enqueue e, DateTimeOffset now)
     {
+        if (e.Resend)
+            return DecideResend(e);
         if (Recent.TryGetValue(e.MessageId, out var original))
             return original.From == e.From
                 ? (new Enqueued(e.MessageId, original.Seq, original.At, Duplicate: true), [])
@@ -116,7 +121,9 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             return (new Rejected(MailboxError.InvalidArgument, "a message needs at least one device ciphertext"), []);
         if (ContentKinds.NeedsTarget(e.Meta.Kind) && e.Meta.Target is null)
             return (new Rejected(MailboxError.InvalidArgument, "this kind of message needs target_message_id"), []);
-        if (e.Meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone)
+        // The sync copy of an edit follows the recipient's mailbox, which checked the window: the sender's own window of
+        // recent ids is shared by all its conversations and may have forgotten the target already.
+        if (e.Meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone && e.Meta.SyncTo is null)
         {
             var window = e.Meta.Kind == ContentKinds.Edit ? EditWindow : DeleteForEveryoneWindow;
             if (!Recent.TryGetValue(e.Meta.Target!.Value, out var target) || target.From != e.From || now - target.At > window)
@@ -124,11 +131,27 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
                     $"only the sender can change a message, within {window.TotalMinutes:0} minutes"), []);
         }
 
-        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, now, e.Meta, e.Ciphertexts, e.ExceptDevice);
-        var reply = new Enqueued(e.MessageId, stored.Seq, now, Duplicate: false);
+        var at = e.At ?? now;
+        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, at, e.Meta, e.Ciphertexts, e.ExceptDevice);
+        var reply = new Enqueued(e.MessageId, stored.Seq, at, Duplicate: false);
         return MembershipAfter(e) is { } membership
             ? (reply, [new MessageEnqueued(stored), membership])
             : (reply, [new MessageEnqueued(stored)]);
+    }
+
+    /// <summary>
+    /// A resend stores a new entry (its own seq) under the original message's id and time, for the devices it names: a
+    /// client replaces the placeholder of the message it could not decrypt. Retried, it is stored again; clients drop the
+    /// copy they already have by message id. The dedup window keeps the original.
+    /// </summary>
+    private (IMailboxReply, IReadOnlyList<IMailboxEvent>) DecideResend(Enqueue e)
+    {
+        if (!Recent.TryGetValue(e.MessageId, out var original) || original.From != e.From)
+            return (new Rejected(MailboxError.NotFound, "no message with this id was accepted from this sender"), []);
+        if (e.Ciphertexts.IsEmpty || e.Ciphertexts.ContainsKey(StoredMessage.AllDevices))
+            return (new Rejected(MailboxError.InvalidArgument, "a resend names the devices it is for"), []);
+        var stored = new StoredMessage(LastSeq + 1, e.MessageId, e.From, e.FromDevice, original.At, e.Meta, e.Ciphertexts, e.ExceptDevice);
+        return (new Enqueued(e.MessageId, stored.Seq, original.At, Duplicate: false), [new MessageEnqueued(stored)]);
     }
 
     /// <summary>A group event that adds the owner to its group or takes them out changes the owner's group list.</summary>
@@ -193,8 +216,10 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
 
     private MailboxState ApplyEnqueued(MailboxEntry entry, MessageId id, UserId from, IEnumerable<DeviceId> devices)
     {
-        var recent = Recent.SetItem(id, new RecentMessage(from, entry.Seq, entry.ServerTimestamp));
-        var order = RecentOrder.Enqueue(id);
+        // A resend carries the id of a message in the window: the window keeps the original (its seq answers retries).
+        var resent = Recent.ContainsKey(id);
+        var recent = resent ? Recent : Recent.SetItem(id, new RecentMessage(from, entry.Seq, entry.ServerTimestamp));
+        var order = resent ? RecentOrder : RecentOrder.Enqueue(id);
         while (recent.Count > DedupWindow)
         {
             order = order.Dequeue(out var oldest);

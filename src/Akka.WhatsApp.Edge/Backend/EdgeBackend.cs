@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Domain.Registration;
 
 namespace Akka.WhatsApp.Edge.Backend;
@@ -18,4 +19,11 @@ public sealed record EdgeBackend(
 {
     /// <summary>How long a request waits for an entity before the client gets TIMEOUT.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The transport-independent 1:1 sender over these regions.</summary>
+    public MessageSender Messages => _messages ??= new MessageSender(Accounts, Mailboxes, AskTimeout, Time);
+
+    private MessageSender? _messages;
 }

@@ -5,6 +5,7 @@ using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Groups;
 using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using G = Akka.WhatsApp.Domain.Groups.GroupReplies;
@@ -164,8 +165,6 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.InvalidArgument, "message_id must be exactly 16 bytes");
         if (send.Kind == ContentKind.System)
             throw new RequestException(ErrorCode.InvalidArgument, "clients cannot send SYSTEM messages");
-        if (send.Resend)
-            throw new RequestException(ErrorCode.NotImplemented, "resend is not implemented by this server yet");
         if (!WireMapping.TryOptionalId(send.ReplyToMessageId, out var replyTo) || !WireMapping.TryOptionalId(send.TargetMessageId, out var target))
             throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
         GroupPayload payload = send.PayloadCase switch
@@ -183,6 +182,9 @@ public sealed partial class ClientSession
             PerDevicePayload p => p.Ciphertexts.Values.SelectMany(devices => devices.Values).Select(c => (c.Bytes.Length, c.Type)),
             _ => [],
         });
+        if (send.Resend)
+            return await GroupResendAsync(group, messageId, meta, payload as PerDevicePayload
+                ?? throw new RequestException(ErrorCode.InvalidArgument, "a resend carries per_device ciphertexts for the devices it is for"));
         return await AskGroupAsync(new GroupCommands.Post(group, User, Device, messageId, meta, payload)) switch
         {
             G.Posted p => new Frame
@@ -193,6 +195,31 @@ public sealed partial class ClientSession
                 },
             },
             var other => throw Unexpected(other),
+        };
+    }
+
+    /// <summary>
+    /// A new copy of a group message this user posted, for the member devices it names only (PROTOCOL.md §8.4): with the
+    /// original group seq and time, stored in each named member's mailbox (the group's log is not touched).
+    /// </summary>
+    private async Task<Frame?> GroupResendAsync(GroupId group, MessageId messageId, MessageMeta meta, PerDevicePayload payload)
+    {
+        var post = await AskGroupAsync(new GroupCommands.GetPost(group, User, messageId)) as G.Posted ?? throw new RequestException(ErrorCode.Internal, "unexpected answer");
+        var members = payload.Ciphertexts.Keys.ToList();
+        var devices = await Task.WhenAll(members.Select(m => AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(m, User))));
+        var unknown = members.Zip(devices, (member, reply) => SendPolicy.UnknownDevices(member, (reply as A.DeliveryInfo)?.Devices ?? [],
+                payload.Ciphertexts[member].Keys, member == User ? Device.Value : null))
+            .OfType<DeviceMismatch>().ToList();
+        if (unknown.Count > 0)
+            throw new RequestException(ErrorCode.StaleDevices, "a resend names devices that do not exist", stale: [.. unknown.Select(WireMapping.Wire)]);
+        var copy = meta with { Group = group, GroupSeq = post.Seq };
+        var stored = await Task.WhenAll(members.Select(member => AskAsync<IMailboxReply>(Backend.Mailboxes,
+            new MailboxCommands.Enqueue(member, messageId, User, Device, copy, payload.Ciphertexts[member], Resend: true))));
+        if (stored.OfType<M.Rejected>().FirstOrDefault() is { } refused)
+            throw new RequestException(refused.Error == MailboxError.NotFound ? ErrorCode.NotFound : ErrorCode.InvalidArgument, refused.Reason);
+        return new Frame
+        {
+            GroupSendResult = new GroupSendResult { MessageId = WireMapping.Bytes(messageId), GroupSeq = (ulong)post.Seq, ServerTimestamp = WireMapping.Ms(post.At) },
         };
     }
 

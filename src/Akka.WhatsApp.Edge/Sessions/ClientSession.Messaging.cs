@@ -6,6 +6,7 @@ using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Presence;
 using Akka.WhatsApp.Protocol;
+using Akka.WhatsApp.Domain.Messaging;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
 
@@ -25,8 +26,10 @@ public sealed partial class ClientSession
             throw new RequestException(ErrorCode.InvalidArgument, "to_user_id must name another user (copies for your own devices go in self_ciphertexts)");
         if (send.Kind == ContentKind.System)
             throw new RequestException(ErrorCode.InvalidArgument, "clients cannot send SYSTEM messages");
-        if (send.Ciphertexts.Count == 0)
+        if (send.Ciphertexts.Count == 0 && !send.Resend)
             throw new RequestException(ErrorCode.InvalidArgument, "a message needs one ciphertext per device of the recipient");
+        if (SendPolicy.NamesADeviceTwice(send.Ciphertexts.Select(c => c.DeviceId)) || SendPolicy.NamesADeviceTwice(send.SelfCiphertexts.Select(c => c.DeviceId)))
+            throw new RequestException(ErrorCode.InvalidArgument, "two ciphertexts for one device");
         if (!WireMapping.TryOptionalId(send.ReplyToMessageId, out var replyTo) || !WireMapping.TryOptionalId(send.TargetMessageId, out var target))
             throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
         if (send.SendAt > WireMapping.Ms(_time.GetUtcNow()) + 1000)
@@ -37,59 +40,33 @@ public sealed partial class ClientSession
         CheckDeliverSize(meta, send.Ciphertexts.Select(c => (c.Ciphertext.Length, (int)c.Type)));
         CheckDeliverSize(meta with { SyncTo = to }, send.SelfCiphertexts.Select(c => (c.Ciphertext.Length, (int)c.Type)));
 
-        // Taken here, in frame order: the checks below wait for two account entities, and two sends checked at the
-        // same time could otherwise reach the mailbox in either order (found by the load test: a few per thousand).
+        // Taken here, in frame order: the checks wait for two account entities, and two sends checked at the same time
+        // could otherwise reach the mailbox in either order (found by the load test: a few per thousand).
         var turn = _sendOrder.Next();
+        SendOutcome outcome;
         try
         {
-            return await SendInTurnAsync(send, to, messageId, meta, turn);
+            outcome = await Backend.Messages.SendAsync(new OutgoingMessage(User, Device, to, messageId, meta,
+                WireMapping.Ciphertexts(send.Ciphertexts), WireMapping.Ciphertexts(send.SelfCiphertexts), send.Resend), turn);
         }
         finally
         {
             turn.Done();
         }
-    }
-
-    private async Task<Frame?> SendInTurnAsync(Protocol.Send send, UserId to, MessageId messageId, MessageMeta meta, SendOrder.Turn turn)
-    {
-        var (senderInfo, recipientInfo) = await DeliveryInfoAsync(to);
-        var recipient = recipientInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
-        var sender = senderInfo ?? throw new RequestException(ErrorCode.NotFound, "your account no longer exists");
-        if (!sender.Devices.Contains(Device.Value))
+        switch (outcome)
         {
-            // Removed a moment ago: the notice that closes this connection may still be on its way, but the account has
-            // already forgotten the device, and nothing is sent in its name.
-            Close(ErrorFrame(0, ErrorCode.DeviceRemoved, "this device was removed from the account"));
-            return null;
+            case SendOutcome.Accepted a:
+                return SendResult(messageId, a.At, a.Duplicate);
+            case SendOutcome.Refused { Error: SendError.SenderRemoved }:
+                // Removed a moment ago: the notice that closes this connection may still be on its way, but the account has
+                // already forgotten the device, and nothing is sent in its name.
+                Close(ErrorFrame(0, ErrorCode.DeviceRemoved, "this device was removed from the account"));
+                return null;
+            case SendOutcome.Refused r:
+                throw new RequestException(WireMapping.ErrorOf(r.Error), r.Reason, stale: [.. r.Stale.Select(WireMapping.Wire)]);
+            default:
+                throw new RequestException(ErrorCode.Internal, "unexpected outcome of a send");
         }
-        if (sender.Blocks)
-            throw new RequestException(ErrorCode.Blocked, "you blocked this user; unblock them to send");
-
-        var stale = new[]
-        {
-            Stale(to, recipient.Devices, send.Ciphertexts.Select(c => c.DeviceId), exclude: null),
-            Stale(User, sender.Devices, send.SelfCiphertexts.Select(c => c.DeviceId), exclude: Device.Value),
-        }.OfType<StaleDevices>().ToList();
-        if (stale.Count > 0)
-            throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the current devices", stale: stale);
-
-        if (recipient.Blocks)
-        {
-            // The recipient blocked the sender: the message is never stored nor delivered, and the sender is not told
-            // (one tick forever, as WhatsApp does). Retries get the same answer.
-            return SendResult(messageId, _time.GetUtcNow(), duplicate: false);
-        }
-
-        // Earlier sends of this connection have handed their messages to the mailboxes; the Ask below is sent before
-        // EnqueueAsync returns, so the next send may go as soon as this one's is on its way.
-        await turn.Previous;
-        var storing = EnqueueAsync(new MailboxCommands.Enqueue(to, messageId, User, Device, meta, WireMapping.Ciphertexts(send.Ciphertexts)));
-        turn.Done();
-        var stored = await storing;
-        if (send.SelfCiphertexts.Count > 0)
-            await EnqueueAsync(new MailboxCommands.Enqueue(User, messageId, User, Device, meta with { SyncTo = to },
-                WireMapping.Ciphertexts(send.SelfCiphertexts)));
-        return SendResult(messageId, stored.ServerTimestamp, stored.Duplicate);
     }
 
     /// <summary>Refuses a message one of whose ciphertexts could never be pushed: its Deliver would exceed the maximum frame.</summary>
@@ -114,29 +91,10 @@ public sealed partial class ClientSession
         SendResult = new SendResult { MessageId = WireMapping.Bytes(id), ServerTimestamp = WireMapping.Ms(at), Duplicate = duplicate },
     };
 
-    private async Task<M.Enqueued> EnqueueAsync(IMailboxCommand command) =>
-        await AskAsync<IMailboxReply>(Backend.Mailboxes, command) switch
-        {
-            M.Enqueued e => e,
-            M.Rejected { Error: MailboxError.EditWindowExpired } r => throw new RequestException(ErrorCode.EditWindowExpired, r.Reason),
-            M.Rejected r => throw new RequestException(ErrorCode.InvalidArgument, r.Reason),
-            _ => throw new RequestException(ErrorCode.Internal, "unexpected answer"),
-        };
-
-    /// <summary>The STALE_DEVICES check (as Signal-Server does): exactly one ciphertext per current device; null when it holds.</summary>
-    private static StaleDevices? Stale(UserId user, ImmutableSortedSet<uint> current, IEnumerable<uint> given, uint? exclude)
+    private async Task EnqueueAsync(IMailboxCommand command)
     {
-        var expected = exclude is { } e ? current.Remove(e) : current;
-        var got = given.ToList();
-        var missing = expected.Except(got).ToList();
-        var extra = got.Where(d => !expected.Contains(d)).Distinct().ToList();
-        var duplicated = got.Count != got.Distinct().Count();
-        if (missing.Count == 0 && extra.Count == 0 && !duplicated)
-            return null;
-        var stale = new StaleDevices { UserId = user.Value };
-        stale.MissingDeviceIds.AddRange(missing);
-        stale.ExtraDeviceIds.AddRange(extra);
-        return stale;
+        if (await AskAsync<IMailboxReply>(Backend.Mailboxes, command) is M.Rejected r)
+            throw new RequestException(ErrorCode.InvalidArgument, r.Reason);
     }
 
     private void OnAck(Ack ack) =>
@@ -164,10 +122,8 @@ public sealed partial class ClientSession
         var (me, theirInfo) = await DeliveryInfoAsync(to);
         var them = theirInfo ?? throw new RequestException(ErrorCode.NotFound, $"no user {to}");
 
-        // Read receipts are neither sent nor received when either side turned them off (group receipts always are);
-        // blocks stop everything.
-        var forward = !them.Blocks && !(me?.Blocks ?? false)
-            && (type != Domain.Mailbox.ReceiptType.Read || group is not null || ((me?.ReadReceipts ?? true) && them.ReadReceipts));
+        var forward = SendPolicy.ForwardsReceipt(type, group is not null, readerBlocks: me?.Blocks ?? false, senderBlocks: them.Blocks,
+            readerSendsReadReceipts: me?.ReadReceipts ?? true, senderWantsReadReceipts: them.ReadReceipts);
         var immutableIds = ids.ToImmutableArray();
         if (forward)
             await EnqueueAsync(new MailboxCommands.EnqueueReceipt(to, MailboxState.ReceiptIdFor(User, type, ids), User, Device, type, immutableIds, null, group));

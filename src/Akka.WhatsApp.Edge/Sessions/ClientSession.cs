@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Protocol.Framing;

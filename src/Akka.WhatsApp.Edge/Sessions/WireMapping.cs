@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
@@ -83,6 +84,24 @@ public static partial class WireMapping
         };
         w.MessageIds.AddRange(r.MessageIds.Select(Bytes));
         return w;
+    }
+
+    public static ErrorCode ErrorOf(SendError error) => error switch
+    {
+        SendError.NotFound => ErrorCode.NotFound,
+        SendError.Blocked => ErrorCode.Blocked,
+        SendError.StaleDevices => ErrorCode.StaleDevices,
+        SendError.EditWindowExpired => ErrorCode.EditWindowExpired,
+        SendError.SenderRemoved => ErrorCode.DeviceRemoved,
+        _ => ErrorCode.InvalidArgument,
+    };
+
+    public static StaleDevices Wire(DeviceMismatch m)
+    {
+        var stale = new StaleDevices { UserId = m.User.Value };
+        stale.MissingDeviceIds.AddRange(m.Missing);
+        stale.ExtraDeviceIds.AddRange(m.Extra);
+        return stale;
     }
 
     public static ReceiptType? ReceiptTypeOf(WireReceiptType type) => type switch

@@ -1,4 +1,4 @@
-namespace Akka.WhatsApp.Edge.Sessions;
+namespace Akka.WhatsApp.Domain.Messaging;
 
 /// <summary>
 /// Keeps a connection's messages in the order their frames arrived while their checks run concurrently: each

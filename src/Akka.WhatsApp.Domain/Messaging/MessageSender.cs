@@ -1,0 +1,169 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Mailbox;
+using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
+
+namespace Akka.WhatsApp.Domain.Messaging;
+
+/// <summary>A 1:1 message as the sender hands it over: ciphertexts for the recipient's devices and sync copies for the sender's own.</summary>
+public sealed record OutgoingMessage(
+    UserId From,
+    DeviceId FromDevice,
+    UserId To,
+    MessageId Id,
+    MessageMeta Meta,
+    ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts,
+    ImmutableSortedDictionary<uint, DeviceCiphertext> SelfCiphertexts,
+    bool Resend = false);
+
+/// <summary>Why a send was refused; the edge maps each to its wire error code.</summary>
+public enum SendError
+{
+    NotFound = 1,
+    Blocked = 2,
+    StaleDevices = 3,
+    EditWindowExpired = 4,
+    InvalidArgument = 5,
+    /// <summary>The sending device is no longer one of the account's: nothing is sent in its name.</summary>
+    SenderRemoved = 6,
+}
+
+public abstract record SendOutcome
+{
+    /// <summary>Durably stored (✓): the original time and <paramref name="Duplicate"/> for a retry of an accepted message.</summary>
+    public sealed record Accepted(DateTimeOffset At, bool Duplicate) : SendOutcome;
+
+    public sealed record Refused(SendError Error, string Reason, ImmutableArray<DeviceMismatch> Stale = default) : SendOutcome
+    {
+        public ImmutableArray<DeviceMismatch> Stale { get; init; } = Stale.IsDefault ? [] : Stale;
+    }
+}
+
+/// <summary>
+/// Sends one 1:1 message (PROTOCOL.md §8.1-8.4), whoever hands it over: a client connection today, a scheduled send
+/// or the key server tomorrow. It asks both accounts once, applies <see cref="SendPolicy"/>, and stores the message
+/// in the recipient's mailbox and the sync copies in the sender's, answering only once both are durable.
+/// Orchestration, not a rule: it lives beside the rules it applies and talks to the entities through the two regions
+/// it is given (core Akka only, as the rest of the domain).
+/// </summary>
+public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeSpan askTimeout, TimeProvider time)
+{
+    /// <summary>
+    /// Sends <paramref name="message"/>. <paramref name="order"/> keeps one sender's messages in the order it handed them
+    /// over while their checks overlap: the hand-over to the mailboxes waits for the previous one.
+    /// </summary>
+    public async Task<SendOutcome> SendAsync(OutgoingMessage message, SendOrder.Turn order)
+    {
+        if (SendPolicy.NamesADeviceTwice(message.Ciphertexts.Keys) || SendPolicy.NamesADeviceTwice(message.SelfCiphertexts.Keys))
+            return Refused(SendError.InvalidArgument, "two ciphertexts for one device");
+        var mine = Ask(accounts, new AccountCommands.GetDeliveryInfo(message.From, message.To));
+        var theirs = Ask(accounts, new AccountCommands.GetDeliveryInfo(message.To, message.From));
+        if (await theirs is not A.DeliveryInfo recipient)
+            return Refused(SendError.NotFound, $"no user {message.To}");
+        if (await mine is not A.DeliveryInfo sender)
+            return Refused(SendError.NotFound, "your account no longer exists");
+        if (!sender.Devices.Contains(message.FromDevice.Value))
+            return Refused(SendError.SenderRemoved, "this device was removed from the account");
+        if (sender.Blocks)
+            return Refused(SendError.Blocked, "you blocked this user; unblock them to send");
+        return message.Resend
+            ? await ResendAsync(message, sender, recipient, order)
+            : await FirstSendAsync(message, sender, recipient, order);
+    }
+
+    private async Task<SendOutcome> FirstSendAsync(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient, SendOrder.Turn order)
+    {
+        ImmutableArray<DeviceMismatch> stale =
+        [
+            .. new[]
+            {
+                SendPolicy.Mismatch(message.To, recipient.Devices, message.Ciphertexts.Keys),
+                SendPolicy.Mismatch(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
+            }.OfType<DeviceMismatch>(),
+        ];
+        if (!stale.IsEmpty)
+        {
+            // A retry of an accepted message gets the original answer, whatever it carries now (§8.1): only a message
+            // never stored is checked against the device lists.
+            if (await Ask(mailboxes, new MailboxCommands.GetAccepted(message.To, message.From, message.Id)) is M.Enqueued { } original)
+                return new SendOutcome.Accepted(original.ServerTimestamp, Duplicate: true);
+            return new SendOutcome.Refused(SendError.StaleDevices, "the ciphertexts do not match the current devices", stale);
+        }
+        if (recipient.Blocks)
+        {
+            // The recipient blocked the sender: the message is never stored nor delivered, and the sender is not told
+            // (one tick for ever, as WhatsApp does). Retries get the same answer.
+            return new SendOutcome.Accepted(time.GetUtcNow(), Duplicate: false);
+        }
+        return await HandOverAsync(message, order, ChecksTarget(message.Meta));
+    }
+
+    private async Task<SendOutcome> ResendAsync(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient, SendOrder.Turn order)
+    {
+        if (message.Ciphertexts.IsEmpty && message.SelfCiphertexts.IsEmpty)
+            return Refused(SendError.InvalidArgument, "a resend names at least one device");
+        ImmutableArray<DeviceMismatch> unknown =
+        [
+            .. new[]
+            {
+                SendPolicy.UnknownDevices(message.To, recipient.Devices, message.Ciphertexts.Keys),
+                SendPolicy.UnknownDevices(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
+            }.OfType<DeviceMismatch>(),
+        ];
+        if (!unknown.IsEmpty)
+            return new SendOutcome.Refused(SendError.StaleDevices, "a resend names devices that do not exist", unknown);
+        if (recipient.Blocks)
+            return new SendOutcome.Accepted(time.GetUtcNow(), Duplicate: false); // as the original: nothing reveals the block
+        return await HandOverAsync(message, order, sequential: false);
+    }
+
+    /// <summary>Edits and deletions are checked against the recipient's record of the target before the sync copy is made.</summary>
+    private static bool ChecksTarget(MessageMeta meta) => meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone;
+
+    /// <summary>
+    /// Stores the message for the recipient and the sync copies for the sender, in this sender's order: both are handed
+    /// over before the next message of the sender may go (so the sender's other devices see its messages in order too).
+    /// When the recipient's mailbox may refuse (<paramref name="sequential"/>), the sync copy waits for its answer.
+    /// </summary>
+    private async Task<SendOutcome> HandOverAsync(OutgoingMessage m, SendOrder.Turn order, bool sequential)
+    {
+        await order.Previous;
+        Task<object?>? toRecipient = null, toSelf = null;
+        try
+        {
+            if (!m.Ciphertexts.IsEmpty)
+                toRecipient = Ask(mailboxes, new MailboxCommands.Enqueue(m.To, m.Id, m.From, m.FromDevice, m.Meta, m.Ciphertexts, Resend: m.Resend));
+            if (sequential && toRecipient is not null && Refusal(await toRecipient) is { } early)
+                return early;
+            if (!m.SelfCiphertexts.IsEmpty)
+                toSelf = Ask(mailboxes, new MailboxCommands.Enqueue(m.From, m.Id, m.From, m.FromDevice, m.Meta with { SyncTo = m.To }, m.SelfCiphertexts,
+                    Resend: m.Resend));
+        }
+        finally
+        {
+            order.Done();
+        }
+        var stored = toRecipient is null ? null : await toRecipient;
+        var synced = toSelf is null ? null : await toSelf;
+        if ((Refusal(stored) ?? Refusal(synced)) is { } refused)
+            return refused;
+        var answer = (M.Enqueued)(stored ?? synced)!;
+        return new SendOutcome.Accepted(answer.ServerTimestamp, answer.Duplicate);
+    }
+
+    private static SendOutcome.Refused? Refusal(object? reply) => reply switch
+    {
+        M.Enqueued or null => null,
+        M.Rejected { Error: MailboxError.EditWindowExpired } r => new SendOutcome.Refused(SendError.EditWindowExpired, r.Reason),
+        M.Rejected { Error: MailboxError.NotFound } r => new SendOutcome.Refused(SendError.NotFound, r.Reason),
+        M.Rejected r => new SendOutcome.Refused(SendError.InvalidArgument, r.Reason),
+        _ => throw new InvalidOperationException($"unexpected answer from a mailbox: {reply.GetType().Name}"),
+    };
+
+    private static SendOutcome.Refused Refused(SendError error, string reason) => new(error, reason);
+
+    /// <summary>An Ask whose timeout surfaces as <see cref="AskTimeoutException"/> (the edge answers TIMEOUT).</summary>
+    private Task<object?> Ask(IActorRef target, object message) => target.Ask<object?>(message, askTimeout);
+}
