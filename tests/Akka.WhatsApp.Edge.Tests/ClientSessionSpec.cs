@@ -56,6 +56,20 @@ public sealed class ClientSessionSpec
     }
 
     [Fact]
+    public void A_refusal_of_a_frame_without_request_id_is_not_sent_since_an_error_with_id_0_announces_a_close()
+    {
+        Hello();
+        _session.Receive(new Frame { Welcome = new Welcome() });
+        _session.Receive(new Frame { RequestId = 0, Hello = new Hello { ProtocolVersion = ProtocolVersion.Current } });
+        Assert.Single(_connection.Sent); // the Welcome
+        Assert.False(_connection.Closed);
+
+        // A close still carries its error, with id 0.
+        _session.HeartbeatExpired();
+        Assert.Equal((0u, ErrorCode.HeartbeatTimeout), (_connection.Sent[^1].RequestId, _connection.Sent[^1].Error.Code));
+    }
+
+    [Fact]
     public void A_second_Hello_is_refused_as_INVALID_ARGUMENT()
     {
         Hello();
@@ -71,7 +85,7 @@ public sealed class ClientSessionSpec
     public void A_decode_failure_sends_its_error_code_and_closes(DecodeStatus status, ErrorCode expected)
     {
         Hello();
-        _session.DecodeFailed(status);
+        _session.DecodeFailed(status, 65536);
         Assert.Equal(expected, _connection.Sent[^1].Error.Code);
         Assert.True(_connection.Closed);
         Assert.Equal(SessionState.Closed, _session.State);

@@ -11,7 +11,7 @@ namespace Akka.WhatsApp.Edge.Tests;
 /// <summary>The real connection pipeline (decoder, encoder, session) on DotNetty's EmbeddedChannel.</summary>
 public sealed class PipelineSpec
 {
-    private static readonly EdgeSettings Settings = new() { MaxFrameSize = 1024, HeartbeatInterval = TimeSpan.FromSeconds(30) };
+    private static readonly EdgeSettings Settings = new() { MaxFrameSize = 4096, HeartbeatInterval = TimeSpan.FromSeconds(30) };
 
     private static EmbeddedChannel NewChannel()
     {
@@ -55,7 +55,7 @@ public sealed class PipelineSpec
     {
         var channel = NewChannel();
         var huge = new Frame { RequestId = 7, GroupList = new GroupList() };
-        huge.GroupList.Groups.Add(new GroupInfo { Description = new string('x', 2000) });
+        huge.GroupList.Groups.Add(new GroupInfo { Description = new string('x', 5000) });
         channel.WriteAndFlushAsync(huge);
 
         var sent = Assert.Single(Outbound(channel));
@@ -73,7 +73,7 @@ public sealed class PipelineSpec
         var reply = Assert.Single(Outbound(channel));
         Assert.Equal(9u, reply.RequestId);
         Assert.Equal(Frame.PacketOneofCase.Welcome, reply.PacketCase);
-        Assert.Equal(1024u, reply.Welcome.MaxFrame);
+        Assert.Equal(4096u, reply.Welcome.MaxFrame);
         Assert.True(channel.Active);
     }
 
@@ -98,13 +98,41 @@ public sealed class PipelineSpec
     {
         var channel = NewChannel();
         var prefix = new byte[5];
-        var n = Varint32.Write(prefix, 1025);
+        var n = Varint32.Write(prefix, 4097);
         channel.WriteInbound(Bytes(prefix[..n]));
         channel.RunPendingTasks();
 
         var reply = Assert.Single(Outbound(channel));
         Assert.Equal(ErrorCode.FrameTooLarge, reply.Error.Code);
         Assert.False(channel.Open);
+    }
+
+    [Fact]
+    public void A_first_frame_above_1024_bytes_is_refused_FRAME_TOO_LARGE_though_the_maximum_frame_is_larger()
+    {
+        var channel = NewChannel();
+        var hello = HelloFrame();
+        hello.Hello.ClientName = new string('c', 1100);
+        channel.WriteInbound(Bytes(Encode(hello)));
+        channel.RunPendingTasks();
+
+        var reply = Assert.Single(Outbound(channel));
+        Assert.Equal(ErrorCode.FrameTooLarge, reply.Error.Code);
+        Assert.False(channel.Open);
+    }
+
+    [Fact]
+    public void After_Hello_frames_up_to_the_maximum_frame_are_read()
+    {
+        var channel = NewChannel();
+        var ping = new Frame { RequestId = 2, Ping = new Ping { ClientTimestamp = 5 } };
+        // An unknown field (number 15) of 1,100 bytes: ignored, but it makes the frame larger than a Hello may be.
+        Google.Protobuf.MessageExtensions.MergeFrom(ping.Ping, new byte[] { 0x7A, 0xCC, 0x08 }.Concat(new byte[1100]).ToArray());
+        Assert.InRange(ping.CalculateSize(), FrameDecoder.MaxHelloSize + 1, Settings.MaxFrameSize);
+        channel.WriteInbound(Bytes([.. Encode(HelloFrame()), .. Encode(ping)]));
+
+        Assert.Equal([Frame.PacketOneofCase.Welcome, Frame.PacketOneofCase.Pong], Outbound(channel).Select(f => f.PacketCase));
+        Assert.True(channel.Open);
     }
 
     [Fact]

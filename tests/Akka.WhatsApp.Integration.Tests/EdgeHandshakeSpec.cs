@@ -29,6 +29,48 @@ public sealed class EdgeHandshakeSpec(SqliteNodeFixture fixture) : IClassFixture
 
     private Task<WhatsAppConnection> ConnectAsync() => WhatsAppConnection.ConnectAsync("127.0.0.1", fixture.Edge.Port);
 
+    /// <summary>
+    /// PROTOCOL.md §2, "Closing": a client that keeps writing after its malformed frame still reads the server's error and
+    /// then an orderly end of stream, never a reset (which would have thrown the error away on its way).
+    /// </summary>
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF }, ErrorCode.MalformedFrame)]
+    [InlineData(new byte[] { 0x02, 0x08, 0x01 }, ErrorCode.UnknownPacket)] // a first frame without a packet
+    public async Task A_client_that_keeps_writing_after_a_refused_frame_reads_the_error_and_an_orderly_close(byte[] bad, ErrorCode expected)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, fixture.Edge.Port);
+        // The refused bytes, then 4 MiB more without reading anything: the server has unread input when it gives up.
+        var junk = new byte[64 * 1024];
+        Random.Shared.NextBytes(junk);
+        Exception? writeFailure = null;
+        try
+        {
+            await socket.SendAsync(bad);
+            for (var sent = 0; sent < 4 << 20; sent += junk.Length)
+                await socket.SendAsync(junk).WaitAsync(Wait);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            writeFailure = e; // a reset: the server closed without reading what it was sent
+        }
+
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(Wait);
+        int read;
+        var readFailure = await Record.ExceptionAsync(async () =>
+        {
+            while ((read = await socket.ReceiveAsync(buffer, timeout.Token)) > 0) // a reset throws here
+                received.AddRange(buffer.AsSpan(0, read).ToArray());
+        });
+
+        Assert.True(writeFailure is null && readFailure is null, $"the connection was reset: {(writeFailure ?? readFailure)?.Message}");
+        Assert.Equal(DecodeStatus.Frame, FrameCodec.TryDecode(received.ToArray(), 1 << 20, out var frame, out var consumed));
+        Assert.Equal(expected, frame!.Error.Code);
+        Assert.Equal(received.Count, consumed);
+    }
+
     [Fact]
     public async Task Hello_is_answered_with_Welcome_carrying_the_session_limits()
     {

@@ -116,10 +116,13 @@ public sealed partial class ClientSession
     }
 
     /// <summary>The frame decoder gave up on the byte stream: tell the client why, then close.</summary>
-    public void DecodeFailed(DecodeStatus status)
+    /// <param name="limit">The largest frame allowed at that point: 1,024 bytes for the first (Hello), then the maximum frame.</param>
+    public void DecodeFailed(DecodeStatus status, int limit)
     {
         var (code, message) = status == DecodeStatus.TooLarge
-            ? (ErrorCode.FrameTooLarge, $"frame exceeds the maximum of {_settings.MaxFrameSize} bytes")
+            ? (ErrorCode.FrameTooLarge, limit < _settings.MaxFrameSize
+                ? $"the first frame (Hello) must fit in {limit} bytes"
+                : $"frame exceeds the maximum of {limit} bytes")
             : (ErrorCode.MalformedFrame, $"malformed frame ({status})");
         _log.LogDebug("Connection {Connection}: {Message}", _connection.Id, message);
         Close(ErrorFrame(0, code, message));
@@ -427,8 +430,10 @@ public sealed partial class ClientSession
             error.Error.StaleDevices.AddRange(stale);
         if (close)
             Close(error);
-        else if (!IsClosed)
+        else if (request.RequestId != 0 && !IsClosed)
             _connection.Send(error);
+        // else: an Error with request_id 0 always announces the end of the connection (PROTOCOL.md §3); a refused
+        // notification or request without an id is dropped instead, so that a client never mistakes one for the other.
     }
 
     private bool IsClosed

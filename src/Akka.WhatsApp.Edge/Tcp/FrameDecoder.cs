@@ -6,7 +6,7 @@ using DotNetty.Transport.Channels;
 namespace Akka.WhatsApp.Edge.Tcp;
 
 /// <summary>Raised into the pipeline when the byte stream cannot be framed; the session closes the connection.</summary>
-public sealed record FrameDecodeFailure(DecodeStatus Status);
+public sealed record FrameDecodeFailure(DecodeStatus Status, int Limit);
 
 /// <summary>
 /// varint32 length prefix + Protobuf Frame, decoded with the shared <see cref="FrameCodec"/>.
@@ -15,7 +15,11 @@ public sealed record FrameDecodeFailure(DecodeStatus Status);
 /// </summary>
 public sealed class FrameDecoder(int maxFrameSize, Monitoring.EdgeMetrics? metrics = null) : ByteToMessageDecoder
 {
+    /// <summary>The largest first frame (Hello, PROTOCOL.md §2): the connection's maximum applies once it is read.</summary>
+    public const int MaxHelloSize = 1024;
+
     private bool _failed;
+    private int _limit = Math.Min(MaxHelloSize, maxFrameSize);
 
     protected override void Decode(IChannelHandlerContext context, IByteBuffer input, List<object> output)
     {
@@ -30,6 +34,7 @@ public sealed class FrameDecoder(int maxFrameSize, Monitoring.EdgeMetrics? metri
             {
                 case DecodeStatus.Frame:
                     input.SkipBytes(consumed);
+                    _limit = maxFrameSize;
                     metrics?.FrameReceived(consumed);
                     output.Add(frame!);
                     break;
@@ -37,7 +42,7 @@ public sealed class FrameDecoder(int maxFrameSize, Monitoring.EdgeMetrics? metri
                     return;
                 default:
                     _failed = true;
-                    output.Add(new FrameDecodeFailure(status));
+                    output.Add(new FrameDecodeFailure(status, _limit));
                     break;
             }
         }
@@ -54,5 +59,5 @@ public sealed class FrameDecoder(int maxFrameSize, Monitoring.EdgeMetrics? metri
     }
 
     private DecodeStatus Decode(ArraySegment<byte> bytes, out Protocol.Frame? frame, out int consumed) =>
-        FrameCodec.TryDecode(bytes.AsSpan(), maxFrameSize, out frame, out consumed);
+        FrameCodec.TryDecode(bytes.AsSpan(), _limit, out frame, out consumed);
 }
