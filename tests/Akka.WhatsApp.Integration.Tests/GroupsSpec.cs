@@ -62,6 +62,24 @@ public sealed class GroupsSpec(PostgresGroupsNode fixture) : IClassFixture<Postg
     }
 
     [Fact]
+    public async Task A_group_created_with_a_thousand_made_up_members_refuses_each_NOT_FOUND_in_request_order_and_starts_no_entity_for_them()
+    {
+        var (alice, bob) = (await RegisterAsync(Node), await RegisterAsync(Node));
+        await using var a = await ConnectAsync(Node, alice);
+        var made = Enumerable.Range(0, 1000).Select(i => $"made-up-{Guid.NewGuid():N}").ToList();
+        var named = made.Take(500).Append(bob.UserId).Concat(made.Skip(500)).ToList();
+        var accountsBefore = await TestNodes.EntitiesAsync(Node, "account");
+
+        var created = await a.CreateGroupAsync("guests", named);
+
+        Assert.Equal(named, created.Results.Select(r => r.UserId));
+        Assert.All(created.Results.Where(r => r.UserId != bob.UserId), r => Assert.Equal(ErrorCode.NotFound, r.Error));
+        Assert.Equal(ErrorCode.Unspecified, created.Results.Single(r => r.UserId == bob.UserId).Error);
+        Assert.Equal(new[] { alice.UserId, bob.UserId }.Order(StringComparer.Ordinal), created.Group.Members.Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.InRange(await TestNodes.EntitiesAsync(Node, "account") - accountsBefore, 0, 10);
+    }
+
+    [Fact]
     public async Task Every_member_sees_every_group_message_once_in_group_order_under_concurrent_senders()
     {
         const int perSender = 25;

@@ -46,6 +46,16 @@ public static class TestNodes
         return (regions.Count, regions.Sum(r => r.GetProperty("numEntities").GetInt32()));
     }
 
+    /// <summary>The entities of <paramref name="region"/> alive on <paramref name="node"/>, as its /metrics tells (wa_entities).</summary>
+    public static async Task<double> EntitiesAsync(WhatsAppNode node, string region)
+    {
+        using var http = new HttpClient { BaseAddress = node.ManagementUri };
+        var text = await http.GetStringAsync("/metrics");
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith($"wa_entities{{region=\"{region}\"}}", StringComparison.Ordinal))
+                   ?? throw new InvalidOperationException($"/metrics has no wa_entities for {region}");
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Polls /health/ready until it answers 200, failing with the last answer after a minute.</summary>
     public static async Task WaitUntilReadyAsync(WhatsAppNode node)
     {

@@ -35,7 +35,7 @@ public sealed partial class ClientSession
             WireMapping.SettingsOf(create.Settings), allowed, refused));
         var created = reply as G.Created ?? throw Unexpected(reply);
         var answer = new GroupCreated { Group = WireMapping.Wire(created.Group) };
-        answer.Results.AddRange(created.Results.Select(WireMapping.Wire));
+        answer.Results.AddRange(InRequestOrder(created.Results, members).Select(WireMapping.Wire));
         return new Frame { GroupCreated = answer };
     }
 
@@ -91,13 +91,20 @@ public sealed partial class ClientSession
             var info = await AskGroupAsync(new GroupCommands.GetInfo(group, User));
             if (info is not G.Info)
                 throw Unexpected(info);
-            return MembersResultFrame(group, refused);
+            return MembersResultFrame(group, InRequestOrder(refused, named));
         }
         return await AskGroupAsync(new GroupCommands.ChangeMembers(group, User, operation, allowed, refused)) switch
         {
-            G.Members m => MembersResultFrame(group, m.Results),
+            G.Members m => MembersResultFrame(group, InRequestOrder(m.Results, named)),
             var other => throw Unexpected(other),
         };
+    }
+
+    /// <summary>One result per user named, in the order the request named them (PROTOCOL.md §11).</summary>
+    private static IEnumerable<MemberResult> InRequestOrder(IEnumerable<MemberResult> results, ImmutableArray<UserId> named)
+    {
+        var position = named.Select((user, i) => (user, i)).ToDictionary(p => p.user, p => p.i);
+        return results.OrderBy(r => position.GetValueOrDefault(r.User, int.MaxValue));
     }
 
     private static Frame MembersResultFrame(GroupId group, IEnumerable<MemberResult> results)
@@ -275,10 +282,13 @@ public sealed partial class ClientSession
     /// </summary>
     private async Task<(ImmutableArray<UserId> Allowed, ImmutableArray<MemberResult> Refused)> ResolveNewMembersAsync(ImmutableArray<UserId> users)
     {
-        var infos = await Task.WhenAll(users.Select(async u =>
+        // One directory query sorts out ids that do not exist, so that a list of 1,000 made-up ids starts no entity.
+        var existing = await Backend.Directory.ExistingAsync(users, CancellationToken.None);
+        var infos = await Task.WhenAll(users.Where(existing.Contains).Select(async u =>
             (User: u, Reply: await AskAsync<IAccountReply>(Backend.Accounts, new AccountCommands.GetDeliveryInfo(u, User)))));
         var allowed = ImmutableArray.CreateBuilder<UserId>();
         var refused = ImmutableArray.CreateBuilder<MemberResult>();
+        refused.AddRange(users.Where(u => !existing.Contains(u)).Select(u => new MemberResult(u, GroupError.NotFound)));
         foreach (var (user, reply) in infos)
         {
             switch (reply)
