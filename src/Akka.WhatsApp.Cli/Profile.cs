@@ -3,7 +3,10 @@ using Akka.WhatsApp.Client;
 
 namespace Akka.WhatsApp.Cli;
 
-/// <summary>What `wa` remembers between runs, in one JSON file of the profile folder (the token is a secret: mode 600).</summary>
+/// <summary>
+/// Who `wa` is between runs, in one JSON file of the profile folder (the token is a secret: mode 600). What the device
+/// received and sent is in the profile's message store (messages.db, <see cref="Client.Storage.MessageStore"/>).
+/// </summary>
 public sealed record Profile
 {
     public string Server { get; init; } = "127.0.0.1:5222";
@@ -11,9 +14,8 @@ public sealed record Profile
     public string? UserId { get; init; }
     public uint DeviceId { get; init; }
     public string? Token { get; init; }
+    /// <summary>The ack cursor of profiles from before the message store (which keeps it now, with the messages).</summary>
     public ulong LastAckedSeq { get; init; }
-    /// <summary>State of the messages this profile sent: message id (hex) → "sent" | "delivered" | "read".</summary>
-    public Dictionary<string, string> Sent { get; init; } = new();
 
     [System.Text.Json.Serialization.JsonIgnore]
     public Credentials Credentials => UserId is null || Token is null

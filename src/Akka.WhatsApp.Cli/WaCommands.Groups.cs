@@ -28,7 +28,7 @@ public static partial class WaCommands
         var onlyAdminsAdd = SettingOption("--only-admins-add", "only admins may add members");
 
         // Every group command logs in, does one thing and says what happened; the exit code is 1 when something was refused.
-        Command Define(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, WhatsAppClient, CancellationToken, Task<int>> run)
+        Command Define(string name, string description, IEnumerable<Symbol> symbols, Func<ParseResult, DeviceSession, CancellationToken, Task<int>> run)
         {
             var command = new Command(name, description);
             foreach (var symbol in symbols)
@@ -40,35 +40,37 @@ public static partial class WaCommands
             }
             command.SetAction(async (p, ct) =>
             {
-                var (_, profile, options) = Open(p, profileOption, serverOption);
-                await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-                return await run(p, client, ct);
+                var (folder, profile, options) = Open(p, profileOption, serverOption);
+                await using var device = await DeviceSession.OpenAsync(folder, profile, options, holds: false, ct);
+                var code = await run(p, device, ct);
+                TellUnshown(device, output);
+                return code;
             });
             return command;
         }
 
         Command Members(string name, string description, string done,
             Func<WhatsAppClient, string, IEnumerable<string>, CancellationToken, Task<MembersResult>> change) =>
-            Define(name, description, [groupArgument, usersArgument], async (p, client, ct) =>
-                ShowResults(await change(client, p.GetValue(groupArgument)!, p.GetValue(usersArgument)!, ct), done, output));
+            Define(name, description, [groupArgument, usersArgument], async (p, device, ct) =>
+                ShowResults(await change(device.Client, p.GetValue(groupArgument)!, p.GetValue(usersArgument)!, ct), done, output));
 
         var group = new Command("group", "create, inspect and run groups, and post to them");
         foreach (var command in new[]
                  {
-                     Define("create", "create a group with you as its creator", [nameArgument, membersArgument], async (p, client, ct) =>
+                     Define("create", "create a group with you as its creator", [nameArgument, membersArgument], async (p, device, ct) =>
                      {
-                         var created = await client.CreateGroupAsync(p.GetValue(nameArgument)!, p.GetValue(membersArgument) ?? [], cancellationToken: ct);
+                         var created = await device.Client.CreateGroupAsync(p.GetValue(nameArgument)!, p.GetValue(membersArgument) ?? [], cancellationToken: ct);
                          output.WriteLine($"created {created.Group.GroupId} \"{created.Group.Name}\"");
                          return ShowResults(created.Results, "added", output);
                      }),
-                     Define("info", "show a group: name, settings and members", [groupArgument], async (p, client, ct) =>
+                     Define("info", "show a group: name, settings and members", [groupArgument], async (p, device, ct) =>
                      {
-                         ShowInfo(await client.GetGroupInfoAsync(p.GetValue(groupArgument)!, ct), output);
+                         ShowInfo(await device.Client.GetGroupInfoAsync(p.GetValue(groupArgument)!, ct), output);
                          return 0;
                      }),
-                     Define("list", "list the groups you are a member of", [], async (_, client, ct) =>
+                     Define("list", "list the groups you are a member of", [], async (_, device, ct) =>
                      {
-                         var groups = (await client.ListGroupsAsync(ct)).Groups;
+                         var groups = (await device.Client.ListGroupsAsync(ct)).Groups;
                          foreach (var g in groups)
                              output.WriteLine($"{g.GroupId}\t{g.Name}\t{g.Members.Count} members");
                          output.WriteLine($"{groups.Count} groups");
@@ -79,50 +81,50 @@ public static partial class WaCommands
                      Members("promote", "make members admins (admins only)", "promoted", (c, g, users, ct) => c.PromoteAdminsAsync(g, users, ct)),
                      Members("demote", "make admins plain members (admins only)", "demoted", (c, g, users, ct) => c.DemoteAdminsAsync(g, users, ct)),
                      Define("settings", "show the group's settings, or change the given ones (admins only)",
-                         [groupArgument, onlyAdminsSend, onlyAdminsEditInfo, onlyAdminsAdd], async (p, client, ct) =>
+                         [groupArgument, onlyAdminsSend, onlyAdminsEditInfo, onlyAdminsAdd], async (p, device, ct) =>
                          {
                              var groupId = p.GetValue(groupArgument)!;
-                             var current = (await client.GetGroupInfoAsync(groupId, ct)).Settings ?? new GroupSettings();
+                             var current = (await device.Client.GetGroupInfoAsync(groupId, ct)).Settings ?? new GroupSettings();
                              var wanted = ChangeSettings(current, p.GetValue(onlyAdminsSend), p.GetValue(onlyAdminsEditInfo), p.GetValue(onlyAdminsAdd));
                              if (!wanted.Equals(current))
-                                 current = (await client.UpdateGroupAsync(groupId, settings: wanted, cancellationToken: ct)).Settings ?? new GroupSettings();
+                                 current = (await device.Client.UpdateGroupAsync(groupId, settings: wanted, cancellationToken: ct)).Settings ?? new GroupSettings();
                              output.WriteLine(Describe(current));
                              return 0;
                          }),
-                     Define("rename", "change the group's name", [groupArgument, nameArgument], async (p, client, ct) =>
+                     Define("rename", "change the group's name", [groupArgument, nameArgument], async (p, device, ct) =>
                      {
-                         var info = await client.UpdateGroupAsync(p.GetValue(groupArgument)!, name: p.GetValue(nameArgument)!, cancellationToken: ct);
+                         var info = await device.Client.UpdateGroupAsync(p.GetValue(groupArgument)!, name: p.GetValue(nameArgument)!, cancellationToken: ct);
                          output.WriteLine($"renamed {info.GroupId} to \"{info.Name}\"");
                          return 0;
                      }),
-                     Define("leave", "leave a group", [groupArgument], async (p, client, ct) =>
+                     Define("leave", "leave a group", [groupArgument], async (p, device, ct) =>
                      {
-                         await client.LeaveGroupAsync(p.GetValue(groupArgument)!, ct);
+                         await device.Client.LeaveGroupAsync(p.GetValue(groupArgument)!, ct);
                          output.WriteLine($"left {p.GetValue(groupArgument)}");
                          return 0;
                      }),
-                     Define("invite", "print the group's invite code, creating it if needed (admins only)", [groupArgument], async (p, client, ct) =>
+                     Define("invite", "print the group's invite code, creating it if needed (admins only)", [groupArgument], async (p, device, ct) =>
                      {
-                         output.WriteLine((await client.CreateInviteLinkAsync(p.GetValue(groupArgument)!, ct)).Code);
+                         output.WriteLine((await device.Client.CreateInviteLinkAsync(p.GetValue(groupArgument)!, ct)).Code);
                          return 0;
                      }),
-                     Define("join", "join a group with an invite code", [inviteArgument], async (p, client, ct) =>
+                     Define("join", "join a group with an invite code", [inviteArgument], async (p, device, ct) =>
                      {
-                         var info = await client.JoinGroupByInviteAsync(p.GetValue(inviteArgument)!, ct);
+                         var info = await device.Client.JoinGroupByInviteAsync(p.GetValue(inviteArgument)!, ct);
                          output.WriteLine($"joined {info.GroupId} \"{info.Name}\" ({info.Members.Count} members)");
                          return 0;
                      }),
-                     Define("send", "post a text message to a group", [groupArgument, textArgument], async (p, client, ct) =>
+                     Define("send", "post a text message to a group", [groupArgument, textArgument], async (p, device, ct) =>
                      {
                          // Like `wa send`, a development tool without Signal: the text's bytes stand in for the sender-key ciphertext.
-                         var result = await client.GroupSendAsync(p.GetValue(groupArgument)!, Encoding.UTF8.GetBytes(p.GetValue(textArgument)!), cancellationToken: ct);
-                         output.WriteLine($"✓ {Hex(result.MessageId)} at {DateTimeOffset.FromUnixTimeMilliseconds((long)result.ServerTimestamp).ToLocalTime():HH:mm:ss} " +
-                                          $"(group seq {result.GroupSeq})");
+                         var group = p.GetValue(groupArgument)!;
+                         var sent = await SendTextAsync(device, Client.Storage.ChatId.Group(group), p.GetValue(textArgument)!, ct);
+                         output.WriteLine($"✓ {sent.Hex} at {sent.At.ToLocalTime():HH:mm:ss} (group seq {sent.GroupSeq})");
                          return 0;
                      }),
-                     Define("receipts", "show who got and read one of your group messages", [groupArgument, messageIdArgument], async (p, client, ct) =>
+                     Define("receipts", "show who got and read one of your group messages", [groupArgument, messageIdArgument], async (p, device, ct) =>
                      {
-                         ShowReceipts(await client.GetGroupReceiptsAsync(p.GetValue(groupArgument)!, MessageIdOf(p.GetValue(messageIdArgument)!)!, ct), output);
+                         ShowReceipts(await device.Client.GetGroupReceiptsAsync(p.GetValue(groupArgument)!, MessageIdOf(p.GetValue(messageIdArgument)!)!, ct), output);
                          return 0;
                      }),
                  })

@@ -1,18 +1,23 @@
 using System.CommandLine;
 using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Storage;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 
 namespace Akka.WhatsApp.Cli;
 
-/// <summary>The `wa` commands. <see cref="RunAsync"/> is the whole program, so tests can run it in-process.</summary>
+/// <summary>The `wa` commands. <see cref="RunAsync(string[], TextWriter, CancellationToken)"/> is the whole program, so tests can run it in-process.</summary>
 public static partial class WaCommands
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, Console.In, cancellationToken);
+
+    /// <param name="input">What `wa chat` reads lines from, and `wa send ... -` its text.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextReader input, CancellationToken cancellationToken = default)
     {
         var profileOption = new Option<string>("--profile")
         {
-            Description = "profile folder (credentials, last ack, sent message states)",
+            Description = "profile folder (credentials, the local message store)",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("WA_PROFILE")
                                        ?? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".wa", "default"),
         };
@@ -25,14 +30,27 @@ public static partial class WaCommands
         var phoneArgument = new Argument<string>("phone") { Description = "E.164 number, e.g. +14155550123" };
         var codeArgument = new Argument<string?>("code") { Description = "the code received (omit to read it from a development server)", Arity = ArgumentArity.ZeroOrOne };
         var userArgument = new Argument<string>("user") { Description = "a user id" };
+        var toArgument = new Argument<string>("to") { Description = "a user id, or the phone number (+...) of a registered contact" };
+        var chatArgument = new Argument<string>("chat") { Description = "a user id, a contact's phone number (+...), or a group id" };
+        var optionalChatArgument = new Argument<string?>("chat")
+        {
+            Description = "a user id, a contact's phone number (+...), or a group id; omit to list the chats", Arity = ArgumentArity.ZeroOrOne,
+        };
         var usersArgument = new Argument<string[]>("users") { Description = "user ids", Arity = ArgumentArity.OneOrMore };
-        var textArgument = new Argument<string>("text") { Description = "the message" };
+        var textArgument = new Argument<string>("text") { Description = "the message; - reads it from standard input" };
         var phonesArgument = new Argument<string[]>("phones") { Description = "E.164 numbers", Arity = ArgumentArity.OneOrMore };
         var forOption = new Option<int>("--seconds") { Description = "stop after this many seconds (0 = until Ctrl-C)", DefaultValueFactory = _ => 0 };
+        var limitOption = new Option<int>("--limit") { Description = "how many of the chat's last messages", DefaultValueFactory = _ => 50 };
 
         var root = new RootCommand("wa: chat on an Akka.WhatsApp server from the command line");
         root.Options.Add(profileOption);
         root.Options.Add(serverOption);
+
+        Task<DeviceSession> DeviceAsync(ParseResult p, bool holds, CancellationToken ct)
+        {
+            var (folder, profile, options) = Open(p, profileOption, serverOption);
+            return DeviceSession.OpenAsync(folder, profile, options, holds, ct);
+        }
 
         var register = new Command("register", "ask the server to send a verification code to a phone number") { phoneArgument };
         register.SetAction(async (p, ct) =>
@@ -57,63 +75,132 @@ public static partial class WaCommands
                 Phone = phone, UserId = credentials.UserId, DeviceId = credentials.DeviceId, Token = Convert.ToBase64String(credentials.Token),
                 LastAckedSeq = 0, Server = $"{options.Host}:{options.Port}",
             }).Save(folder);
+            // A new registration starts a new mailbox: what an earlier registration stored stays, its cursor does not.
+            File.Delete(DeviceSession.StorePath(folder));
             output.WriteLine($"{(isNew ? "registered" : "registered again")}: you are {credentials.UserId} (device {credentials.DeviceId})");
         });
 
         var login = new Command("login", "check the saved credentials against the server");
         login.SetAction(async (p, ct) =>
         {
-            var (folder, profile, options) = Open(p, profileOption, serverOption);
-            await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-            output.WriteLine($"logged in as {profile.UserId} (device {profile.DeviceId}, {profile.Phone})");
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            output.WriteLine($"logged in as {device.Profile.UserId} (device {device.Profile.DeviceId}, {device.Profile.Phone})");
+            TellUnshown(device, output);
         });
 
-        var send = new Command("send", "send a text message") { userArgument, textArgument };
+        var send = new Command("send", "send a text message to a user or a contact's phone number") { toArgument, textArgument };
         send.SetAction(async (p, ct) =>
         {
-            var (folder, profile, options) = Open(p, profileOption, serverOption);
-            await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-            var result = await client.SendAsync(p.GetValue(userArgument)!, System.Text.Encoding.UTF8.GetBytes(p.GetValue(textArgument)!), cancellationToken: ct);
-            var id = Convert.ToHexString(result.MessageId.ToByteArray()).ToLowerInvariant();
-            profile.Sent[id] = "sent";
-            profile.Save(folder);
-            output.WriteLine($"✓ {id} at {DateTimeOffset.FromUnixTimeMilliseconds((long)result.ServerTimestamp):HH:mm:ss}");
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            var to = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
+            var text = TextOf(p.GetValue(textArgument)!, input);
+            var id = await SendTextAsync(device, ChatId.User(to), text, ct);
+            output.WriteLine($"✓ {id.Hex} at {id.At:HH:mm:ss}");
+            TellUnshown(device, output);
         });
 
-        var listen = new Command("listen", "print incoming messages and the ✓ / ✓✓ / read state of your own");
+        var listen = new Command("listen", "print incoming messages and the ✓ / ✓✓ / read state of your own; other wa commands meanwhile use this connection");
         listen.Options.Add(forOption);
         listen.SetAction(async (p, ct) =>
         {
-            var (folder, profile, options) = Open(p, profileOption, serverOption);
-            await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
+            await using var device = await DeviceAsync(p, holds: true, ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             if (p.GetValue(forOption) is > 0 and var seconds)
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
-            output.WriteLine($"listening as {profile.UserId}; Ctrl-C to stop");
+            output.WriteLine($"listening as {device.Profile.UserId}; Ctrl-C to stop");
+            ShowUnshown(device, output, chat: null);
             try
             {
-                await foreach (var e in client.Events.ReadAllAsync(stop.Token))
-                {
-                    profile = Show(e, profile, output);
-                    // Read receipts for what others sent (not for sync copies, own group posts or system events).
-                    if (e is MessageReceived { Deliver: var d } && d.ToUserId.Length == 0 && d.Kind != ContentKind.System && d.FromUserId != profile.UserId)
-                        await client.SendReceiptAsync(d.FromUserId, ReceiptType.Read, [d.MessageId], d.GroupId.Length > 0 ? d.GroupId : null, stop.Token);
-                    profile = profile with { LastAckedSeq = client.LastAckedSeq };
-                    profile.Save(folder);
-                }
+                await foreach (var e in device.Client.Events.ReadAllAsync(stop.Token))
+                    await OnEventAsync(device, e, output, chat: null, stop.Token);
             }
             catch (OperationCanceledException)
             {
             }
-            (profile with { LastAckedSeq = client.LastAckedSeq }).Save(folder);
+        });
+
+        var chat = new Command("chat", "talk with one user or group: type lines to send them, see the conversation live (Ctrl-D or Ctrl-C ends)")
+        {
+            chatArgument,
+        };
+        chat.Options.Add(forOption);
+        chat.Options.Add(limitOption);
+        chat.SetAction(async (p, ct) =>
+        {
+            await using var device = await DeviceAsync(p, holds: true, ct);
+            var conversation = await ChatOfAsync(device.Client, p.GetValue(chatArgument)!, ct);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (p.GetValue(forOption) is > 0 and var seconds)
+                stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            output.WriteLine($"chat with {Describe(conversation)}; type a line and Enter to send; Ctrl-D to end");
+            ShowHistory(device, conversation, p.GetValue(limitOption), output);
+            ShowUnshown(device, output, conversation);
+            var events = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var e in device.Client.Events.ReadAllAsync(stop.Token))
+                        await OnEventAsync(device, e, output, conversation, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }, CancellationToken.None);
+            try
+            {
+                while (await input.ReadLineAsync(stop.Token) is { } line)
+                {
+                    if (line.Length == 0)
+                        continue;
+                    var sent = await SendTextAsync(device, conversation, line, stop.Token);
+                    lock (output)
+                        output.WriteLine($"[{sent.At.ToLocalTime():HH:mm:ss}] you: {line}  ✓");
+                }
+                // End of input: stay until --seconds, if given, to see the answers.
+                if (p.GetValue(forOption) > 0)
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await stop.CancelAsync();
+            await events;
+        });
+
+        var history = new Command("history", "show what this profile stored of a chat (or the list of chats)") { optionalChatArgument };
+        history.Options.Add(limitOption);
+        history.SetAction(async (p, ct) =>
+        {
+            var (folder, _, _) = Open(p, profileOption, serverOption);
+            using var store = MessageStore.Open(DeviceSession.StorePath(folder));
+            if (p.GetValue(optionalChatArgument) is not { } named)
+            {
+                var chats = store.Chats();
+                foreach (var (c, count, last) in chats)
+                    output.WriteLine($"{Describe(c)}\t{count} messages\tlast {last.ToLocalTime():u}");
+                output.WriteLine($"{chats.Count} chats");
+                return;
+            }
+            // A phone number needs the server to find the user; ids do not.
+            ChatId conversation;
+            if (named.StartsWith('+'))
+            {
+                await using var device = await DeviceAsync(p, holds: false, ct);
+                conversation = await ChatOfAsync(device.Client, named, ct);
+            }
+            else
+            {
+                conversation = ChatOfId(named);
+            }
+            var shown = ShowHistory(store, conversation, p.GetValue(limitOption), output);
+            store.MarkShown(shown);
         });
 
         var contacts = new Command("contacts", "find which of these numbers are registered") { phonesArgument };
         contacts.SetAction(async (p, ct) =>
         {
-            var (_, profile, options) = Open(p, profileOption, serverOption);
-            await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-            var result = await client.SyncContactsAsync(p.GetValue(phonesArgument)!, ContactSyncMode.Add, ct);
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            var result = await device.Client.SyncContactsAsync(p.GetValue(phonesArgument)!, ContactSyncMode.Add, ct);
             foreach (var c in result.Registered)
                 output.WriteLine($"{c.PhoneNumber}\t{c.UserId}");
             output.WriteLine($"{result.Registered.Count} of {p.GetValue(phonesArgument)!.Length} registered");
@@ -124,9 +211,8 @@ public static partial class WaCommands
             var command = new Command(name, block ? "block a user" : "unblock a user") { userArgument };
             command.SetAction(async (p, ct) =>
             {
-                var (_, profile, options) = Open(p, profileOption, serverOption);
-                await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-                await client.BlockAsync(p.GetValue(userArgument)!, block, ct);
+                await using var device = await DeviceAsync(p, holds: false, ct);
+                await device.Client.BlockAsync(p.GetValue(userArgument)!, block, ct);
                 output.WriteLine($"{(block ? "blocked" : "unblocked")} {p.GetValue(userArgument)}");
             });
             return command;
@@ -136,9 +222,8 @@ public static partial class WaCommands
         presence.Options.Add(forOption);
         presence.SetAction(async (p, ct) =>
         {
-            var (_, profile, options) = Open(p, profileOption, serverOption);
-            await using var client = await WhatsAppClient.ConnectAsync(options, profile.Credentials, profile.LastAckedSeq, ct);
-            foreach (var state in (await client.SubscribePresenceAsync(p.GetValue(usersArgument)!, ct)).Presences)
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            foreach (var state in (await device.Client.SubscribePresenceAsync(p.GetValue(usersArgument)!, ct)).Presences)
                 output.WriteLine(Describe(state));
             if (p.GetValue(forOption) is > 0 and var seconds)
             {
@@ -146,7 +231,7 @@ public static partial class WaCommands
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
                 try
                 {
-                    await foreach (var e in client.Events.ReadAllAsync(stop.Token))
+                    await foreach (var e in device.Client.Events.ReadAllAsync(stop.Token))
                         if (e is PresenceChanged changed)
                             output.WriteLine(Describe(changed.Presence));
                 }
@@ -158,7 +243,7 @@ public static partial class WaCommands
 
         foreach (var command in new[]
                  {
-                     register, verify, login, send, listen, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
+                     register, verify, login, send, listen, chat, history, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
@@ -198,8 +283,125 @@ public static partial class WaCommands
         await DevelopmentCodes.FetchAsync(new Uri(management), phone, ct)
         ?? throw new CliException($"no development code for {phone} at {management}; pass the code you received");
 
-    private static Profile Show(ClientEvent e, Profile profile, TextWriter output)
+    /// <summary>`-` reads the whole of standard input (without its last line break); anything else is the text itself.</summary>
+    private static string TextOf(string argument, TextReader input)
     {
+        if (argument != "-")
+            return argument;
+        var text = input.ReadToEnd().TrimEnd('\r', '\n');
+        return text.Length > 0 ? text : throw new CliException("standard input was empty: nothing to send");
+    }
+
+    /// <summary>A user id, or the user of a contact's phone number (contact discovery: only registered numbers are found).</summary>
+    private static async Task<string> UserOfAsync(WhatsAppClient client, string named, CancellationToken ct)
+    {
+        if (!named.StartsWith('+'))
+            return named;
+        var found = await client.SyncContactsAsync([named], ContactSyncMode.Add, ct);
+        return found.Registered.FirstOrDefault(c => c.PhoneNumber == named)?.UserId
+               ?? throw new CliException($"{named} is not a registered user (or not a valid E.164 number)");
+    }
+
+    private static async Task<ChatId> ChatOfAsync(WhatsAppClient client, string named, CancellationToken ct) =>
+        named.StartsWith('+') ? ChatId.User(await UserOfAsync(client, named, ct)) : ChatOfId(named);
+
+    /// <summary>Group ids are 32 lowercase hex characters (PROTOCOL.md §11); anything else names a user.</summary>
+    private static ChatId ChatOfId(string id) => id.Length == 32 && id.All(char.IsAsciiHexDigitLower) ? ChatId.Group(id) : ChatId.User(id);
+
+    private static string Describe(ChatId chat) => chat.IsGroup ? $"group {chat.Id}" : chat.Id;
+
+    private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq);
+
+    /// <summary>Sends a text to a user or group and keeps it in the store as this user's own (✓).</summary>
+    private static async Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes(text);
+        var credentials = device.Client.Credentials;
+        ByteString id;
+        ulong at, groupSeq = 0;
+        if (chat.IsGroup)
+        {
+            var posted = await device.Client.GroupSendAsync(chat.Id, body, cancellationToken: ct);
+            (id, at, groupSeq) = (posted.MessageId, posted.ServerTimestamp, posted.GroupSeq);
+        }
+        else
+        {
+            var result = await device.Client.SendAsync(chat.Id, body, cancellationToken: ct);
+            (id, at) = (result.MessageId, result.ServerTimestamp);
+        }
+        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, ContentKind.Text, body, groupSeq);
+        return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq);
+    }
+
+    private static void TellUnshown(DeviceSession device, TextWriter output)
+    {
+        if (!device.ThroughRelay && device.UnshownCount is > 0 and var count)
+            output.WriteLine($"({count} new message{(count == 1 ? "" : "s")} stored: `wa listen` or `wa history` shows them)");
+    }
+
+    /// <summary>What arrived while no `wa listen` or `wa chat` ran (stored, acknowledged, not shown yet).</summary>
+    private static void ShowUnshown(DeviceSession device, TextWriter output, ChatId? chat)
+    {
+        var unshown = device.Store.Unshown().Where(m => chat is null || m.Chat == chat).ToList();
+        foreach (var m in unshown.Where(m => m.Deliver is not null))
+            Show(new MessageReceived(m.Deliver!), device, output);
+        device.Store.MarkShown(unshown.Select(m => m.LocalId));
+    }
+
+    private static void ShowHistory(DeviceSession device, ChatId chat, int limit, TextWriter output) =>
+        device.Store.MarkShown(ShowHistory(device.Store, chat, limit, output));
+
+    private static List<long> ShowHistory(MessageStore store, ChatId chat, int limit, TextWriter output)
+    {
+        var messages = store.History(chat, limit);
+        foreach (var m in messages)
+        {
+            var when = m.ServerTime.ToLocalTime();
+            var text = m.Kind == ContentKind.System && m.Deliver?.System?.GroupEvent is { } change
+                ? Describe(change)
+                : System.Text.Encoding.UTF8.GetString(m.Body.Span);
+            var who = m.Outgoing ? "you" : m.From;
+            output.WriteLine(m.Outgoing ? $"[{when:u}] {who}: {text}  {Ticks(m.State)}" : $"[{when:u}] {who}: {text}");
+        }
+        output.WriteLine($"— {messages.Count} messages of {Describe(chat)} —");
+        return [.. messages.Select(m => m.LocalId)];
+    }
+
+    private static string Ticks(MessageState state) => state switch
+    {
+        MessageState.Delivered => "✓✓",
+        MessageState.Read or MessageState.Played => "✓✓ (read)",
+        _ => "✓",
+    };
+
+    /// <summary>Shows an event (all of them, or only <paramref name="chat"/>'s), marks it shown, and sends read receipts for what was shown.</summary>
+    private static async Task OnEventAsync(DeviceSession device, ClientEvent e, TextWriter output, ChatId? chat, CancellationToken ct)
+    {
+        if (e is MessageReceived { Deliver: var d })
+        {
+            var of = d.GroupId.Length > 0 ? ChatId.Group(d.GroupId) : ChatId.User(d.ToUserId.Length > 0 ? d.ToUserId : d.FromUserId);
+            if (chat is { } only && of != only)
+            {
+                lock (output)
+                    output.WriteLine($"(new message in {Describe(of)}; `wa history {of.Id}` shows it)");
+                return;
+            }
+            lock (output)
+                Show(e, device, output);
+            device.Store.MarkShown(of, d.FromUserId, d.MessageId);
+            // Read receipts for what others sent (not for sync copies, own group posts or system events).
+            if (d.ToUserId.Length == 0 && d.Kind != ContentKind.System && d.FromUserId != device.Profile.UserId)
+                await device.Client.SendReceiptAsync(d.FromUserId, ReceiptType.Read, [d.MessageId], d.GroupId.Length > 0 ? d.GroupId : null, ct);
+            return;
+        }
+        if (chat is null || e is not (PresenceChanged or TypingChanged))
+            lock (output)
+                Show(e, device, output);
+    }
+
+    private static void Show(ClientEvent e, DeviceSession device, TextWriter output)
+    {
+        var self = device.Profile.UserId;
         switch (e)
         {
             case MessageReceived { Deliver: var d }:
@@ -208,7 +410,7 @@ public static partial class WaCommands
                 output.WriteLine(d switch
                 {
                     { GroupId.Length: > 0, System.GroupEvent: { } change } => $"[{when:HH:mm:ss}] [group {d.GroupId}] {Describe(change)}",
-                    { GroupId.Length: > 0 } when d.FromUserId == profile.UserId => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] you (other device): {text}",
+                    { GroupId.Length: > 0 } when d.FromUserId == self => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] you (other device): {text}",
                     { GroupId.Length: > 0 } => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] {d.FromUserId}: {text}",
                     { ToUserId.Length: > 0 } => $"[{when:HH:mm:ss}] you (other device) → {d.ToUserId}: {text}",
                     _ => $"[{when:HH:mm:ss}] {d.FromUserId}: {text}",
@@ -220,13 +422,8 @@ public static partial class WaCommands
                     output.WriteLine($"[group {r.GroupId}] {(r.Type == ReceiptType.Read ? "✓✓ (read)" : "✓✓")} {id} by {r.FromUserId}");
                 break;
             case ReceiptReceived { Receipt: var r } when r.ToUserId.Length == 0:
-                var state = r.Type == ReceiptType.Read ? "read" : r.Type == ReceiptType.Delivered ? "delivered" : "played";
-                foreach (var id in r.MessageIds.Select(i => Convert.ToHexString(i.ToByteArray()).ToLowerInvariant()))
-                {
-                    if (profile.Sent.GetValueOrDefault(id) != "read")
-                        profile.Sent[id] = state;
-                    output.WriteLine($"{(state == "read" ? "✓✓ (read)" : "✓✓")} {id} by {r.FromUserId}");
-                }
+                foreach (var id in r.MessageIds.Select(MessageStore.Hex))
+                    output.WriteLine($"{Ticks(device.Store.StateOf(id) ?? MessageState.Delivered)} {id} by {r.FromUserId}");
                 break;
             case BacklogDone:
                 output.WriteLine("— up to date —");
@@ -238,7 +435,6 @@ public static partial class WaCommands
                 output.WriteLine("reconnected");
                 break;
         }
-        return profile;
     }
 
     private static string Describe(Presence p) => p.State switch

@@ -18,6 +18,12 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     public int MaxSendAttempts { get; init; } = 8;
     /// <summary>Set when the server's edge speaks TLS.</summary>
     public TlsOptions? Tls { get; init; }
+    /// <summary>
+    /// Where this device keeps what it receives (<see cref="Storage.MessageStore"/>): every message and receipt is written
+    /// there before it is acknowledged, and the ack cursor with it. Null: the application must store what it reads from
+    /// <see cref="WhatsAppClient.Events"/> itself before the next batch arrives.
+    /// </summary>
+    public Storage.MessageStore? Store { get; init; }
     /// <summary>The local address to connect from (default: chosen by the OS).</summary>
     public System.Net.IPAddress? LocalAddress { get; init; }
 
@@ -130,7 +136,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     public static async Task<WhatsAppClient> ConnectAsync(ClientOptions options, Credentials credentials, ulong lastAckedSeq = 0,
         CancellationToken cancellationToken = default)
     {
-        var client = new WhatsAppClient(options, credentials, lastAckedSeq);
+        var client = new WhatsAppClient(options, credentials, Math.Max(lastAckedSeq, options.Store?.LastAckedSeq ?? 0));
         var first = await client.LoginAsync(cancellationToken);
         client._connected.TrySetResult(first);
         client._loop = Task.Run(() => client.RunAsync(first));
@@ -318,6 +324,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         var reader = connection.Pushes;
         try
         {
+            // One batch is what arrived together: stored (when there is a store), then handed to Events, then acknowledged.
+            var batch = new List<Frame>();
+            var events = new List<ClientEvent>();
             while (await reader.WaitToReadAsync(_closing.Token))
             {
                 ulong ackUpTo = 0;
@@ -327,33 +336,38 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                     {
                         case Frame.PacketOneofCase.Deliver:
                             if (FirstSight(DeliveryKey.Of(push.Deliver)))
-                                await _events.Writer.WriteAsync(new MessageReceived(push.Deliver));
+                            {
+                                batch.Add(push);
+                                events.Add(new MessageReceived(push.Deliver));
+                            }
                             ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             break;
                         case Frame.PacketOneofCase.Receipt:
-                            await _events.Writer.WriteAsync(new ReceiptReceived(push.Receipt));
+                            batch.Add(push);
+                            events.Add(new ReceiptReceived(push.Receipt));
                             ackUpTo = Math.Max(ackUpTo, push.Receipt.Seq);
                             break;
                         case Frame.PacketOneofCase.QueueEmpty:
-                            await _events.Writer.WriteAsync(new BacklogDone(push.QueueEmpty.LastSeq));
+                            events.Add(new BacklogDone(push.QueueEmpty.LastSeq));
                             break;
                         case Frame.PacketOneofCase.Presence:
-                            await _events.Writer.WriteAsync(new PresenceChanged(push.Presence));
+                            events.Add(new PresenceChanged(push.Presence));
                             break;
                         case Frame.PacketOneofCase.TypingNotification:
-                            await _events.Writer.WriteAsync(new TypingChanged(push.TypingNotification));
+                            events.Add(new TypingChanged(push.TypingNotification));
                             break;
                         case Frame.PacketOneofCase.Reconnect:
                             // Acknowledge what was handed over so far, then leave: requests in flight on this
                             // connection fail with IOException and are retried (same ids) on the next one.
                             Volatile.Write(ref _moveHint, push.Reconnect);
-                            await AckAsync(connection, ackUpTo);
+                            await HandOverAsync(connection, batch, events, ackUpTo);
                             return "the server asked to reconnect (" + push.Reconnect.Reason + ")";
                         case Frame.PacketOneofCase.Error when push.Error.Code is ErrorCode.DeviceReplaced or ErrorCode.DeviceRemoved:
+                            await HandOverAsync(connection: null, batch, events, ackUpTo);
                             return push.Error.Code == ErrorCode.DeviceReplaced ? "DEVICE_REPLACED" : "DEVICE_REMOVED";
                     }
                 }
-                await AckAsync(connection, ackUpTo);
+                await HandOverAsync(connection, batch, events, ackUpTo);
             }
             return "connection closed";
         }
@@ -361,6 +375,22 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         {
             return e.Message;
         }
+    }
+
+    /// <summary>
+    /// PROTOCOL.md §8.4: what arrived is stored durably (in <see cref="ClientOptions.Store"/>), then given to the
+    /// application, and only then acknowledged; without a connection (it is closing) nothing is acknowledged.
+    /// </summary>
+    private async Task HandOverAsync(WhatsAppConnection? connection, List<Frame> batch, List<ClientEvent> events, ulong ackUpTo)
+    {
+        if (_options.Store is { } store && (batch.Count > 0 || ackUpTo > LastAckedSeq))
+            store.Save(Credentials.UserId, batch, connection is null ? 0 : ackUpTo);
+        foreach (var e in events)
+            await _events.Writer.WriteAsync(e);
+        batch.Clear();
+        events.Clear();
+        if (connection is not null)
+            await AckAsync(connection, ackUpTo);
     }
 
     private async Task AckAsync(WhatsAppConnection connection, ulong ackUpTo)
@@ -504,6 +534,13 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     /// <summary>Receipts for 1:1 messages received from <paramref name="to"/>.</summary>
     public Task SendReceiptAsync(string to, ReceiptType type, IEnumerable<ByteString> messageIds, CancellationToken cancellationToken) =>
         SendReceiptAsync(to, type, messageIds, groupId: null, cancellationToken);
+
+    /// <summary>Sends a notification (a frame that gets no answer, PROTOCOL.md §3) on the current connection as it is.</summary>
+    public async Task NotifyAsync(Frame notification, CancellationToken cancellationToken = default)
+    {
+        var connection = await _connected.Task.WaitAsync(cancellationToken);
+        await connection.SendAsync(notification, cancellationToken);
+    }
 
     /// <summary>Typing is a notification: nothing is answered unless it is refused.</summary>
     public async Task TypingAsync(string to, TypingState state, CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using Akka.WhatsApp.Cli;
 using Akka.WhatsApp.Host;
+using Akka.WhatsApp.Testing;
 using Xunit;
 
 namespace Akka.WhatsApp.Integration.Tests;
@@ -7,13 +8,48 @@ namespace Akka.WhatsApp.Integration.Tests;
 /// <summary>Two `wa` profiles chat against a real node, as the README shows with two terminals.</summary>
 public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNodeFixture>
 {
-    private async Task<string> WaAsync(string profile, params string[] args)
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    private Task<string> WaAsync(string profile, params string[] args) => WaWithInputAsync(profile, "", args);
+
+    private async Task<string> WaWithInputAsync(string profile, string input, params string[] args)
     {
-        var output = new StringWriter();
+        var output = new SynchronizedWriter();
         var all = new[] { "--profile", profile, "--server", $"127.0.0.1:{fixture.Edge.Port}" }.Concat(args).ToArray();
-        var code = await WaCommands.RunAsync(all, output);
+        var code = await WaCommands.RunAsync(all, output, new StringReader(input));
         Assert.True(code == 0, $"wa {string.Join(' ', args)} exited {code}: {output}");
         return output.ToString();
+    }
+
+    /// <summary>A writer that a running command and the test may read and write at once.</summary>
+    private sealed class SynchronizedWriter : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            lock (this)
+                base.WriteLine(value);
+        }
+
+        public override string ToString()
+        {
+            lock (this)
+                return base.ToString();
+        }
+    }
+
+    private async Task<(string Profile, string UserId, string Phone)> NewProfileAsync(string name)
+    {
+        var profile = Directory.CreateTempSubdirectory($"wa-{name}-").FullName;
+        var phone = TestUsers.NewPhone();
+        await WaAsync(profile, "register", phone);
+        await WaAsync(profile, "verify", phone, "--management", fixture.Node.ManagementUri.ToString());
+        return (profile, Profile.Load(profile).UserId!, phone);
+    }
+
+    private static Akka.WhatsApp.Client.Storage.MessageState? StateIn(string profile, string messageId)
+    {
+        using var store = Akka.WhatsApp.Client.Storage.MessageStore.Open(DeviceSession.StorePath(profile));
+        return store.StateOf(messageId);
     }
 
     [Fact]
@@ -42,7 +78,7 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
 
         var aliceScreen = await WaAsync(alice, "listen", "--seconds", "3");
         Assert.Contains($"✓✓ (read) {messageId}", aliceScreen);
-        Assert.Equal("read", Profile.Load(alice).Sent[messageId]);
+        Assert.Equal(Akka.WhatsApp.Client.Storage.MessageState.Read, StateIn(alice, messageId));
 
         // A second listen shows nothing again: the ack was saved in the profile.
         Assert.DoesNotContain("hello from the command line", await WaAsync(bob, "listen", "--seconds", "2"));
@@ -78,6 +114,69 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
         var receipts = await WaAsync(alice, "group", "receipts", group, sent.Split(' ')[1]);
         Assert.Contains("delivered to 1 of 1, read by 1", receipts);
         Assert.Contains("2 members", await WaAsync(bob, "group", "info", group));
+    }
+
+    [Fact]
+    public async Task A_message_that_arrives_while_the_user_runs_another_command_is_stored_and_shown_later()
+    {
+        var (alice, aliceId, _) = await NewProfileAsync("alice");
+        var (bob, _, bobPhone) = await NewProfileAsync("bob");
+        await WaAsync(alice, "contacts", bobPhone);
+        await WaAsync(alice, "send", bobPhone, "are you there?"); // to a contact's phone number
+
+        // Bob's `wa send` gets Alice's message in its backlog and acknowledges it: it must be kept, not lost.
+        var sent = await WaWithInputAsync(bob, "yes, here\n", "send", aliceId, "-");
+        Assert.StartsWith("✓ ", sent);
+        Assert.Contains("1 new message stored", sent);
+
+        var screen = await WaAsync(bob, "listen", "--seconds", "2");
+        Assert.Contains($"{aliceId}: are you there?", screen);
+        var history = await WaAsync(bob, "history", aliceId);
+        Assert.Contains("are you there?", history);
+        Assert.Contains("you: yes, here", history);
+        Assert.Contains($"{aliceId}\t2 messages", await WaAsync(bob, "history"));
+        // Shown once: the next listen does not repeat it.
+        Assert.DoesNotContain("are you there?", await WaAsync(bob, "listen", "--seconds", "1"));
+    }
+
+    [Fact]
+    public async Task Other_commands_use_a_running_listen_instead_of_replacing_it()
+    {
+        var (alice, aliceId, alicePhone) = await NewProfileAsync("alice");
+        var (bob, bobId, _) = await NewProfileAsync("bob");
+        var listening = WaAsync(bob, "listen", "--seconds", "10");
+        await Eventually.Until(() => File.Exists(Path.Combine(bob, "relay.json")), Wait, "bob's listen to offer its connection");
+
+        Assert.StartsWith("✓ ", await WaAsync(bob, "send", aliceId, "sent while listening"));
+        Assert.Contains(aliceId, await WaAsync(bob, "contacts", alicePhone));
+        await WaAsync(alice, "send", bobId, "to the listener");
+        var screen = await listening;
+
+        Assert.DoesNotContain("DEVICE_REPLACED", screen);
+        Assert.Contains($"{aliceId}: to the listener", screen);
+        Assert.Contains("sent while listening", await WaAsync(alice, "listen", "--seconds", "2"));
+        Assert.False(File.Exists(Path.Combine(bob, "relay.json")), "the listener removes its relay when it ends");
+    }
+
+    [Fact]
+    public async Task Chat_sends_the_lines_it_reads_and_shows_the_answers_live()
+    {
+        var (alice, aliceId, _) = await NewProfileAsync("alice");
+        var (bob, bobId, bobPhone) = await NewProfileAsync("bob");
+        await WaAsync(alice, "contacts", bobPhone);
+        await WaAsync(bob, "send", aliceId, "earlier");
+
+        var chatting = WaWithInputAsync(alice, "hello bob\nhow are you?\n", "chat", bobPhone, "--seconds", "8");
+        await Eventually.Until(async () => (await WaAsync(bob, "listen", "--seconds", "1")).Contains("how are you?"), Wait, "bob to get alice's lines");
+        await WaAsync(bob, "send", aliceId, "fine, thanks");
+        var screen = await chatting;
+
+        Assert.Contains($"{bobId}: earlier", screen);      // the history of the chat first
+        Assert.Contains("you: hello bob", screen);
+        Assert.Contains($"{bobId}: fine, thanks", screen); // the answer, live
+        var history = await WaAsync(alice, "history", bobId);
+        Assert.Contains("hello bob", history);
+        Assert.Contains("fine, thanks", history);
     }
 
     [Fact]

@@ -1,0 +1,71 @@
+using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Storage;
+
+namespace Akka.WhatsApp.Cli;
+
+/// <summary>
+/// One `wa` command's use of the profile's device. A command that holds the device (`listen`, `chat`) connects to the
+/// server with the profile's message store, so that what arrives is stored before it is acknowledged, and lets the
+/// profile's other commands use its connection (<see cref="LocalRelay"/>). Any other command goes through a running
+/// holder when there is one, and otherwise connects itself, with the store too: whatever arrives meanwhile is kept for
+/// `wa listen` and `wa history`, never acknowledged unseen.
+/// </summary>
+public sealed class DeviceSession : IAsyncDisposable
+{
+    private readonly LocalRelay? _relay;
+
+    private DeviceSession(string folder, Profile profile, MessageStore store, WhatsAppClient client, LocalRelay? relay, bool throughRelay)
+    {
+        Folder = folder;
+        Profile = profile;
+        Store = store;
+        Client = client;
+        _relay = relay;
+        ThroughRelay = throughRelay;
+    }
+
+    public string Folder { get; }
+    public Profile Profile { get; }
+    public MessageStore Store { get; }
+    public WhatsAppClient Client { get; }
+
+    /// <summary>True when another `wa` (listen or chat) holds the device and this command uses its connection.</summary>
+    public bool ThroughRelay { get; }
+
+    public static string StorePath(string folder) => Path.Combine(folder, "messages.db");
+
+    public static async Task<DeviceSession> OpenAsync(string folder, Profile profile, ClientOptions options, bool holds, CancellationToken ct)
+    {
+        var credentials = profile.Credentials;
+        var store = MessageStore.Open(StorePath(folder));
+        try
+        {
+            if (LocalRelay.Find(folder) is { } port)
+            {
+                if (holds)
+                    throw new CliException("another `wa listen` or `wa chat` is running for this profile; use that one, or stop it first");
+                var relayed = await WhatsAppClient.ConnectAsync(options with { Host = "127.0.0.1", Port = port, Alternates = [], Store = null }, credentials,
+                    cancellationToken: ct);
+                return new DeviceSession(folder, profile, store, relayed, relay: null, throughRelay: true);
+            }
+            var client = await WhatsAppClient.ConnectAsync(options with { Store = store }, credentials, profile.LastAckedSeq, ct);
+            return new DeviceSession(folder, profile, store, client, holds ? LocalRelay.Start(folder, client) : null, throughRelay: false);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Messages that arrived for this device and were stored but not shown yet (by `wa listen`, `chat` or `history`).</summary>
+    public int UnshownCount => Store.Unshown().Count(m => !m.Outgoing);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_relay is not null)
+            await _relay.DisposeAsync();
+        await Client.DisposeAsync();
+        Store.Dispose();
+    }
+}
