@@ -2,6 +2,7 @@ using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
+using Akka.WhatsApp.Testing;
 using Xunit;
 using static Akka.WhatsApp.Integration.Tests.TestUsers;
 
@@ -129,6 +130,26 @@ public sealed class MessagingContractSpec(SqliteContractNode fixture) : IClassFi
 
         resend.MessageId = NewId();
         Assert.Equal(ErrorCode.NotFound, await RefusedAsync(() => a.RequestAsync(new Frame { GroupSend = resend })));
+    }
+
+    [Fact]
+    public async Task Look_ups_of_users_and_groups_that_do_not_exist_leave_no_entity_behind()
+    {
+        var alice = await RegisterAsync(Node);
+        await using var a = await ConnectAsync(Node, alice);
+        var (accounts, groups) = (await TestNodes.EntitiesAsync(Node, "account"), await TestNodes.EntitiesAsync(Node, "group"));
+
+        for (var i = 0; i < 100; i++)
+        {
+            var nobody = $"nobody-{Guid.NewGuid():N}";
+            Assert.Equal(ErrorCode.NotFound, await RefusedAsync(() => a.RequestAsync(new Frame { GetProfile = new GetProfile { UserId = nobody } })));
+            Assert.Equal(ErrorCode.NotFound, await RefusedAsync(() => a.RequestAsync(Send(nobody, NewId(), For(1, "?")))));
+            Assert.Equal(ErrorCode.NotAMember, await RefusedAsync(() => a.GetGroupInfoAsync(Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant())));
+        }
+
+        // Each look-up's entity stopped after answering: the node is back where it was (give or take this test's own).
+        await Eventually.Until(async () => await TestNodes.EntitiesAsync(Node, "account") <= accounts + 2 && await TestNodes.EntitiesAsync(Node, "group") <= groups,
+            Wait, "the entities of made-up ids to stop");
     }
 
     [Fact]
