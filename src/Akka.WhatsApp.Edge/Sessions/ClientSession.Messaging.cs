@@ -205,9 +205,11 @@ public sealed partial class ClientSession
     {
         foreach (var user in frame.UnsubscribePresence.UserIds.Distinct().Select(id => new UserId(id)))
         {
+            bool was;
             lock (_gate)
-                _subscribed.Remove(user);
-            _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(user, Follow: false));
+                was = _subscribed.Remove(user);
+            if (was)
+                _sessionActor?.Tell(new DeviceSessionActor.FollowPresence(user, Follow: false));
         }
         _connection.Send(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
     }

@@ -164,9 +164,12 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 _following[f.User] = new Following(f.Visible);
                 _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Presence(f.User), Self));
                 break;
-            case FollowPresence f:
-                _following.Remove(f.User);
+            case FollowPresence f when _following.Remove(f.User):
                 _backend.PresenceBus.Tell(new Unsubscribe(PresenceTopics.Presence(f.User), Self));
+                break;
+            case FollowPresence:
+                // Never followed: nothing to tell the mediator, which keeps a key for every topic it is told about for good
+                // (a client unsubscribing from made-up ids grew it by 160,000 topics, 20 MB, in one burst).
                 break;
             case PresenceAccessChanged changed when _following.TryGetValue(changed.Of, out var followed):
                 // Hidden until the check says otherwise: a change that hides the user hides it from the next push on.
