@@ -118,6 +118,27 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void An_ack_above_what_was_pushed_counts_as_the_last_entry_pushed_and_drops_nothing_unseen()
+    {
+        var owner = new UserId("erika");
+        var mailbox = Mailbox("erika");
+        for (var i = 0; i < 5; i++)
+        {
+            mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+            ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        }
+        var session = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 2), TestActor);
+        session.ExpectMsg<MailboxPushes.Attached>(Wait);
+        Assert.Equal([1L, 2L], new[] { session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq });
+
+        // The device acks seq 5 although it was pushed 1 and 2 only: 3 to 5 still come.
+        mailbox.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 5), TestActor);
+        Assert.Equal(2, ExpectMsg<MailboxReplies.Acked>(Wait).AckedSeq);
+        Assert.Equal([3L, 4L], new[] { session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq, session.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq });
+    }
+
+    [Fact]
     public void A_newer_session_of_the_same_device_replaces_the_older_and_resumes_after_its_ack()
     {
         var owner = new UserId("fred");

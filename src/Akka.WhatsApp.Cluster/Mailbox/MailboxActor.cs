@@ -234,6 +234,10 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     private void OnAck(DeviceId device, long upToSeq, IActorRef replyTo)
     {
         var known = KnownCursor(device);
+        // PROTOCOL.md §8.4: an ack above what was pushed to the device counts as the highest seq pushed, never as an
+        // ack of entries the device has not seen (a client acking ahead would otherwise drop them unseen).
+        if (_sessions.TryGetValue(device, out var pushedTo))
+            upToSeq = Math.Min(upToSeq, Math.Max(pushedTo.SentUpTo, known));
         var (reply, events) = State.DecideAck(device, Math.Max(upToSeq, 0));
         var target = ((MailboxReplies.Acked)reply).AckedSeq;
         if (events.Count > 0 && target > known)
