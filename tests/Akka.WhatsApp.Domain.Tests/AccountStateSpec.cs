@@ -72,7 +72,7 @@ public sealed class AccountStateSpec
         state = Run(state, new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken("b"u8), "b"), out _);
         Run(state, new UnlinkDevice(Ann, new DeviceId(2), new DeviceId(3)), out var other);
         Run(state, new UnlinkDevice(Ann, new DeviceId(2), DeviceId.Primary), out var primary);
-        Assert.Equal(AccountError.Forbidden, Assert.IsType<R.Rejected>(other).Error);
+        Assert.Equal(AccountError.NotPrimary, Assert.IsType<R.Rejected>(other).Error);
         Assert.Equal(AccountError.Forbidden, Assert.IsType<R.Rejected>(primary).Error);
     }
 

@@ -175,4 +175,6 @@ public enum AccountError
     TooManyDevices = 3,
     Forbidden = 4,
     InvalidArgument = 5,
+    /// <summary>Only the primary device may do this.</summary>
+    NotPrimary = 6,
 }

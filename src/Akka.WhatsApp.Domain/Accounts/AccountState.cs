@@ -62,6 +62,12 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         return e is E.PrivacyChanged or E.ContactsReplaced or E.UserBlocked or E.UserUnblocked;
     }
 
+    /// <summary>
+    /// A number registered again starts over (PROTOCOL.md §6): every earlier device, the old primary included, loses
+    /// what its mailbox kept for it (encrypted for keys that are gone).
+    /// </summary>
+    public static IEnumerable<DeviceId> DevicesDroppedByRegistration(IEnumerable<DeviceRecord>? earlier) => earlier?.Select(d => d.Id) ?? [];
+
     /// <summary>Whether an event changes which devices (and tokens) may act as this user.</summary>
     public static bool ChangesDevices(IAccountEvent e) => e is E.PrimaryRegistered or E.DeviceLinked or E.DeviceUnlinked;
 
@@ -126,7 +132,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         if (u.Device == DeviceId.Primary && u.RequestedBy != DeviceId.Primary)
             return (new Rejected(AccountError.Forbidden, "the primary device cannot be unlinked by another device; register the number again instead"), []);
         if (u.RequestedBy != DeviceId.Primary && u.RequestedBy != u.Device)
-            return (new Rejected(AccountError.Forbidden, "a companion can only unlink itself"), []);
+            return (new Rejected(AccountError.NotPrimary, "only the primary device can remove another device"), []);
         return Devices.ContainsKey(u.Device)
             ? (AccountReplies.Done.Instance, [new E.DeviceUnlinked(u.Device)])
             : (new Rejected(AccountError.NotFound, $"device {u.Device} is not linked"), []);

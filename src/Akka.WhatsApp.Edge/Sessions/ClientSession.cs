@@ -1,10 +1,13 @@
 using Akka.Actor;
 using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Edge.Backend;
+using Akka.WhatsApp.Edge.Handlers;
 using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Protocol.Framing;
 using Microsoft.Extensions.Logging;
+using static Akka.WhatsApp.Edge.Handlers.EdgeSessionExtensions;
 
 namespace Akka.WhatsApp.Edge.Sessions;
 
@@ -27,11 +30,12 @@ public enum SessionState
 }
 
 /// <summary>
-/// The protocol state machine of one client connection, independent of the transport that carries it.
-/// Frames arrive on the transport's thread; requests that need an entity are answered asynchronously,
-/// so state changes take the session's lock.
+/// The protocol state machine of one client connection, independent of the transport that carries it: it checks
+/// that a packet is allowed in the connection's state (PROTOCOL.md §4), then hands it to the handler of its area
+/// found in the <see cref="PacketTable"/>, within the in-flight limit and the send rate, and turns failures into
+/// error codes. Frames arrive on the transport's thread; requests run asynchronously, so state changes take a lock.
 /// </summary>
-public sealed partial class ClientSession
+public sealed class ClientSession : IEdgeSession
 {
     /// <summary>Unanswered requests allowed per connection (announced in Welcome).</summary>
     public const int MaxInFlight = 64;
@@ -41,22 +45,23 @@ public sealed partial class ClientSession
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Func<EdgeBackend>? _backend;
+    private readonly PacketTable _packets;
     private readonly object _gate = new();
     private readonly SendRateLimiter _sendRate;
     private int _inFlight;
-    private readonly SendOrder _sendOrder = new();
-    private IActorRef? _sessionActor;
+    private IActorRef? _deviceActor;
+    private IActorRef? _linkWaiter;
+    private PresenceSubscriptions? _presence;
 
-    /// <summary>What the client said it runs on in Hello (recorded with a device it registers).</summary>
-    private Platform _platform;
-
-    public ClientSession(IClientConnection connection, EdgeSettings settings, TimeProvider time, ILogger log, Func<EdgeBackend>? backend = null)
+    public ClientSession(IClientConnection connection, EdgeSettings settings, TimeProvider time, ILogger log, Func<EdgeBackend>? backend = null,
+        PacketTable? packets = null)
     {
         _connection = connection;
         _settings = settings;
         _time = time;
         _log = log;
         _backend = backend;
+        _packets = backend is null ? PacketTable.Empty : packets ?? EdgeHandlers.Table;
         _sendRate = new SendRateLimiter(settings.SendsPerSecond, settings.SendBurst, time);
         SessionId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     }
@@ -70,7 +75,35 @@ public sealed partial class ClientSession
 
     public DeviceId Device { get; private set; }
 
-    private EdgeBackend Backend => _backend?.Invoke() ?? throw new InvalidOperationException("this edge has no backend");
+    public EdgeBackend Backend => _backend?.Invoke() ?? throw new InvalidOperationException("this edge has no backend");
+
+    public EdgeSettings Settings => _settings;
+
+    public TimeProvider Time => _time;
+
+    public ILogger Log => _log;
+
+    public Platform Platform { get; private set; }
+
+    public SendOrder SendOrder { get; } = new();
+
+    public PresenceSubscriptions Presence
+    {
+        get
+        {
+            lock (_gate)
+                return _presence ??= new PresenceSubscriptions();
+        }
+    }
+
+    public IActorRef? DeviceActor
+    {
+        get
+        {
+            lock (_gate)
+                return _deviceActor;
+        }
+    }
 
     /// <summary>Handles one decoded frame from the client.</summary>
     public void Receive(Frame frame)
@@ -91,24 +124,21 @@ public sealed partial class ClientSession
 
         switch (state)
         {
-            case SessionState.AwaitingHello:
-                if (frame.PacketCase == Frame.PacketOneofCase.Hello)
-                    OnHello(frame);
-                else
-                    Reply(frame, ErrorCode.Unauthenticated, "the first frame must be Hello", close: true);
+            case SessionState.AwaitingHello when frame.PacketCase == Frame.PacketOneofCase.Hello:
+                OnHello(frame);
                 break;
-
+            case SessionState.AwaitingHello:
+                Reply(frame, ErrorCode.Unauthenticated, "the first frame must be Hello", close: true);
+                break;
             case SessionState.Handshaking:
                 OnHandshakePacket(frame);
                 break;
-
-            case SessionState.LoggingIn:
-                if (frame.PacketCase == Frame.PacketOneofCase.Ping)
-                    SendPong(frame);
-                else
-                    Reply(frame, ErrorCode.Unauthenticated, $"{frame.PacketCase} must wait for the answer to the login", close: false);
+            case SessionState.LoggingIn when frame.PacketCase == Frame.PacketOneofCase.Ping:
+                SendPong(frame);
                 break;
-
+            case SessionState.LoggingIn:
+                Reply(frame, ErrorCode.Unauthenticated, $"{frame.PacketCase} must wait for the answer to the login", close: false);
+                break;
             case SessionState.Authenticated:
                 OnAuthenticatedPacket(frame);
                 break;
@@ -133,13 +163,7 @@ public sealed partial class ClientSession
         Close(ErrorFrame(0, ErrorCode.HeartbeatTimeout, $"no frame for {3 * _settings.HeartbeatInterval.TotalSeconds:0} s"));
 
     /// <summary>The transport's outbound buffer crossed a water mark: pause or resume deliveries to this device.</summary>
-    public void WritabilityChanged(bool writable)
-    {
-        IActorRef? actor;
-        lock (_gate)
-            actor = _sessionActor;
-        actor?.Tell(new DeviceSessionActor.Writable(writable));
-    }
+    public void WritabilityChanged(bool writable) => DeviceActor?.Tell(new DeviceSessionActor.Writable(writable));
 
     /// <summary>The transport closed the connection.</summary>
     public void Closed()
@@ -148,8 +172,8 @@ public sealed partial class ClientSession
         lock (_gate)
         {
             State = SessionState.Closed;
-            (actor, waiter) = (_sessionActor, _linkWaiter);
-            (_sessionActor, _linkWaiter) = (null, null);
+            (actor, waiter) = (_deviceActor, _linkWaiter);
+            (_deviceActor, _linkWaiter) = (null, null);
         }
         actor?.Tell(DeviceSessionActor.ConnectionClosed.Instance);
         waiter?.Tell(PoisonPill.Instance);
@@ -167,7 +191,7 @@ public sealed partial class ClientSession
 
         lock (_gate)
             State = SessionState.Handshaking;
-        _platform = hello.Platform;
+        Platform = hello.Platform;
         _connection.Send(new Frame
         {
             RequestId = frame.RequestId,
@@ -193,17 +217,8 @@ public sealed partial class ClientSession
             case Frame.PacketOneofCase.Hello:
                 Reply(frame, ErrorCode.InvalidArgument, "Hello was already received", close: false);
                 break;
-            case Frame.PacketOneofCase.RequestCode when _backend is not null:
-                Run(frame, RequestCodeAsync);
-                break;
-            case Frame.PacketOneofCase.VerifyCode when _backend is not null:
-                BeginLogin(frame, VerifyCodeAsync);
-                break;
-            case Frame.PacketOneofCase.Login when _backend is not null:
-                BeginLogin(frame, LoginAsync);
-                break;
-            case Frame.PacketOneofCase.RequestDeviceLink when _backend is not null:
-                OnRequestDeviceLink(frame);
+            case var p when _packets.TryGet(p, out var route) && route.BeforeLogin:
+                Dispatch(frame, route);
                 break;
             case var p when PacketKinds.IsHandshake(p):
                 Reply(frame, ErrorCode.NotImplemented, $"{p} is not implemented by this server yet", close: false);
@@ -224,102 +239,8 @@ public sealed partial class ClientSession
             case var p when PacketKinds.IsHandshake(p) || p == Frame.PacketOneofCase.Hello:
                 Reply(frame, ErrorCode.InvalidArgument, $"{p} is not allowed on a logged-in connection", close: false);
                 break;
-            case Frame.PacketOneofCase.Ack:
-                OnAck(frame.Ack);
-                break;
-            case Frame.PacketOneofCase.Send:
-                RunRateLimited(frame, SendAsync);
-                break;
-            case Frame.PacketOneofCase.SendReceipt:
-                Run(frame, SendReceiptAsync);
-                break;
-            case Frame.PacketOneofCase.Typing:
-                OnTyping(frame);
-                break;
-            case Frame.PacketOneofCase.SubscribePresence:
-                Run(frame, SubscribePresenceAsync);
-                break;
-            case Frame.PacketOneofCase.UnsubscribePresence:
-                OnUnsubscribePresence(frame);
-                break;
-            case Frame.PacketOneofCase.SetAvailability:
-                OnSetAvailability(frame);
-                break;
-            case Frame.PacketOneofCase.GetProfile:
-                Run(frame, GetProfileAsync);
-                break;
-            case Frame.PacketOneofCase.SetProfile:
-                Run(frame, SetProfileAsync);
-                break;
-            case Frame.PacketOneofCase.GetPrivacy:
-                Run(frame, GetPrivacyAsync);
-                break;
-            case Frame.PacketOneofCase.SetPrivacy:
-                Run(frame, SetPrivacyAsync);
-                break;
-            case Frame.PacketOneofCase.SyncContacts:
-                Run(frame, SyncContactsAsync);
-                break;
-            case Frame.PacketOneofCase.BlockUser:
-            case Frame.PacketOneofCase.UnblockUser:
-                Run(frame, BlockAsync);
-                break;
-            case Frame.PacketOneofCase.ListBlocked:
-                Run(frame, ListBlockedAsync);
-                break;
-            case Frame.PacketOneofCase.ListDevices:
-                Run(frame, ListDevicesAsync);
-                break;
-            case Frame.PacketOneofCase.RemoveDevice:
-                Run(frame, RemoveDeviceAsync);
-                break;
-            case Frame.PacketOneofCase.ApproveDeviceLink:
-                Run(frame, ApproveDeviceLinkAsync);
-                break;
-            case Frame.PacketOneofCase.RejectDeviceLink:
-                OnRejectDeviceLink(frame);
-                break;
-            case Frame.PacketOneofCase.Logout:
-                Run(frame, LogoutAsync);
-                break;
-            case Frame.PacketOneofCase.GroupSend:
-                RunRateLimited(frame, GroupSendAsync);
-                break;
-            case Frame.PacketOneofCase.CreateGroup:
-                Run(frame, CreateGroupAsync);
-                break;
-            case Frame.PacketOneofCase.GetGroupInfo:
-                Run(frame, GetGroupInfoAsync);
-                break;
-            case Frame.PacketOneofCase.ListGroups:
-                Run(frame, ListGroupsAsync);
-                break;
-            case Frame.PacketOneofCase.UpdateGroup:
-                Run(frame, UpdateGroupAsync);
-                break;
-            case Frame.PacketOneofCase.AddMembers:
-            case Frame.PacketOneofCase.RemoveMembers:
-            case Frame.PacketOneofCase.PromoteAdmins:
-            case Frame.PacketOneofCase.DemoteAdmins:
-                Run(frame, ChangeMembersAsync);
-                break;
-            case Frame.PacketOneofCase.LeaveGroup:
-                Run(frame, LeaveGroupAsync);
-                break;
-            case Frame.PacketOneofCase.CreateInviteLink:
-                Run(frame, CreateInviteLinkAsync);
-                break;
-            case Frame.PacketOneofCase.RevokeInviteLink:
-                Run(frame, RevokeInviteLinkAsync);
-                break;
-            case Frame.PacketOneofCase.PreviewInvite:
-                Run(frame, PreviewInviteAsync);
-                break;
-            case Frame.PacketOneofCase.JoinGroupByInvite:
-                Run(frame, JoinGroupByInviteAsync);
-                break;
-            case Frame.PacketOneofCase.GetGroupReceipts:
-                Run(frame, GetGroupReceiptsAsync);
+            case var p when _packets.TryGet(p, out var route) && !route.BeforeLogin:
+                Dispatch(frame, route);
                 break;
             default:
                 Reply(frame, ErrorCode.NotImplemented, $"{frame.PacketCase} is not implemented by this server yet", close: false);
@@ -327,18 +248,54 @@ public sealed partial class ClientSession
         }
     }
 
-    /// <summary>Sends (1:1 and group) share one token bucket per connection.</summary>
-    private void RunRateLimited(Frame frame, Func<Frame, Task<Frame?>> handler)
+    private void Dispatch(Frame frame, PacketRoute route)
     {
-        if (_sendRate.TryTake())
-            Run(frame, handler);
-        else
-            Reply(frame, ErrorCode.RateLimited, $"more than {_settings.SendsPerSecond} sends per second", close: false,
-                retryAfterMs: (ulong)(1000 / Math.Max(1, _settings.SendsPerSecond)));
+        switch (route.Run)
+        {
+            case PacketRun.Immediate:
+                route.Immediate!(frame, this);
+                break;
+            case PacketRun.Send when !_sendRate.TryTake():
+                // Sends (1:1 and group) share one token bucket per connection.
+                Reply(frame, ErrorCode.RateLimited, $"more than {_settings.SendsPerSecond} sends per second", close: false,
+                    retryAfterMs: (ulong)(1000 / Math.Max(1, _settings.SendsPerSecond)));
+                break;
+            case PacketRun.Login:
+                BeginLogin(frame, route.Request!);
+                break;
+            default:
+                Run(frame, route.Request!);
+                break;
+        }
+    }
+
+    /// <summary>Moves to LoggingIn while the handler checks credentials; back to Handshaking if it fails.</summary>
+    private void BeginLogin(Frame frame, RequestHandler handler)
+    {
+        lock (_gate)
+        {
+            if (State != SessionState.Handshaking)
+                return;
+            State = SessionState.LoggingIn;
+        }
+        Run(frame, async (f, session) =>
+        {
+            try
+            {
+                return await handler(f, session);
+            }
+            catch
+            {
+                lock (_gate)
+                    if (State == SessionState.LoggingIn)
+                        State = SessionState.Handshaking;
+                throw;
+            }
+        });
     }
 
     /// <summary>Runs a request asynchronously within the in-flight limit; its failures become error codes, never a crash.</summary>
-    private void Run(Frame frame, Func<Frame, Task<Frame?>> handler)
+    private void Run(Frame frame, RequestHandler handler)
     {
         if (Interlocked.Increment(ref _inFlight) > MaxInFlight)
         {
@@ -354,7 +311,7 @@ public sealed partial class ClientSession
     /// at its limit sends the next request the moment it reads an answer, which could otherwise arrive first and be
     /// refused with TOO_MANY_REQUESTS_IN_FLIGHT (seen in the offline-sync load test).
     /// </summary>
-    private async Task RunAsync(Frame frame, Func<Frame, Task<Frame?>> handler)
+    private async Task RunAsync(Frame frame, RequestHandler handler)
     {
         var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
         var counted = true;
@@ -366,7 +323,7 @@ public sealed partial class ClientSession
         }
         try
         {
-            var reply = await handler(frame);
+            var reply = await handler(frame, this);
             Finished();
             if (reply is not null && !IsClosed)
             {
@@ -411,6 +368,40 @@ public sealed partial class ClientSession
         }
     }
 
+    public void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply)
+    {
+        lock (_gate)
+        {
+            if (State != SessionState.LoggingIn)
+                return;
+            User = user;
+            Device = token.Device;
+            State = SessionState.Authenticated;
+            var backend = Backend;
+            _deviceActor = backend.System.ActorOf(
+                Props.Create(() => new DeviceSessionActor(user, token, generation, ackedUpTo, _settings.DeliveryWindow, _connection, backend, loginReply, Close,
+                    _time, _settings.Metrics)),
+                $"session-{SessionId}");
+        }
+    }
+
+    public void WaitForLink(Func<IActorRef> start)
+    {
+        lock (_gate)
+        {
+            _linkWaiter?.Tell(PoisonPill.Instance);
+            _linkWaiter = start();
+        }
+    }
+
+    public void Send(Frame frame)
+    {
+        if (!IsClosed)
+            _connection.Send(frame);
+    }
+
+    public void Refuse(Frame request, ErrorCode code, string message) => Reply(request, code, message, close: false);
+
     private void SendPong(Frame frame) =>
         _connection.Send(new Frame
         {
@@ -445,7 +436,7 @@ public sealed partial class ClientSession
         }
     }
 
-    private void Close(Frame lastFrame)
+    public void Close(Frame lastFrame)
     {
         lock (_gate)
         {
@@ -455,15 +446,4 @@ public sealed partial class ClientSession
         }
         _connection.SendAndClose(lastFrame);
     }
-
-    private static Frame ErrorFrame(uint requestId, ErrorCode code, string message) =>
-        new() { RequestId = requestId, Error = new Error { Code = code, Message = message } };
-}
-
-/// <summary>A request refused with a wire error code; the message is for humans.</summary>
-public sealed class RequestException(ErrorCode code, string message, ulong retryAfterMs = 0, IReadOnlyList<StaleDevices>? stale = null) : Exception(message)
-{
-    public ErrorCode Code { get; } = code;
-    public ulong RetryAfterMs { get; } = retryAfterMs;
-    public IReadOnlyList<StaleDevices>? Stale { get; } = stale;
 }

@@ -30,10 +30,10 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
 
     /// <param name="codeAnswer">Sent to the device once the subscription to approvals is acknowledged (before, an
     /// approval published at once would find nobody listening).</param>
-    public LinkWaiterActor(string code, string deviceName, Platform platform, byte[] identityKey, IClientConnection connection, EdgeBackend backend,
+    public LinkWaiterActor(string code, string deviceName, Platform platform, byte[] identityKey, Action<Frame> send, EdgeBackend backend,
         Frame codeAnswer)
     {
-        Receive<SubscribeAck>(_ => connection.Send(codeAnswer));
+        Receive<SubscribeAck>(_ => send(codeAnswer));
         Receive<LinkApproved>(approval =>
         {
             if (!CryptographicOperations.FixedTimeEquals(approval.IdentityKey, identityKey))
@@ -60,7 +60,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
             {
                 if (linked.Reply is A.DeviceLinked ok)
                 {
-                    connection.Send(new Frame
+                    send(new Frame
                     {
                         DeviceLinked = new DeviceLinked
                         {
@@ -78,7 +78,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
                         ? (ErrorCode.TooManyDevices, r.Reason)
                         : (ErrorCode.Forbidden, (linked.Reply as A.Rejected)?.Reason ?? "refused");
                     linked.Approval.ReplyTo.Tell(new LinkResult(code, 0, (int)error, reason));
-                    connection.Send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = error } });
+                    send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = error } });
                 }
                 Context.Stop(Self);
             });
@@ -88,7 +88,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
 
         void Fail(ErrorCode reason)
         {
-            connection.Send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = reason } });
+            send(new Frame { DeviceLinkFailed = new DeviceLinkFailed { LinkCode = code, Reason = reason } });
             Context.Stop(Self);
         }
     }

@@ -1,0 +1,133 @@
+using System.Collections.Immutable;
+using Akka.WhatsApp.Domain;
+using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Groups;
+using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Messaging;
+using Akka.WhatsApp.Edge.Sessions;
+using Akka.WhatsApp.Protocol;
+using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
+using G = Akka.WhatsApp.Domain.Groups.GroupReplies;
+using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
+using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
+using static Akka.WhatsApp.Edge.Handlers.GroupsHandler;
+
+namespace Akka.WhatsApp.Edge.Handlers;
+
+/// <summary>Group messages and their receipts (PROTOCOL.md §11): the group stores and fans out; resends go to the named devices.</summary>
+public sealed class GroupMessagesHandler : IPacketHandler
+{
+    public void Register(PacketTable table) => table
+        .Send(Frame.PacketOneofCase.GroupSend, SendAsync)
+        .Request(Frame.PacketOneofCase.GetGroupReceipts, GetReceiptsAsync);
+
+    private static async Task<Frame?> SendAsync(Frame frame, IEdgeSession session)
+    {
+        var send = frame.GroupSend;
+        var group = GroupOf(send.GroupId);
+        if (!MessageId.TryFrom(send.MessageId.Span, out var messageId))
+            throw new RequestException(ErrorCode.InvalidArgument, "message_id must be exactly 16 bytes");
+        if (send.Kind == ContentKind.System)
+            throw new RequestException(ErrorCode.InvalidArgument, "clients cannot send SYSTEM messages");
+        if (!WireMapping.TryOptionalId(send.ReplyToMessageId, out var replyTo) || !WireMapping.TryOptionalId(send.TargetMessageId, out var target))
+            throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
+        GroupPayload payload = send.PayloadCase switch
+        {
+            GroupSend.PayloadOneofCase.SenderKeyCiphertext =>
+                new SenderKeyPayload(new DeviceCiphertext(send.SenderKeyCiphertext.ToByteArray(), (int)CiphertextType.SenderKeyMessage)),
+            GroupSend.PayloadOneofCase.PerDevice => PerDevice(send.PerDevice),
+            _ => throw new RequestException(ErrorCode.InvalidArgument, "a group message needs sender_key_ciphertext or per_device ciphertexts"),
+        };
+        var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions.Distinct().Take(MaxUsersPerRequest)], target,
+            (long)Math.Min(send.ClientTimestamp, long.MaxValue), send.Silent);
+        MessagingHandler.CheckDeliverSize(session, meta with { Group = group }, payload switch
+        {
+            SenderKeyPayload s => [(s.Ciphertext.Bytes.Length, s.Ciphertext.Type)],
+            PerDevicePayload p => p.Ciphertexts.Values.SelectMany(devices => devices.Values).Select(c => (c.Bytes.Length, c.Type)),
+            _ => [],
+        });
+        if (send.Resend)
+            return await ResendAsync(session, group, messageId, meta, payload as PerDevicePayload
+                ?? throw new RequestException(ErrorCode.InvalidArgument, "a resend carries per_device ciphertexts for the devices it is for"));
+        return await AskGroupAsync(session, new GroupCommands.Post(group, session.User, session.Device, messageId, meta, payload)) switch
+        {
+            G.Posted p => Result(p.MessageId, p.Seq, p.At, p.Duplicate),
+            var other => throw Unexpected(other),
+        };
+    }
+
+    private static Frame Result(MessageId id, long seq, DateTimeOffset at, bool duplicate) => new()
+    {
+        GroupSendResult = new GroupSendResult { MessageId = WireMapping.Bytes(id), GroupSeq = (ulong)seq, ServerTimestamp = WireMapping.Ms(at), Duplicate = duplicate },
+    };
+
+    /// <summary>
+    /// A new copy of a group message this user posted, for the member devices it names only (PROTOCOL.md §8.4): with the
+    /// original group seq and time, stored in each named member's mailbox (the group's log is not touched).
+    /// </summary>
+    private static async Task<Frame?> ResendAsync(IEdgeSession session, GroupId group, MessageId messageId, MessageMeta meta, PerDevicePayload payload)
+    {
+        var (user, device, backend) = (session.User, session.Device, session.Backend);
+        var post = await AskGroupAsync(session, new GroupCommands.GetPost(group, user, messageId)) as G.Posted
+                   ?? throw new RequestException(ErrorCode.Internal, "unexpected answer");
+        var members = payload.Ciphertexts.Keys.ToList();
+        var devices = await Task.WhenAll(members.Select(m => session.AskAsync<IAccountReply>(backend.Accounts, new AccountCommands.GetDeliveryInfo(m, user))));
+        var unknown = members.Zip(devices, (member, reply) => SendPolicy.UnknownDevices(member, (reply as A.DeliveryInfo)?.Devices ?? [],
+                payload.Ciphertexts[member].Keys, member == user ? device.Value : null))
+            .OfType<DeviceMismatch>().ToList();
+        if (unknown.Count > 0)
+            throw new RequestException(ErrorCode.StaleDevices, "a resend names devices that do not exist", stale: [.. unknown.Select(WireMapping.Wire)]);
+        var copy = meta with { Group = group, GroupSeq = post.Seq };
+        var stored = await Task.WhenAll(members.Select(member => session.AskAsync<IMailboxReply>(backend.Mailboxes,
+            new MailboxCommands.Enqueue(member, messageId, user, device, copy, payload.Ciphertexts[member], Resend: true))));
+        if (stored.OfType<M.Rejected>().FirstOrDefault() is { } refused)
+            throw new RequestException(refused.Error == MailboxError.NotFound ? ErrorCode.NotFound : ErrorCode.InvalidArgument, refused.Reason);
+        return Result(messageId, post.Seq, post.At, duplicate: false);
+    }
+
+    private static PerDevicePayload PerDevice(RecipientCiphertexts wire)
+    {
+        var perUser = new Dictionary<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>>();
+        foreach (var item in wire.Items)
+        {
+            if (item.UserId.Length == 0 || item.Device is null || item.Device.DeviceId == 0)
+                throw new RequestException(ErrorCode.InvalidArgument, "every per-device ciphertext names a user and a device");
+            var user = new UserId(item.UserId);
+            var devices = perUser.GetValueOrDefault(user, ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty);
+            if (devices.ContainsKey(item.Device.DeviceId))
+                throw new RequestException(ErrorCode.InvalidArgument, $"two ciphertexts for device {item.Device.DeviceId} of {user}");
+            perUser[user] = devices.Add(item.Device.DeviceId, new DeviceCiphertext(item.Device.Ciphertext.ToByteArray(), (int)item.Device.Type));
+        }
+        return new PerDevicePayload(perUser.ToImmutableDictionary());
+    }
+
+    private static async Task<Frame?> GetReceiptsAsync(Frame frame, IEdgeSession session)
+    {
+        var get = frame.GetGroupReceipts;
+        var group = GroupOf(get.GroupId);
+        if (!MessageId.TryFrom(get.MessageId.Span, out var messageId))
+            throw new RequestException(ErrorCode.InvalidArgument, "message_id must be exactly 16 bytes");
+        // The group says whether the caller sent this message and to how many; the caller's own mailbox holds the receipts.
+        var count = await AskGroupAsync(session, new GroupCommands.GetRecipientCount(group, session.User, messageId)) as G.RecipientCount
+            ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the backend");
+        var receipts = await session.AskAsync<IMailboxReply>(session.Backend.Mailboxes, new MailboxCommands.GetGroupReceipts(session.User, messageId)) as M.GroupReceiptsAre
+            ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the backend");
+        var answer = new GroupReceipts
+        {
+            GroupId = group.Value,
+            MessageId = get.MessageId,
+            RecipientCount = (uint)count.Count,
+            DeliveredCount = (uint)receipts.Members.Count(m => m.Delivered is not null),
+            ReadCount = (uint)receipts.Members.Count(m => m.Read is not null),
+            PlayedCount = (uint)receipts.Members.Count(m => m.Played is not null),
+        };
+        answer.Members.AddRange(receipts.Members.Select(m => new Protocol.MemberReceipt
+        {
+            UserId = m.User.Value,
+            DeliveredAt = m.Delivered is { } d ? WireMapping.Ms(d) : 0,
+            ReadAt = m.Read is { } r ? WireMapping.Ms(r) : 0,
+            PlayedAt = m.Played is { } p ? WireMapping.Ms(p) : 0,
+        }));
+        return new Frame { GroupReceipts = answer };
+    }
+}
