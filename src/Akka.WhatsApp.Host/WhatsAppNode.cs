@@ -149,8 +149,17 @@ public sealed class WhatsAppNode : IAsyncDisposable
     {
         var system = services.GetRequiredService<ActorSystem>();
         var registry = ActorRegistry.For(system);
-        return new EdgeBackend(system, registry.Get<MailboxRegion>(), registry.Get<AccountRegion>(), registry.Get<GroupRegion>(),
-            registry.Get<VerificationRegion>(), registry.Get<PresenceBus>(), services.GetRequiredService<IPhoneDirectory>());
+        return new EdgeBackend
+        {
+            System = system,
+            Mailboxes = registry.Get<MailboxRegion>(),
+            Accounts = registry.Get<AccountRegion>(),
+            Groups = registry.Get<GroupRegion>(),
+            Verifications = registry.Get<VerificationRegion>(),
+            PresenceBus = registry.Get<PresenceBus>(),
+            Directory = services.GetRequiredService<IPhoneDirectory>(),
+            Time = services.GetRequiredService<TimeProvider>(),
+        };
     }
 
     private static void ConfigureAkka(AkkaConfigurationBuilder akka, HostSettings settings, IServiceProvider services)
@@ -198,8 +207,11 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         if (settings.SeedNodes.Count == 0 && settings.DiscoveryEndpoints.Count > 0)
             akka.AddHocon(ClusterFormation.DiscoveryConfig(settings.DiscoveryEndpoints), HoconAddMode.Prepend);
-        akka.AddStartup((system, _) =>
+        akka.AddStartup((system, registry) =>
         {
+            // Every region and port the edge needs exists now: a missing one fails the start, not the first request.
+            if (settings.ServesClients)
+                _ = services.GetRequiredService<Lazy<EdgeBackend>>().Value;
             ClusterFormation.Join(system, settings);
             // Whatever starts the shutdown (the host stopping, a Leave through the management API, being downed),
             // the clients are asked to move first, while this node's shards still answer; then the shards are

@@ -29,12 +29,11 @@ public sealed class GroupActorSpec : Akka.TestKit.Xunit2.TestKit
     public GroupActorSpec() : base(ConfigurationFactory.ParseString(StrictSerialization.Hocon + "\n" + InMemorySnapshots).WithFallback(ClusterSerialization.Config))
     {
         _mailboxes = CreateTestProbe("mailboxes");
-        ActorRegistry.For(Sys).Register<MailboxRegion>(_mailboxes);
     }
 
     private static GroupId NewGroup() => new(Guid.NewGuid().ToString("N"));
 
-    private IActorRef Group(GroupId id) => Sys.ActorOf(GroupActor.PropsFor(id.Value, _options));
+    private IActorRef Group(GroupId id) => Sys.ActorOf(GroupActor.PropsFor(id.Value, _options, _mailboxes));
 
     private static Post Message(GroupId group, UserId from, string text) =>
         new(group, from, DeviceId.Primary, MessageId.New(), new MessageMeta(1),

@@ -25,14 +25,16 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     public MailboxActorSpec() : base(ConfigurationFactory.ParseString(StrictSerialization.Hocon + "\n" + InMemorySnapshots).WithFallback(ClusterSerialization.Config))
     {
         _otherMailboxes = CreateTestProbe("mailboxes");
-        ActorRegistry.For(Sys).Register<MailboxRegion>(_otherMailboxes);
+        _peers = new MailboxPeers(_otherMailboxes, CreateTestProbe("accounts"), CreateTestProbe("presence"));
     }
+
+    private readonly MailboxPeers _peers;
 
     private static MailboxCommands.Enqueue Message(UserId owner, MessageId id, params uint[] devices) =>
         new(owner, id, Alice, DeviceId.Primary, new MessageMeta(1),
             (devices.Length == 0 ? [1u] : devices).ToImmutableSortedDictionary(d => d, d => new DeviceCiphertext([1, 2, (byte)d], 2)));
 
-    private IActorRef Mailbox(string owner) => Sys.ActorOf(MailboxActor.PropsFor(owner));
+    private IActorRef Mailbox(string owner) => Sys.ActorOf(MailboxActor.PropsFor(owner, _peers));
 
     [Fact]
     public void Mailbox_answers_after_persisting_and_answers_a_retry_with_the_original_seq()
@@ -254,7 +256,7 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     public void A_mailbox_recovers_from_its_snapshot_after_old_events_were_deleted()
     {
         var owner = new UserId("hugo");
-        var first = Sys.ActorOf(MailboxActor.PropsFor("hugo", snapshotEvery: 5));
+        var first = Sys.ActorOf(MailboxActor.PropsFor("hugo", _peers, snapshotEvery: 5));
         var ids = Enumerable.Range(0, 12).Select(_ => MessageId.New()).ToArray();
         foreach (var id in ids)
         {
@@ -277,7 +279,7 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
         Sys.Stop(first);
         ExpectTerminated(first, Wait);
 
-        var second = Sys.ActorOf(MailboxActor.PropsFor("hugo", snapshotEvery: 5));
+        var second = Sys.ActorOf(MailboxActor.PropsFor("hugo", _peers, snapshotEvery: 5));
         second.Tell(Message(owner, ids[2]), TestActor);
         var retry = ExpectMsg<MailboxReplies.Enqueued>(Wait);
         Assert.True(retry.Duplicate);

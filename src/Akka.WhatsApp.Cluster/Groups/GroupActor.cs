@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using Akka.Actor;
-using Akka.Hosting;
 using Akka.Persistence;
 using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Cluster.Mailbox;
@@ -68,10 +67,14 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
     /// <summary>The last post known durable: only those go out (later ones are still being written).</summary>
     private long _durableSeq;
 
-    public GroupActor(string groupId, GroupOptions options) : base(PersistenceIdFor(groupId), GroupState.Empty)
+    private readonly IActorRef _mailboxes;
+
+    /// <param name="mailboxes">The mailbox region the posts are fanned out to.</param>
+    public GroupActor(string groupId, GroupOptions options, IActorRef mailboxes) : base(PersistenceIdFor(groupId), GroupState.Empty)
     {
         _id = new GroupId(groupId);
         _options = options;
+        _mailboxes = mailboxes;
     }
 
     protected override void OnRecovered()
@@ -102,7 +105,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
 
     public static string PersistenceIdFor(string groupId) => "group-" + groupId;
 
-    public static Props PropsFor(string groupId, GroupOptions options) => Props.Create(() => new GroupActor(groupId, options));
+    public static Props PropsFor(string groupId, GroupOptions options, IActorRef mailboxes) => Props.Create(() => new GroupActor(groupId, options, mailboxes));
 
     protected override int SnapshotEvery => _options.SnapshotEvery;
 
@@ -160,8 +163,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
 
     private void Pump()
     {
-        if (!ActorRegistry.For(Context.System).TryGet<MailboxRegion>(out var mailboxes))
-            return;
+        var mailboxes = _mailboxes;
         while (_inFlight.Count < _options.FanOutParallelism && _ready.TryDequeue(out var member))
         {
             _queued.Remove(member);

@@ -13,6 +13,6 @@ public static class GroupSharding
 
     /// <summary>Groups are remembered entities: one that crashed in the middle of a fan-out restarts and finishes it.</summary>
     public static AkkaConfigurationBuilder AddGroupSharding(this AkkaConfigurationBuilder builder, EntitySettings settings, GroupOptions options) =>
-        builder.WithEntity<GroupRegion>(TypeName, id => GroupActor.PropsFor(id, options), m => (m as IGroupCommand)?.Group.Value, settings,
-            rememberEntities: true);
+        builder.WithEntity<GroupRegion>(TypeName, (_, registry) => id => GroupActor.PropsFor(id, options, registry.Get<Mailbox.MailboxRegion>()),
+            m => (m as IGroupCommand)?.Group.Value, settings, rememberEntities: true);
 }

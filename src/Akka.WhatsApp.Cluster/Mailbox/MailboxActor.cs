@@ -1,8 +1,6 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.Hosting;
-using Akka.WhatsApp.Cluster.Presence;
 using Akka.WhatsApp.Domain.Presence;
 using Akka.Persistence;
 using Akka.WhatsApp.Cluster.Entities;
@@ -11,6 +9,12 @@ using Akka.WhatsApp.Domain.Mailbox;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 
 namespace Akka.WhatsApp.Cluster.Mailbox;
+
+/// <summary>
+/// What a mailbox talks to, given when the region starts its entities: the mailbox region (delivered receipts go to
+/// the senders' mailboxes), the account region (last seen) and the presence bus (online / offline).
+/// </summary>
+public sealed record MailboxPeers(IActorRef Mailboxes, IActorRef Accounts, IActorRef PresenceBus);
 
 /// <summary>
 /// The sharded persistent entity of one user's mailbox. The aggregate decides what is stored; this actor
@@ -58,9 +62,12 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     protected override int SnapshotEvery => _snapshotEvery;
 
-    public MailboxActor(string ownerId, int snapshotEvery = DefaultSnapshotEvery) : base(PersistenceIdFor(ownerId), MailboxState.Empty)
+    private readonly MailboxPeers _peers;
+
+    public MailboxActor(string ownerId, MailboxPeers peers, int snapshotEvery = DefaultSnapshotEvery) : base(PersistenceIdFor(ownerId), MailboxState.Empty)
     {
         _owner = new UserId(ownerId);
+        _peers = peers;
         _snapshotEvery = snapshotEvery;
     }
 
@@ -117,9 +124,8 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
 
     public static string PersistenceIdFor(string ownerId) => "mailbox-" + ownerId;
 
-    public static Props PropsFor(string ownerId) => Props.Create(() => new MailboxActor(ownerId, DefaultSnapshotEvery));
-
-    public static Props PropsFor(string ownerId, int snapshotEvery) => Props.Create(() => new MailboxActor(ownerId, snapshotEvery));
+    public static Props PropsFor(string ownerId, MailboxPeers peers, int snapshotEvery = DefaultSnapshotEvery) =>
+        Props.Create(() => new MailboxActor(ownerId, peers, snapshotEvery));
 
     /// <summary>Sessions, acks and receipts are handled here; everything else is decided by the aggregate.</summary>
     protected override bool Intercept(IMailboxCommand command)
@@ -335,15 +341,13 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         // Last seen is persisted once, when the user goes offline (never per heartbeat).
         var now = DateTimeOffset.UtcNow;
-        if (ActorRegistry.For(Context.System).TryGet<Accounts.AccountRegion>(out var accounts))
-            accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
+        _peers.Accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
         PublishPresence(online: false, lastSeen: now);
     }
 
     private void PublishPresence(bool online, DateTimeOffset? lastSeen)
     {
-        if (ActorRegistry.For(Context.System).TryGet<PresenceBus>(out var bus))
-            bus.Tell(new Publish(PresenceTopics.Presence(_owner), new PresenceChanged(_owner, online, lastSeen)));
+        _peers.PresenceBus.Tell(new Publish(PresenceTopics.Presence(_owner), new PresenceChanged(_owner, online, lastSeen)));
     }
 
     /// <summary>Stores each owed delivered receipt in its sender's mailbox; one batch per sender at a time.</summary>
@@ -351,7 +355,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     {
         if (State.OwedReceipts.IsEmpty)
             return;
-        var region = ActorRegistry.For(Context.System).Get<MailboxRegion>();
+        var region = _peers.Mailboxes;
         foreach (var (key, owed) in State.OwedReceipts)
         {
             var recorded = _handedOver.GetValueOrDefault(key);

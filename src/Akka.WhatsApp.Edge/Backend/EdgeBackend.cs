@@ -5,18 +5,27 @@ using Akka.WhatsApp.Domain.Registration;
 namespace Akka.WhatsApp.Edge.Backend;
 
 /// <summary>
-/// What the edge talks to behind a connection: the shard-region proxies of the entities, the presence bus
-/// and the phone directory. The edge never sees the entities themselves, only these references.
+/// What the edge talks to behind a connection: the shard-region proxies of the entities, the presence bus and the
+/// phone directory, given by the host when it starts (every one required: a missing one fails the start, not a
+/// request). The edge never sees the entities themselves, only these references. A new area adds its region here.
 /// </summary>
-public sealed record EdgeBackend(
-    ActorSystem System,
-    IActorRef Mailboxes,
-    IActorRef Accounts,
-    IActorRef Groups,
-    IActorRef Verifications,
-    IActorRef PresenceBus,
-    IPhoneDirectory Directory)
+public sealed class EdgeBackend
 {
+    public required ActorSystem System { get; init; }
+
+    public required IActorRef Mailboxes { get; init; }
+
+    public required IActorRef Accounts { get; init; }
+
+    public required IActorRef Groups { get; init; }
+
+    public required IActorRef Verifications { get; init; }
+
+    /// <summary>The distributed pub-sub mediator: presence, typing, device notices, link approvals.</summary>
+    public required IActorRef PresenceBus { get; init; }
+
+    public required IPhoneDirectory Directory { get; init; }
+
     /// <summary>How long a request waits for an entity before the client gets TIMEOUT.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -31,7 +31,11 @@ public abstract class EdgeSpec : Akka.TestKit.Xunit2.TestKit
     protected EdgeSpec(EdgeSettings? settings = null)
     {
         (Mailboxes, Accounts, Groups, Verifications, Bus) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
-        var backend = new EdgeBackend(Sys, Mailboxes, Accounts, Groups, Verifications, Bus, Directory) { AskTimeout = Wait, Time = Time };
+        var backend = new EdgeBackend
+        {
+            System = Sys, Mailboxes = Mailboxes, Accounts = Accounts, Groups = Groups, Verifications = Verifications, PresenceBus = Bus, Directory = Directory,
+            AskTimeout = Wait, Time = Time,
+        };
         Settings = settings ?? new EdgeSettings();
         Session = new ClientSession(Connection, Settings, Time, NullLogger.Instance, () => backend);
     }
