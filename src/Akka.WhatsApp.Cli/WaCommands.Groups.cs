@@ -43,7 +43,7 @@ public static partial class WaCommands
                 var (folder, profile, options) = Open(p, profileOption, serverOption);
                 await using var device = await DeviceSession.OpenAsync(folder, profile, options, holds: false, ct);
                 var code = await run(p, device, ct);
-                TellUnshown(device, output);
+                await TellUnshownAsync(device, output, ct);
                 return code;
             });
             return command;

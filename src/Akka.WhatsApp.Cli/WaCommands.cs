@@ -85,7 +85,7 @@ public static partial class WaCommands
         {
             await using var device = await DeviceAsync(p, holds: false, ct);
             output.WriteLine($"logged in as {device.Profile.UserId} (device {device.Profile.DeviceId}, {device.Profile.Phone})");
-            TellUnshown(device, output);
+            await TellUnshownAsync(device, output, ct);
         });
 
         var send = new Command("send", "send a text message to a user or a contact's phone number") { toArgument, textArgument };
@@ -96,7 +96,7 @@ public static partial class WaCommands
             var text = TextOf(p.GetValue(textArgument)!, input);
             var id = await SendTextAsync(device, ChatId.User(to), text, ct);
             output.WriteLine($"✓ {id.Hex} at {id.At:HH:mm:ss}");
-            TellUnshown(device, output);
+            await TellUnshownAsync(device, output, ct);
         });
 
         var listen = new Command("listen", "print incoming messages and the ✓ / ✓✓ / read state of your own; other wa commands meanwhile use this connection");
@@ -310,6 +310,8 @@ public static partial class WaCommands
 
     private static string Describe(ChatId chat) => chat.IsGroup ? $"group {chat.Id}" : chat.Id;
 
+    private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(10);
+
     private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq);
 
     /// <summary>Sends a text to a user or group and keeps it in the store as this user's own (✓).</summary>
@@ -333,9 +335,13 @@ public static partial class WaCommands
         return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq);
     }
 
-    private static void TellUnshown(DeviceSession device, TextWriter output)
+    private static async Task TellUnshownAsync(DeviceSession device, TextWriter output, CancellationToken ct)
     {
-        if (!device.ThroughRelay && device.UnshownCount is > 0 and var count)
+        if (device.ThroughRelay)
+            return;
+        // What the server held at login is stored before the command leaves (a slow server only delays the count).
+        await device.Client.BacklogStored.WaitAsync(BacklogWait, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (device.UnshownCount is > 0 and var count)
             output.WriteLine($"({count} new message{(count == 1 ? "" : "s")} stored: `wa listen` or `wa history` shows them)");
     }
 

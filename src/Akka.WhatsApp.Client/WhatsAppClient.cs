@@ -58,6 +58,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     private int _disposed;
     private int _endpoint;
     private Reconnect? _moveHint;
+    private readonly TaskCompletionSource _backlogStored = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private WhatsAppClient(ClientOptions options, Credentials credentials, ulong lastAckedSeq)
     {
@@ -70,6 +71,13 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
 
     /// <summary>The highest seq this device acknowledged: persist it and pass it back to <see cref="ConnectAsync"/>.</summary>
     public ulong LastAckedSeq => (ulong)Interlocked.Read(ref _lastAcked);
+
+    /// <summary>
+    /// Completes once the backlog the server held at the first login (everything up to its QueueEmpty) was stored,
+    /// handed to <see cref="Events"/> and acknowledged. A short-lived command waits for it before it leaves, so what
+    /// arrived meanwhile is kept and counted rather than left to a later connection.
+    /// </summary>
+    public Task BacklogStored => _backlogStored.Task;
 
     /// <summary>Everything pushed to this device, in order, each message once.</summary>
     public ChannelReader<ClientEvent> Events => _events.Reader;
@@ -330,6 +338,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             while (await reader.WaitToReadAsync(_closing.Token))
             {
                 ulong ackUpTo = 0;
+                var backlogDone = false;
                 while (reader.TryRead(out var push))
                 {
                     switch (push.PacketCase)
@@ -349,6 +358,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                             break;
                         case Frame.PacketOneofCase.QueueEmpty:
                             events.Add(new BacklogDone(push.QueueEmpty.LastSeq));
+                            backlogDone = true;
                             break;
                         case Frame.PacketOneofCase.Presence:
                             events.Add(new PresenceChanged(push.Presence));
@@ -368,6 +378,8 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                     }
                 }
                 await HandOverAsync(connection, batch, events, ackUpTo);
+                if (backlogDone)
+                    _backlogStored.TrySetResult();
             }
             return "connection closed";
         }
