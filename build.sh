@@ -58,7 +58,7 @@ case "$target" in
     dotnet build src/Akka.WhatsApp.LoadTest/Akka.WhatsApp.LoadTest.csproj -c Release -nologo -v q
     # Up to the hard limit (20,000 here): the connections scenario holds ~19,000 sockets in the server and in the generator.
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    pg_start
+    PG_DURABLE=1 pg_start  # production durability: every figure is on writes that reached the disk
     out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
     mkdir -p "$out"
     server_pid=""

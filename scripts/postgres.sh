@@ -52,9 +52,13 @@ pg_start() {
   PG_PORT=$(pg_free_port)
   pg_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 >"$PG_DIR/initdb.log" 2>&1 || {
     cat "$PG_DIR/initdb.log" >&2; return 1; }
-  # A throwaway test database: durability settings off for speed, generous connections for parallel tests.
+  # A throwaway database with generous connections for parallel tests. Tests run with durability off for speed;
+  # PG_DURABLE=1 (the bench) keeps PostgreSQL's production defaults (fsync, synchronous_commit, full_page_writes on),
+  # because a figure measured on writes that never reach the disk is not one users get.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 start \
-    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 $durability" \
     >/dev/null || { cat "$PG_DIR/postgres.log" >&2; return 1; }
   PG_CONNECTION_STRING="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=50"
   export PG_DIR PG_PORT PG_CONNECTION_STRING

@@ -97,21 +97,73 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
 
     public override void ExceptionCaught(IChannelHandlerContext context, Exception exception)
     {
-        // A broken socket or a bug in one session closes that connection only.
-        log.LogDebug(exception, "Connection {Connection} failed; closing it", Id);
+        // A broken socket or a bug in one session closes that connection only. A peer that went away is routine
+        // (mobile networks drop connections all day); anything else is a defect of ours and is logged as one.
+        if (IsPeerGone(exception))
+            log.LogDebug("Connection {Connection} dropped by the network: {Reason}", Id, exception.Message);
+        else
+            log.LogWarning(exception, "Connection {Connection} failed; closing it", Id);
         context.CloseAsync();
     }
 
+    /// <summary>Resets, aborts and timeouts of the socket itself, however DotNetty wraps them.</summary>
+    public static bool IsPeerGone(Exception exception) => exception switch
+    {
+        System.Net.Sockets.SocketException => true,
+        ObjectDisposedException => true,
+        DotNetty.Transport.Channels.ClosedChannelException => true,
+        IOException { InnerException: { } inner } => IsPeerGone(inner),
+        IOException => true,
+        AggregateException { InnerExceptions.Count: 1 } one => IsPeerGone(one.InnerExceptions[0]),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Sends a frame. Replies written while this connection's reads are being processed are flushed once at the
+    /// end of the read batch. Frames from other threads (pushes from actors, replies after an Ask) go through
+    /// <see cref="_outbound"/>: the first one schedules a single drain on the event loop, and whatever queued up
+    /// until it runs is written and flushed together — one event-loop task and one socket write for a burst,
+    /// where writing each frame on its own cost one of each (the send path was 40 % of the server's CPU under load).
+    /// </summary>
     public void Send(Frame frame)
     {
         if (_context is not { } ctx)
             return;
-        // Replies written while this connection's reads are being processed are flushed once at the end of
-        // the batch; anything written from another thread (actor pushes, async replies) is flushed at once.
-        if (_reading && ctx.Executor.InEventLoop)
-            ctx.WriteAsync(frame);
-        else
-            ctx.WriteAndFlushAsync(frame);
+        if (ctx.Executor.InEventLoop)
+        {
+            WriteQueued(ctx); // what other threads sent before this goes first
+            if (_reading)
+                ctx.WriteAsync(frame);
+            else
+                ctx.WriteAndFlushAsync(frame);
+            return;
+        }
+        _outbound.Enqueue(frame);
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+            ctx.Executor.Execute(_drain ??= () => Drain(ctx));
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Frame> _outbound = new();
+    private int _drainScheduled;
+    private Action? _drain;
+
+    private void Drain(IChannelHandlerContext ctx)
+    {
+        Volatile.Write(ref _drainScheduled, 0); // a frame enqueued from now on schedules the next drain
+        if (WriteQueued(ctx) && !_reading)
+            ctx.Flush();
+    }
+
+    /// <summary>Writes (without flushing) what other threads queued; true if there was anything.</summary>
+    private bool WriteQueued(IChannelHandlerContext ctx)
+    {
+        var any = false;
+        while (_outbound.TryDequeue(out var queued))
+        {
+            ctx.WriteAsync(queued);
+            any = true;
+        }
+        return any;
     }
 
     /// <summary>How long a closing connection keeps reading (and dropping) what the peer still sends after the last frame.</summary>
@@ -132,6 +184,7 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
         {
             if (ctx.Channel.Pipeline.Get("frame-decoder") is not null)
                 ctx.Channel.Pipeline.Replace("frame-decoder", "discard", new DiscardInbound());
+            WriteQueued(ctx); // pushes sent before the closing frame still reach the peer ahead of it
             ctx.WriteAndFlushAsync(frame).ContinueWith(written =>
             {
                 if (written.IsCompletedSuccessfully && ctx.Channel is DotNetty.Transport.Channels.Sockets.TcpSocketChannel { Active: true })
