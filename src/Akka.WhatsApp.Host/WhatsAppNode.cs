@@ -55,7 +55,11 @@ public sealed class WhatsAppNode : IAsyncDisposable
     public Uri ManagementUri =>
         new(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    public static WhatsAppNode Create(HostSettings settings, string[]? args = null, Action<ILoggingBuilder>? logging = null)
+    /// <summary>
+    /// A node of <paramref name="settings"/>. <paramref name="time"/> is the clock of the edge and of every entity
+    /// (the system clock unless a test gives its own).
+    /// </summary>
+    public static WhatsAppNode Create(HostSettings settings, string[]? args = null, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
     {
         settings.Validated();
         JournalSetup.Prepare(settings);
@@ -68,7 +72,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             logging(builder.Logging);
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(time ?? TimeProvider.System);
         builder.Services.AddSingleton<NodeHealth>();
         // Metrics per node (tests run several in one process): the node's own registry, never prometheus-net's static one.
         var metrics = Prometheus.Metrics.NewCustomRegistry();
@@ -167,6 +171,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
         // Shards live on nodes with the entities role (every node, unless WA_ROLES says otherwise); a node without
         // it reaches them through proxies.
         var entities = new EntitySettings(settings.NumberOfShards, HostSettings.EntitiesRole) { SnapshotEvery = settings.SnapshotEvery };
+        akka.AddSetup(new EntityClockSetup(services.GetRequiredService<TimeProvider>()));
         var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
 
         akka.ConfigureLoggers(loggers =>

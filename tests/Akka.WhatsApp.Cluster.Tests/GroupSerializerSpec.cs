@@ -50,6 +50,7 @@ public sealed class GroupSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterS
         new JoinByInvite(G, Cat, "s", 5),
         new Post(G, Ben, new DeviceId(2), Id, Meta, PerDevice),
         new GetRecipientCount(G, Ben, Id),
+        new GetPost(G, Ben, Id),
         new Info(View),
         new GroupReplies.Created(View, [new MemberResult(Cat, null), new MemberResult(Ben, GroupError.Forbidden)]),
         new Members([new MemberResult(Cat, GroupError.GroupFull)]),
@@ -93,5 +94,13 @@ public sealed class GroupSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterS
         Assert.Equal(113, serializer.Identifier);
         Assert.Equal(["GC", "GP", "GI", "GF"], Persisted.Take(4).Select(serializer.Manifest));
         Assert.Equal("GS", serializer.Manifest(Snapshot));
+    }
+
+    [Fact]
+    public void Every_manifest_of_the_serializer_is_round_tripped_here()
+    {
+        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
+        var covered = All.Select(m => serializer.Manifest(m[0])).ToHashSet();
+        Assert.All(serializer.Manifests, m => Assert.True(covered.Contains(m), $"manifest '{m}' has no round-trip case"));
     }
 }

@@ -43,6 +43,13 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         new MailboxPushes.Deliver(new UserId("bob"), new DeviceId(1), Receipt),
         new MailboxPushes.QueueEmpty(new UserId("bob"), new DeviceId(1), 9),
         new MailboxPushes.Replaced(new UserId("bob"), new DeviceId(1)),
+        new MailboxPushes.Removed(new UserId("bob"), new DeviceId(3)),
+        new MailboxPushes.Attached(new UserId("bob"), new DeviceId(1), 41),
+        new MailboxCommands.CheckReceived(new UserId("bob"), new UserId("alice"), [Id, MessageId.New()]),
+        new MailboxReplies.Received([Id]),
+        new MailboxCommands.GetAccepted(new UserId("bob"), new UserId("alice"), Id),
+        new MailboxCommands.GetPresence(new UserId("bob")),
+        new MailboxReplies.PresenceIs(true, [1, 4]),
         new MailboxEvents.DeviceAdded(new DeviceId(4), 17),
         new MailboxEvents.AcksRecorded([new MailboxEvents.DeviceAcked(new DeviceId(1), 5), new MailboxEvents.DeviceAcked(new DeviceId(2), 3)],
             [new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id], new GroupId("g1")), new MailboxEvents.ReceiptsHandedOver(new UserId("dan"), [Id], null)]),
@@ -105,17 +112,29 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     }
 
     [Fact]
-    public void Availability_and_throttling_carry_the_session_reference()
+    public void Attach_detach_availability_and_throttling_carry_the_session_reference()
     {
-        foreach (var message in new object[]
-                 {
-                     new MailboxCommands.SetAvailable(new UserId("bob"), new DeviceId(2), TestActor, false),
-                     new MailboxCommands.Throttle(new UserId("bob"), new DeviceId(2), TestActor, true),
-                 })
+        foreach (var message in SessionMessages())
         {
             var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(message);
             Assert.Equal(message, serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message)));
         }
+    }
+
+    private IEnumerable<object> SessionMessages() =>
+    [
+        new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100, Repeat: true),
+        new MailboxCommands.Detach(new UserId("bob"), new DeviceId(2), TestActor),
+        new MailboxCommands.SetAvailable(new UserId("bob"), new DeviceId(2), TestActor, false),
+        new MailboxCommands.Throttle(new UserId("bob"), new DeviceId(2), TestActor, true),
+    ];
+
+    [Fact]
+    public void Every_manifest_of_the_serializer_is_round_tripped_here()
+    {
+        var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(All[0]);
+        var covered = All.Concat(SessionMessages()).Select(serializer.Manifest).ToHashSet();
+        Assert.All(serializer.Manifests, m => Assert.True(covered.Contains(m), $"manifest '{m}' has no round-trip case"));
     }
 
     [Fact]

@@ -172,3 +172,18 @@ public sealed class SocketFailureSpec
         Assert.False(SessionHandler.IsPeerGone(new AggregateException(new InvalidOperationException(), new IOException())));
     }
 }
+
+public sealed class ContentKindsSpec
+{
+    [Fact]
+    public void The_domains_content_kinds_are_the_wire_values()
+    {
+        Assert.Equal(
+            [ContentKind.PollVote, ContentKind.System, ContentKind.Reaction, ContentKind.Edit, ContentKind.DeleteForEveryone, ContentKind.RetryRequest],
+            new[]
+            {
+                Domain.Mailbox.ContentKinds.PollVote, Domain.Mailbox.ContentKinds.System, Domain.Mailbox.ContentKinds.Reaction,
+                Domain.Mailbox.ContentKinds.Edit, Domain.Mailbox.ContentKinds.DeleteForEveryone, Domain.Mailbox.ContentKinds.RetryRequest,
+            }.Select(k => (ContentKind)k));
+    }
+}

@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
@@ -194,29 +195,12 @@ public sealed class DashboardSpec(ITestOutputHelper output) : IAsyncLifetime
     private async Task<Page> PageUntilAsync(WebDriver browser, Func<Page, bool> condition, string what, TimeSpan? timeout = null)
     {
         Page? last = null;
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            last = await ReadAsync(browser);
-            if (condition(last))
-                return last;
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"waited for {what}; the page showed: {JsonSerializer.Serialize(last)}");
+        await Eventually.Until(async () => condition(last = await ReadAsync(browser)), timeout ?? TimeSpan.FromSeconds(30), what,
+            () => "the page showed " + JsonSerializer.Serialize(last));
+        return last!;
     }
 
-    private static async Task UntilAsync(Func<bool> condition, string what, TimeSpan timeout) =>
-        await UntilAsync(() => Task.FromResult(condition()), what, timeout);
+    private static Task UntilAsync(Func<bool> condition, string what, TimeSpan timeout) => Eventually.Until(condition, timeout, what);
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"waited {timeout.TotalSeconds:0} s for {what}");
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout) => Eventually.Until(condition, timeout, what);
 }

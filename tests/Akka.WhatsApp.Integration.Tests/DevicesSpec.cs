@@ -119,7 +119,7 @@ public sealed class DevicesSpec(PostgresDevicesNode fixture) : IClassFixture<Pos
 
         var options = await OptionsAsync(Node);
         var limited = await Assert.ThrowsAsync<ServerErrorException>(() => WhatsAppClient.RequestCodeAsync(options, phone));
-        await Task.Delay(TimeSpan.FromMilliseconds(limited.Error.RetryAfterMs + 100)); // the number's code rate limit
+        fixture.Time.Advance(TimeSpan.FromMilliseconds(limited.Error.RetryAfterMs)); // past the number's code rate limit
         var again = await RegisterAsync(Node, phone);
         Assert.Equal(alice.UserId, again.UserId);
 
@@ -153,7 +153,7 @@ public sealed class DevicesSpec(PostgresDevicesNode fixture) : IClassFixture<Pos
         var linked = (await waiting.Pushes.ReadAsync(timeout.Token)).DeviceLinked;
         Assert.False(string.IsNullOrEmpty(linked.PhoneNumber), "DeviceLinked.phone_number is the account's number");
         var companion = new Credentials(linked.UserId, linked.DeviceId, linked.Token.ToByteArray());
-        var before = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var before = (ulong)fixture.Time.GetUtcNow().ToUnixTimeMilliseconds();
         await (await LoginAsync(companion)).DisposeAsync();
 
         // The companion's connection ended: it is offline and was last seen then; the primary asking is online now.
@@ -168,6 +168,6 @@ public sealed class DevicesSpec(PostgresDevicesNode fixture) : IClassFixture<Pos
         Assert.NotEqual(0ul, phone.LastSeenAt);
         Assert.Equal(Platform.Other, phone.Platform); // what the SDK that registered it told in Hello
         Assert.Equal((Platform.Android, "tablet"), (tablet.Platform, tablet.Name));
-        Assert.InRange(tablet.LastSeenAt, before, (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Assert.InRange(tablet.LastSeenAt, before, (ulong)fixture.Time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 }

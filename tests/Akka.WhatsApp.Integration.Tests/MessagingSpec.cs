@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Testing;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
 using Akka.WhatsApp.Protocol;
@@ -17,16 +18,19 @@ public abstract class MessagingNode(JournalKind journal) : IAsyncLifetime
     public WhatsAppNode Node { get; private set; } = null!;
     public HostSettings Settings { get; private set; } = null!;
 
+    /// <summary>The node's clock: tests move it past rate limits instead of waiting.</summary>
+    public ShiftedTime Time { get; } = new();
+
     public async Task InitializeAsync()
     {
         Settings = await TestNodes.SettingsAsync(journal);
-        Node = await TestNodes.StartAsync(Settings);
+        Node = await TestNodes.StartAsync(Settings, Time);
     }
 
     public async Task RestartAsync()
     {
         await Node.DisposeAsync();
-        Node = await TestNodes.StartAsync(Settings);
+        Node = await TestNodes.StartAsync(Settings, Time);
     }
 
     public async Task DisposeAsync() => await Node.DisposeAsync();
@@ -52,7 +56,7 @@ public abstract class MessagingSpec(MessagingNode fixture)
         var limited = await Assert.ThrowsAsync<ServerErrorException>(() => WhatsAppClient.RequestCodeAsync(options, phone));
         Assert.Equal(ErrorCode.RateLimited, limited.Code);
         Assert.InRange(limited.Error.RetryAfterMs, 1ul, 30_000ul);
-        await Task.Delay(TimeSpan.FromMilliseconds(limited.Error.RetryAfterMs + 100));
+        fixture.Time.Advance(TimeSpan.FromMilliseconds(limited.Error.RetryAfterMs));
         var second = await RegisterAsync(Node, phone);
 
         Assert.Equal(first.UserId, second.UserId);

@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Testing;
 using System.Globalization;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
@@ -82,16 +83,8 @@ public sealed class MetricsSpec : IAsyncLifetime
 
     private async Task EventuallyAsync(Func<Dictionary<string, double>, bool> condition, string what)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        Dictionary<string, double> last;
-        do
-        {
-            last = await ScrapeAsync();
-            if (condition(last))
-                return;
-            await Task.Delay(100);
-        } while (DateTime.UtcNow < deadline);
-        Assert.Fail($"waited 15 s for {what}; last scrape: {Dump(last)}");
+        Dictionary<string, double> last = [];
+        await Eventually.Until(async () => condition(last = await ScrapeAsync()), TimeSpan.FromSeconds(15), what, () => Dump(last));
     }
 
     private static double Value(Dictionary<string, double> samples, string name) =>

@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
@@ -42,9 +43,9 @@ public sealed class RolesSpec : IAsyncLifetime
         var seed = TestNodes.AddressOf(both);
         var edge = await StartAsync(settings with { SeedNodes = [seed], Roles = [HostSettings.EdgeRole] });
         var entities = await StartAsync(settings with { SeedNodes = [seed], Roles = [HostSettings.EntitiesRole] });
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Akka.Cluster.Cluster.Get(both.System).State.Members.Count(m => m.Status == MemberStatus.Up) < 3 && DateTime.UtcNow < deadline)
-            await Task.Delay(100);
+        var cluster = Akka.Cluster.Cluster.Get(both.System);
+        await Eventually.Until(() => cluster.State.Members.Count(m => m.Status == MemberStatus.Up) == 3, TimeSpan.FromSeconds(60), "three members up",
+            () => string.Join(", ", cluster.State.Members.Select(m => $"{m.Address} {m.Status}")));
 
         // The roles as the management API shows them.
         using var http = new HttpClient { BaseAddress = both.ManagementUri };

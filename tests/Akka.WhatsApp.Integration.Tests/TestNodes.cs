@@ -25,9 +25,9 @@ public static class TestNodes
         DrainSeconds = 2,
     };
 
-    public static async Task<WhatsAppNode> StartAsync(HostSettings settings)
+    public static async Task<WhatsAppNode> StartAsync(HostSettings settings, TimeProvider? time = null)
     {
-        var node = WhatsAppNode.Create(settings, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        var node = WhatsAppNode.Create(settings, logging: l => l.SetMinimumLevel(LogLevel.Warning), time: time);
         await node.StartAsync();
         await WaitUntilReadyAsync(node);
         return node;
@@ -61,15 +61,11 @@ public static class TestNodes
     {
         using var http = new HttpClient { BaseAddress = node.ManagementUri, Timeout = TimeSpan.FromSeconds(10) };
         var last = "";
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        await Eventually.Until(async () =>
         {
             var response = await http.GetAsync("/health/ready");
-            if (response.IsSuccessStatusCode)
-                return;
             last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"the node was not ready within 60 s; last answer: {last}");
+            return response.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(60), "the node to be ready", () => last);
     }
 }

@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -142,15 +143,5 @@ public sealed class CrossNodeAndManagementSpec(ITestOutputHelper output) : IAsyn
         throw new InvalidOperationException("the events ended");
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(250);
-        }
-        throw new TimeoutException($"not within 30 s: {what}");
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Eventually.Until(condition, TimeSpan.FromSeconds(30), what);
 }

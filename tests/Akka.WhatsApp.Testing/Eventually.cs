@@ -9,8 +9,11 @@ public static class Eventually
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Waits until <paramref name="condition"/> holds; <paramref name="what"/> names it in the failure.</summary>
-    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds; <paramref name="what"/> names it in the failure, and
+    /// <paramref name="seen"/> (when given) says what the last check saw.
+    /// </summary>
+    public static async Task Until(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? seen = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         Exception? last = null;
@@ -27,12 +30,14 @@ public static class Eventually
                 last = e; // e.g. a server not listening yet: try again until the deadline
             }
             if (DateTime.UtcNow >= deadline)
-                throw new TimeoutException($"waited {timeout.TotalSeconds:0.#} s for {what}" + (last is null ? "" : $"; last attempt failed: {last.Message}"), last);
+                throw new TimeoutException($"waited {timeout.TotalSeconds:0.#} s for {what}" + (last is null ? "" : $"; last attempt failed: {last.Message}")
+                                           + (seen is null ? "" : $"; last seen: {seen()}"), last);
             await Task.Delay(Poll);
         }
     }
 
-    public static Task Until(Func<bool> condition, TimeSpan timeout, string what) => Until(() => Task.FromResult(condition()), timeout, what);
+    public static Task Until(Func<bool> condition, TimeSpan timeout, string what, Func<string>? seen = null) =>
+        Until(() => Task.FromResult(condition()), timeout, what, seen);
 
     /// <summary>Waits until <paramref name="read"/> returns a value that <paramref name="accept"/> takes, and returns it.</summary>
     public static async Task<T> Until<T>(Func<Task<T>> read, Func<T, bool> accept, TimeSpan timeout, string what)

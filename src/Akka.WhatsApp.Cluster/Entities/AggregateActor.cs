@@ -153,7 +153,10 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
         SaveSnapshot(State);
     }
 
-    protected virtual DateTimeOffset Now => DateTimeOffset.UtcNow;
+    /// <summary>Now on the node's clock (<see cref="EntityClock"/>).</summary>
+    protected DateTimeOffset Now => (_clock ??= EntityClock.Of(Context.System)).GetUtcNow();
+
+    private TimeProvider? _clock;
 
     /// <summary>False while the entity holds something that passivation would lose (e.g. attached sessions).</summary>
     protected virtual bool MayPassivate => true;

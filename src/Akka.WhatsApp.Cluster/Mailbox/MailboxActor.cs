@@ -30,17 +30,11 @@ public sealed record MailboxPeers(IActorRef Mailboxes, IActorRef Accounts, IActo
 /// </summary>
 public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
-    private sealed class Attachment(IActorRef session, int window, long backlogEnd)
+    /// <summary>An attached device: its session, what it may be sent next, and whether it is in the foreground.</summary>
+    private sealed class Attachment(IActorRef session, DeliveryWindow window)
     {
         public IActorRef Session { get; } = session;
-        public int Window { get; } = window;
-        public long BacklogEnd { get; } = backlogEnd;
-        public long SentUpTo { get; set; }
-        public long AckedUpTo { get; set; }
-        public bool QueueEmptySent { get; set; }
-        /// <summary>The last entry of the backlog (what was stored when the device attached) pushed in this attachment; 0: none.</summary>
-        public long LastBacklogPushed { get; set; }
-        public bool Paused { get; set; }
+        public DeliveryWindow Window { get; } = window;
         public bool Available { get; set; } = true;
     }
 
@@ -145,7 +139,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             case Throttle t:
                 if (_sessions.TryGetValue(t.Device, out var throttled) && throttled.Session.Equals(t.Session))
                 {
-                    throttled.Paused = t.Paused;
+                    throttled.Window.Paused = t.Paused;
                     if (!t.Paused)
                         Pump(t.Device);
                 }
@@ -228,7 +222,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             _unpersistedAcks[attach.Device] = acked;
             WriteAcks();
         }
-        var attachment = new Attachment(attach.Session, Math.Max(1, attach.Window), _durableSeq) { AckedUpTo = acked, SentUpTo = acked };
+        var attachment = new Attachment(attach.Session, new DeliveryWindow(attach.Window, _durableSeq, acked));
         var wasOnline = Online;
         _sessions[attach.Device] = attachment;
         Context.Watch(attach.Session);
@@ -243,7 +237,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         // PROTOCOL.md §8.4: an ack above what was pushed to the device counts as the highest seq pushed, never as an
         // ack of entries the device has not seen (a client acking ahead would otherwise drop them unseen).
         if (_sessions.TryGetValue(device, out var pushedTo))
-            upToSeq = Math.Min(upToSeq, Math.Max(pushedTo.SentUpTo, known));
+            upToSeq = Math.Min(upToSeq, Math.Max(pushedTo.Window.SentUpTo, known));
         var (reply, events) = State.DecideAck(device, Math.Max(upToSeq, 0));
         var target = ((MailboxReplies.Acked)reply).AckedSeq;
         if (events.Count > 0 && target > known)
@@ -253,8 +247,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         if (_sessions.TryGetValue(device, out var a))
         {
-            a.AckedUpTo = Math.Max(a.AckedUpTo, target);
-            a.SentUpTo = Math.Max(a.SentUpTo, a.AckedUpTo);
+            a.Window.Acked(target);
             Pump(device);
         }
         if (!replyTo.IsNobody())
@@ -292,29 +285,15 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         });
     }
 
-    /// <summary>Pushes what the device may have in flight, then QueueEmpty once the backlog of its attach is out.</summary>
+    /// <summary>Pushes what the device's window allows (<see cref="DeliveryWindow"/>), then QueueEmpty once the backlog is out.</summary>
     private void Pump(DeviceId device)
     {
         var a = _sessions[device];
-        if (a.Paused)
-            return;
-        var inFlight = State.PendingFor(device, a.AckedUpTo).TakeWhile(e => e.Seq <= a.SentUpTo).Count();
-        foreach (var entry in State.PendingFor(device, a.SentUpTo))
-        {
-            if (inFlight >= a.Window || entry.Seq > _durableSeq)
-                break;
+        var (push, queueEmpty) = a.Window.Next(State, device, _durableSeq);
+        foreach (var entry in push)
             a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
-            a.SentUpTo = entry.Seq;
-            if (entry.Seq <= a.BacklogEnd)
-                a.LastBacklogPushed = entry.Seq;
-            inFlight++;
-        }
-        if (!a.QueueEmptySent && (a.SentUpTo >= a.BacklogEnd || !State.PendingFor(device, a.SentUpTo).Any(e => e.Seq <= a.BacklogEnd)))
-        {
-            a.QueueEmptySent = true;
-            // PROTOCOL.md §8.4: the seq of the last backlog entry pushed, 0 when there was none (not the device's cursor).
-            a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, a.LastBacklogPushed));
-        }
+        if (queueEmpty is { } lastPushed)
+            a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, lastPushed)); // §8.4: 0 when the backlog was empty
     }
 
     private void Remove(DeviceId device)
@@ -340,7 +319,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             return;
         }
         // Last seen is persisted once, when the user goes offline (never per heartbeat).
-        var now = DateTimeOffset.UtcNow;
+        var now = Now;
         _peers.Accounts.Tell(new Domain.Accounts.AccountCommands.RecordLastSeen(_owner, now));
         PublishPresence(online: false, lastSeen: now);
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Messaging;
 using static Akka.WhatsApp.Domain.Groups.GroupCommands;
 using static Akka.WhatsApp.Domain.Groups.GroupEvents;
 using static Akka.WhatsApp.Domain.Groups.GroupReplies;
@@ -275,11 +276,11 @@ public sealed record GroupState : IAggregate<GroupState, IGroupCommand, IGroupEv
             return (new Rejected(GroupError.InvalidArgument, "SYSTEM messages are made by the server"), []);
         if (ContentKinds.NeedsTarget(p.Meta.Kind) && p.Meta.Target is null)
             return (new Rejected(GroupError.InvalidArgument, "this kind of message needs target_message_id"), []);
-        if (p.Meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone)
+        if (MessageChanges.Changes(p.Meta.Kind))
         {
-            var window = p.Meta.Kind == ContentKinds.Edit ? MailboxState.EditWindow : MailboxState.DeleteForEveryoneWindow;
-            if (!Recent.TryGetValue(p.Meta.Target!.Value, out var target) || target.From != p.From || now - target.At > window)
-                return (new Rejected(GroupError.EditWindowExpired, $"only the sender can change a message, within {window.TotalMinutes:0} minutes"), []);
+            var target = Recent.GetValueOrDefault(p.Meta.Target!.Value);
+            if (MessageChanges.Refusal(p.Meta.Kind, p.From, target?.From, target?.At, now) is { } refusal)
+                return (new Rejected(GroupError.EditWindowExpired, refusal), []);
         }
         switch (p.Payload)
         {

@@ -44,12 +44,15 @@ public sealed record MessageMeta(
 /// <summary>The kinds the server treats specially (values of the wire ContentKind).</summary>
 public static class ContentKinds
 {
+    public const int PollVote = 13;
+    public const int System = 14;
+    public const int Reaction = 15;
     public const int Edit = 16;
     public const int DeleteForEveryone = 17;
-    public const int Reaction = 15;
-    public const int System = 14;
+    public const int RetryRequest = 19;
 
-    public static bool NeedsTarget(int kind) => kind is Edit or DeleteForEveryone or Reaction or 13 or 19;
+    /// <summary>The kinds that are about an earlier message and must name it (target_message_id).</summary>
+    public static bool NeedsTarget(int kind) => kind is PollVote or Reaction or Edit or DeleteForEveryone or RetryRequest;
 }
 
 /// <summary>Receipt types (values of the wire ReceiptType).</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using Akka.WhatsApp.Domain.Groups;
+using Akka.WhatsApp.Domain.Messaging;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxEvents;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
@@ -20,9 +21,6 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
 {
     /// <summary>How many recent ids are remembered for idempotent retries and edit checks.</summary>
     public const int DedupWindow = 10_000;
-
-    public static readonly TimeSpan EditWindow = TimeSpan.FromMinutes(15);
-    public static readonly TimeSpan DeleteForEveryoneWindow = TimeSpan.FromHours(48);
 
     public static readonly MailboxState Empty = new();
 
@@ -123,12 +121,11 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             return (new Rejected(MailboxError.InvalidArgument, "this kind of message needs target_message_id"), []);
         // The sync copy of an edit follows the recipient's mailbox, which checked the window: the sender's own window of
         // recent ids is shared by all its conversations and may have forgotten the target already.
-        if (e.Meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone && e.Meta.SyncTo is null)
+        if (MessageChanges.Changes(e.Meta.Kind) && e.Meta.SyncTo is null)
         {
-            var window = e.Meta.Kind == ContentKinds.Edit ? EditWindow : DeleteForEveryoneWindow;
-            if (!Recent.TryGetValue(e.Meta.Target!.Value, out var target) || target.From != e.From || now - target.At > window)
-                return (new Rejected(MailboxError.EditWindowExpired,
-                    $"only the sender can change a message, within {window.TotalMinutes:0} minutes"), []);
+            var target = Recent.GetValueOrDefault(e.Meta.Target!.Value);
+            if (MessageChanges.Refusal(e.Meta.Kind, e.From, target?.From, target?.At, now) is { } refusal)
+                return (new Rejected(MailboxError.EditWindowExpired, refusal), []);
         }
 
         var at = e.At ?? now;

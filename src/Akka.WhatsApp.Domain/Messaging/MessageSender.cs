@@ -120,7 +120,7 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
     }
 
     /// <summary>Edits and deletions are checked against the recipient's record of the target before the sync copy is made.</summary>
-    private static bool ChecksTarget(MessageMeta meta) => meta.Kind is ContentKinds.Edit or ContentKinds.DeleteForEveryone;
+    private static bool ChecksTarget(MessageMeta meta) => MessageChanges.Changes(meta.Kind);
 
     /// <summary>
     /// Stores the message for the recipient and the sync copies for the sender, in this sender's order: both are handed

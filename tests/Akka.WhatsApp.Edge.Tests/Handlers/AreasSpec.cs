@@ -33,7 +33,7 @@ public sealed class AreasSpec : EdgeSpec
         var request = Receive(new Frame { RemoveDevice = new RemoveDevice { DeviceId = 1 } });
         var answer = await Connection.NextAsync();
         Assert.Equal((request, ErrorCode.InvalidArgument), (answer.RequestId, answer.Error.Code));
-        Accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await NothingAskedOfTheAccountsAsync();
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class AreasSpec : EdgeSpec
         var request = Receive(new Frame { GetGroupInfo = new GetGroupInfo { GroupId = "not-a-group" } });
         var answer = await Connection.NextAsync();
         Assert.Equal((request, ErrorCode.NotAMember), (answer.RequestId, answer.Error.Code));
-        Groups.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await NothingAskedOfTheGroupsAsync();
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class AreasSpec : EdgeSpec
         Assert.Equal((request, 200), (answer.RequestId, answer.PresenceList.Presences.Count));
         Assert.All(answer.PresenceList.Presences, p => Assert.Equal(PresenceState.Unspecified, p.State));
         Assert.Equal(1, Directory.ExistenceQueries);
-        Accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await NothingAskedOfTheAccountsAsync();
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Groups;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Edge.Backend;
@@ -77,6 +78,30 @@ public abstract class EdgeSpec : Akka.TestKit.Xunit2.TestKit
         var ok = await Connection.NextAsync();
         Assert.Equal(Frame.PacketOneofCase.LoginOk, ok.PacketCase);
         return ok;
+    }
+
+    /// <summary>
+    /// Proves that the session asked the accounts nothing so far, without waiting out a silence: a request that does
+    /// ask them (ListDevices) is sent, and the first thing the accounts probe receives must be its question. The
+    /// session handles a connection's frames in order, so anything asked earlier would arrive first.
+    /// </summary>
+    protected async Task NothingAskedOfTheAccountsAsync()
+    {
+        var request = Receive(new Frame { ListDevices = new ListDevices() });
+        Assert.IsType<AccountCommands.GetDevices>(Accounts.ReceiveOne(Wait));
+        Accounts.Reply(new AccountReplies.Devices([]));
+        Mailboxes.ExpectMsg<MailboxCommands.GetPresence>(Wait);
+        Mailboxes.Reply(new MailboxReplies.PresenceIs(true, [1]));
+        Assert.Equal(request, (await Connection.NextAsync()).RequestId);
+    }
+
+    /// <summary>As <see cref="NothingAskedOfTheAccountsAsync"/>, for the groups: GetGroupInfo of a well-formed id asks one.</summary>
+    protected async Task NothingAskedOfTheGroupsAsync()
+    {
+        var request = Receive(new Frame { GetGroupInfo = new GetGroupInfo { GroupId = new string('a', 32) } });
+        Assert.IsType<GroupCommands.GetInfo>(Groups.ReceiveOne(Wait));
+        Groups.Reply(new GroupReplies.Rejected(GroupError.NotAMember, "not a member"));
+        Assert.Equal(request, (await Connection.NextAsync()).RequestId);
     }
 
     /// <summary>Answers the next account question with the given device lists and block flags (as GetDeliveryInfo would).</summary>

@@ -48,7 +48,7 @@ public sealed class MessagingHandlerSpec : EdgeSpec
 
         var reply = await Connection.NextAsync();
         Assert.Equal((request, id), (reply.RequestId, reply.SendResult.MessageId));
-        Accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // nothing more asked of the accounts
+        await NothingAskedOfTheAccountsAsync(); // nothing more asked of the accounts
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class MessagingHandlerSpec : EdgeSpec
 
         var errors = new[] { await Connection.NextAsync(), await Connection.NextAsync(), await Connection.NextAsync() }.ToDictionary(f => f.RequestId, f => f.Error.Code);
         Assert.All(new[] { twice, shortId, system }, id => Assert.Equal(ErrorCode.InvalidArgument, errors[id]));
-        Accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        await NothingAskedOfTheAccountsAsync();
     }
 }
 
