@@ -1,8 +1,5 @@
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Hosting;
-using Akka.WhatsApp.Cluster.Entities;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Presence;
 

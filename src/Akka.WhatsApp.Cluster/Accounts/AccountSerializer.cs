@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using Akka.Actor;
-using Akka.WhatsApp.Cluster.Serialization;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Registration;
 using C = Akka.WhatsApp.Domain.Accounts.AccountCommands;

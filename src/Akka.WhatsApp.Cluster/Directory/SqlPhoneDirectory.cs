@@ -1,4 +1,3 @@
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Registration;
 using LinqToDB;
 using LinqToDB.Async;

@@ -1,9 +1,7 @@
-using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.WhatsApp.Cluster.Monitoring;
-using Akka.WhatsApp.Domain;
 
 namespace Akka.WhatsApp.Cluster.Entities;
 

@@ -1,8 +1,6 @@
-using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Hosting;
-using Akka.WhatsApp.Cluster.Serialization;
 
 namespace Akka.WhatsApp.Cluster.Entities;
 

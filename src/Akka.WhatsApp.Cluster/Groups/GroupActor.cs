@@ -1,10 +1,6 @@
-using System.Collections.Immutable;
 using System.Security.Cryptography;
-using Akka.Actor;
 using Akka.Persistence;
-using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Cluster.Mailbox;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Groups;
 using Akka.WhatsApp.Domain.Mailbox;
 using static Akka.WhatsApp.Domain.Groups.GroupCommands;

@@ -1,5 +1,4 @@
 using Akka.Hosting;
-using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Domain.Groups;
 
 namespace Akka.WhatsApp.Cluster.Groups;

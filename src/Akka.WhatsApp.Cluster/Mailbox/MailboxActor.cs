@@ -1,10 +1,6 @@
-using System.Collections.Immutable;
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.WhatsApp.Domain.Presence;
 using Akka.Persistence;
-using Akka.WhatsApp.Cluster.Entities;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Mailbox;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 

@@ -1,7 +1,3 @@
-using System.Collections.Immutable;
-using Akka.Actor;
-using Akka.WhatsApp.Cluster.Serialization;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Mailbox;
 using Google.Protobuf;
 using Proto = Akka.WhatsApp.Cluster.Storage.Mailbox;

@@ -1,6 +1,5 @@
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Hosting;
-using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Domain.Mailbox;
 
 namespace Akka.WhatsApp.Cluster.Mailbox;

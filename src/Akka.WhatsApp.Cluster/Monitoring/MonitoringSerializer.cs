@@ -1,5 +1,3 @@
-using Akka.Actor;
-using Akka.WhatsApp.Cluster.Serialization;
 using Proto = Akka.WhatsApp.Cluster.Storage.Monitoring;
 
 namespace Akka.WhatsApp.Cluster.Monitoring;

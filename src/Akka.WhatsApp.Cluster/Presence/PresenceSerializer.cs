@@ -1,6 +1,3 @@
-using Akka.Actor;
-using Akka.WhatsApp.Cluster.Serialization;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Presence;
 using Proto = Akka.WhatsApp.Cluster.Storage.Presence;
 using static Akka.WhatsApp.Cluster.Serialization.StorageMapping;

@@ -1,10 +1,7 @@
 using System.Security.Cryptography;
-using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
-using Akka.WhatsApp.Cluster.Entities;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Registration;
 using static Akka.WhatsApp.Domain.Registration.VerificationEvents;
 

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Serialization;
 using Google.Protobuf;
 using SerializationException = System.Runtime.Serialization.SerializationException;

@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Groups;
 using Akka.WhatsApp.Domain.Mailbox;
 using Google.Protobuf;

@@ -75,14 +75,7 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
 
     private async Task<SendOutcome> FirstSendAsync(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient, SendOrder.Turn order)
     {
-        ImmutableArray<DeviceMismatch> stale =
-        [
-            .. new[]
-            {
-                SendPolicy.Mismatch(message.To, recipient.Devices, message.Ciphertexts.Keys),
-                SendPolicy.Mismatch(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
-            }.OfType<DeviceMismatch>(),
-        ];
+        var stale = Mismatches(message, sender, recipient, SendPolicy.Mismatch);
         if (!stale.IsEmpty)
         {
             // A retry of an accepted message gets the original answer, whatever it carries now (§8.1): only a message
@@ -104,20 +97,27 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
     {
         if (message.Ciphertexts.IsEmpty && message.SelfCiphertexts.IsEmpty)
             return Refused(SendError.InvalidArgument, "a resend names at least one device");
-        ImmutableArray<DeviceMismatch> unknown =
-        [
-            .. new[]
-            {
-                SendPolicy.UnknownDevices(message.To, recipient.Devices, message.Ciphertexts.Keys),
-                SendPolicy.UnknownDevices(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
-            }.OfType<DeviceMismatch>(),
-        ];
+        var unknown = Mismatches(message, sender, recipient, SendPolicy.UnknownDevices);
         if (!unknown.IsEmpty)
             return new SendOutcome.Refused(SendError.StaleDevices, "a resend names devices that do not exist", unknown);
         if (recipient.Blocks)
             return new SendOutcome.Accepted(time.GetUtcNow(), Duplicate: false); // as the original: nothing reveals the block
         return await HandOverAsync(message, order, sequential: false);
     }
+
+    /// <summary>
+    /// <paramref name="check"/> applied to the recipient's devices and to the sender's own (the sending device
+    /// excepted): the lists that the client must fix, empty when both agree.
+    /// </summary>
+    private static ImmutableArray<DeviceMismatch> Mismatches(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient,
+        Func<UserId, IEnumerable<uint>, IEnumerable<uint>, uint?, DeviceMismatch?> check) =>
+    [
+        .. new[]
+        {
+            check(message.To, recipient.Devices, message.Ciphertexts.Keys, null),
+            check(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
+        }.OfType<DeviceMismatch>(),
+    ];
 
     /// <summary>Edits and deletions are checked against the recipient's record of the target before the sync copy is made.</summary>
     private static bool ChecksTarget(MessageMeta meta) => MessageChanges.Changes(meta.Kind);

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.WhatsApp.Domain.Messaging;
 using Akka.WhatsApp.Domain.Registration;
 

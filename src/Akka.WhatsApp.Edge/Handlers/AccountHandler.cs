@@ -1,9 +1,4 @@
-using System.Collections.Immutable;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Registration;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 
 namespace Akka.WhatsApp.Edge.Handlers;

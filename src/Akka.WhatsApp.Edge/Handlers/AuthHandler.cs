@@ -1,10 +1,6 @@
 using System.Security.Cryptography;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Registration;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using V = Akka.WhatsApp.Domain.Registration.VerificationReplies;
 

@@ -1,12 +1,7 @@
 using System.Security.Cryptography;
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Presence;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using static Akka.WhatsApp.Edge.Handlers.EdgeSessionExtensions;
 

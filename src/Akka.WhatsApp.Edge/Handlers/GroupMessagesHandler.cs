@@ -1,11 +1,6 @@
-using System.Collections.Immutable;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Groups;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Messaging;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using G = Akka.WhatsApp.Domain.Groups.GroupReplies;
 using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;

@@ -1,9 +1,4 @@
-using Akka.Actor;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Messaging;
-using Akka.WhatsApp.Edge.Backend;
-using Akka.WhatsApp.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Akka.WhatsApp.Edge.Handlers;

@@ -1,11 +1,5 @@
-using System.Collections.Immutable;
-using Akka.Actor;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Messaging;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
 using static Akka.WhatsApp.Edge.Handlers.EdgeSessionExtensions;

@@ -1,4 +1,3 @@
-using Akka.WhatsApp.Protocol;
 
 namespace Akka.WhatsApp.Edge.Handlers;
 

@@ -1,10 +1,5 @@
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Presence;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 
 namespace Akka.WhatsApp.Edge.Handlers;

@@ -1,10 +1,5 @@
-using Akka.Actor;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Messaging;
-using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Handlers;
-using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Protocol.Framing;
 using Microsoft.Extensions.Logging;
 using static Akka.WhatsApp.Edge.Handlers.EdgeSessionExtensions;
@@ -48,7 +43,7 @@ public sealed class ClientSession : IEdgeSession
     private readonly PacketTable _packets;
     private readonly object _gate = new();
     private readonly SendRateLimiter _sendRate;
-    private int _inFlight;
+    private readonly RequestRunner _requests;
     private IActorRef? _deviceActor;
     private IActorRef? _linkWaiter;
     private PresenceSubscriptions? _presence;
@@ -63,6 +58,7 @@ public sealed class ClientSession : IEdgeSession
         _backend = backend;
         _packets = backend is null ? PacketTable.Empty : packets ?? EdgeHandlers.Table;
         _sendRate = new SendRateLimiter(settings.SendsPerSecond, settings.SendBurst, time);
+        _requests = new RequestRunner(this, connection, settings.Metrics, log);
         SessionId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
     }
 
@@ -264,7 +260,7 @@ public sealed class ClientSession : IEdgeSession
                 BeginLogin(frame, route.Request!);
                 break;
             default:
-                Run(frame, route.Request!);
+                _requests.Run(frame, route.Request!);
                 break;
         }
     }
@@ -278,7 +274,7 @@ public sealed class ClientSession : IEdgeSession
                 return;
             State = SessionState.LoggingIn;
         }
-        Run(frame, async (f, session) =>
+        _requests.Run(frame, async (f, session) =>
         {
             try
             {
@@ -292,80 +288,6 @@ public sealed class ClientSession : IEdgeSession
                 throw;
             }
         });
-    }
-
-    /// <summary>Runs a request asynchronously within the in-flight limit; its failures become error codes, never a crash.</summary>
-    private void Run(Frame frame, RequestHandler handler)
-    {
-        if (Interlocked.Increment(ref _inFlight) > MaxInFlight)
-        {
-            Interlocked.Decrement(ref _inFlight);
-            Reply(frame, ErrorCode.TooManyRequestsInFlight, $"at most {MaxInFlight} requests may wait for an answer", close: false);
-            return;
-        }
-        _ = RunAsync(frame, handler);
-    }
-
-    /// <summary>
-    /// Runs a request and answers it. The request stops counting as in flight before its answer is written: a client
-    /// at its limit sends the next request the moment it reads an answer, which could otherwise arrive first and be
-    /// refused with TOO_MANY_REQUESTS_IN_FLIGHT (seen in the offline-sync load test).
-    /// </summary>
-    private async Task RunAsync(Frame frame, RequestHandler handler)
-    {
-        var arrived = System.Diagnostics.Stopwatch.GetTimestamp();
-        var counted = true;
-        void Finished()
-        {
-            if (counted)
-                Interlocked.Decrement(ref _inFlight);
-            counted = false;
-        }
-        try
-        {
-            var reply = await handler(frame, this);
-            Finished();
-            if (reply is not null && !IsClosed)
-            {
-                reply.RequestId = frame.RequestId;
-                _connection.Send(reply);
-                Count(reply, arrived);
-            }
-        }
-        catch (RequestException e)
-        {
-            Finished();
-            Reply(frame, e.Code, e.Message, close: false, e.RetryAfterMs, e.Stale ?? []);
-        }
-        catch (AskTimeoutException)
-        {
-            Finished();
-            Reply(frame, ErrorCode.Timeout, "the server did not answer in time; retry", close: false);
-        }
-        catch (Exception e)
-        {
-            Finished();
-            _log.LogError(e, "Connection {Connection}: {Packet} failed", _connection.Id, frame.PacketCase);
-            Reply(frame, ErrorCode.Internal, "internal error", close: false);
-        }
-        finally
-        {
-            Finished();
-        }
-    }
-
-    /// <summary>Accepted messages and the send→ack latency, once their answer is written.</summary>
-    private void Count(Frame reply, long arrived)
-    {
-        switch (reply.PacketCase)
-        {
-            case Frame.PacketOneofCase.SendResult:
-                _settings.Metrics.SendAnswered(arrived, reply.SendResult.Duplicate);
-                break;
-            case Frame.PacketOneofCase.GroupSendResult:
-                _settings.Metrics.GroupSendAnswered(reply.GroupSendResult.Duplicate);
-                break;
-        }
     }
 
     public void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply)
@@ -402,6 +324,10 @@ public sealed class ClientSession : IEdgeSession
 
     public void Refuse(Frame request, ErrorCode code, string message) => Reply(request, code, message, close: false);
 
+    /// <summary>Answers <paramref name="request"/> with an error that says when to retry, or which device lists were stale.</summary>
+    internal void Refuse(Frame request, ErrorCode code, string message, ulong retryAfterMs, IEnumerable<StaleDevices> stale) =>
+        Reply(request, code, message, close: false, retryAfterMs, stale);
+
     private void SendPong(Frame frame) =>
         _connection.Send(new Frame
         {
@@ -427,7 +353,7 @@ public sealed class ClientSession : IEdgeSession
         // notification or request without an id is dropped instead, so that a client never mistakes one for the other.
     }
 
-    private bool IsClosed
+    internal bool IsClosed
     {
         get
         {

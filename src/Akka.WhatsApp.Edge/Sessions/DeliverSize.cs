@@ -1,7 +1,4 @@
-using System.Collections.Immutable;
-using Akka.WhatsApp.Domain;
 using Akka.WhatsApp.Domain.Mailbox;
-using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using Akka.WhatsApp.Protocol;
 
 namespace Akka.WhatsApp.Edge.Sessions;
 

@@ -1,11 +1,6 @@
 using System.Security.Cryptography;
-using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Presence;
-using Akka.WhatsApp.Edge.Backend;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 
 namespace Akka.WhatsApp.Edge.Sessions;

@@ -1,9 +1,4 @@
-using Akka.Actor;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
-using Akka.WhatsApp.Edge.Backend;
-using Akka.WhatsApp.Protocol;
 using A = Akka.WhatsApp.Domain.Accounts.AccountReplies;
 
 namespace Akka.WhatsApp.Edge.Sessions;

@@ -1,5 +1,4 @@
 using Akka.WhatsApp.Domain.Groups;
-using Akka.WhatsApp.Protocol;
 using GroupMember = Akka.WhatsApp.Domain.Groups.GroupMember;
 using GroupSettings = Akka.WhatsApp.Domain.Groups.GroupSettings;
 using MemberResult = Akka.WhatsApp.Domain.Groups.MemberResult;

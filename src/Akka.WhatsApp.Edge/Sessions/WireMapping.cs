@@ -1,9 +1,5 @@
-using System.Collections.Immutable;
-using Akka.WhatsApp.Domain;
-using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Messaging;
-using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
 using ReceiptType = Akka.WhatsApp.Domain.Mailbox.ReceiptType;

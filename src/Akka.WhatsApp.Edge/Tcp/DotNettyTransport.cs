@@ -1,6 +1,4 @@
 using System.Net;
-using Akka.WhatsApp.Edge.Backend;
-using Akka.WhatsApp.Protocol;
 using DotNetty.Buffers;
 using DotNetty.Handlers.Timeout;
 using DotNetty.Handlers.Tls;

@@ -1,4 +1,3 @@
-using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Protocol.Framing;
 using DotNetty.Buffers;
 using DotNetty.Codecs;

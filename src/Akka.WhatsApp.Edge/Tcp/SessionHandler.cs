@@ -1,7 +1,4 @@
 using System.Net;
-using Akka.WhatsApp.Edge.Backend;
-using Akka.WhatsApp.Edge.Sessions;
-using Akka.WhatsApp.Protocol;
 using DotNetty.Handlers.Timeout;
 using DotNetty.Transport.Channels;
 using Microsoft.Extensions.Logging;
