@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Akka.Event;
-using Akka.Hosting;
 using Akka.Persistence;
 using Akka.WhatsApp.Domain.Registration;
 using static Akka.WhatsApp.Domain.Registration.VerificationEvents;
@@ -68,17 +67,4 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
                 return null;
         }
     }
-}
-
-/// <summary>Registry key of the phone-verification shard region.</summary>
-public sealed class VerificationRegion;
-
-public static class VerificationSharding
-{
-    public const string TypeName = "phone";
-
-    public static AkkaConfigurationBuilder AddVerificationSharding(this AkkaConfigurationBuilder builder, EntitySettings settings,
-        ISmsGateway sms, IPhoneDirectory directory) =>
-        builder.WithEntity<VerificationRegion>(TypeName, phone => VerificationActor.PropsFor(phone, sms, directory),
-            m => (m as IVerificationCommand)?.Phone, settings);
 }

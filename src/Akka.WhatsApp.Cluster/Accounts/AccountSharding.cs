@@ -1,0 +1,21 @@
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
+using Akka.WhatsApp.Domain.Accounts;
+
+namespace Akka.WhatsApp.Cluster.Accounts;
+
+/// <summary>Registry key of the Account shard region.</summary>
+public sealed class AccountRegion;
+
+public static class AccountSharding
+{
+    public const string TypeName = "account";
+
+    /// <summary>Accounts publish their device changes on the distributed pub-sub mediator (the presence bus).</summary>
+    public static AkkaConfigurationBuilder AddAccountSharding(this AkkaConfigurationBuilder builder, EntitySettings settings) =>
+        builder.WithEntity<AccountRegion>(TypeName, (system, _) =>
+        {
+            var mediator = DistributedPubSub.Get(system).Mediator;
+            return id => AccountActor.PropsFor(id, mediator);
+        }, m => (m as IAccountCommand)?.User.Value, settings);
+}
