@@ -49,7 +49,8 @@ case "$target" in
     exit $status
     ;;
   bench)
-    # A Release server on a throwaway PostgreSQL, the load generator beside it; every scenario adds its run to
+    # A Release server on a throwaway PostgreSQL with production durability (fsync on), the peers' 1:1 workload (1,000
+    # online users, random pairs, open loop), the load generator beside it; every scenario adds its run to
     # bench/results/<timestamp>/ (report.md, report.json, SVG charts). About 8 minutes on 2 cores.
     need_dotnet
     # shellcheck source=scripts/postgres.sh
@@ -80,8 +81,8 @@ case "$target" in
     }
     load offline-sync --messages 10000
     load typing --signals 500
-    load one-to-one --users 200 --rate "${BENCH_RATES:-1000,2000,5000,10000}" --warmup 5 --seconds 15
-    load ramp --users 200 --from 1000 --step 1000 --to 12000 --p99-ms 100 --warmup 3 --seconds 10
+    load one-to-one --users 1000 --rate "${BENCH_RATES:-1000,2000,5000,10000}" --warmup 5 --seconds 15
+    load ramp --users 1000 --from 1000 --step 1000 --to 12000 --p99-ms 100 --warmup 3 --seconds 10
     # A 1,024-member group at rising rates (time to the last member), then 2 KB payloads (one stored copy per member).
     load group-fanout --members 1024 --rate "${BENCH_GROUP_RATES:-0.5,2,4,8}" --seconds 10
     load group-fanout --members 1024 --rate 4 --seconds 10 --size 2000
