@@ -1,0 +1,99 @@
+using System.Collections.Immutable;
+
+namespace Akka.WhatsApp.Domain.Keys;
+
+/// <summary>A public prekey: an X25519 key (one-time), or with <see cref="Signature"/> a signed X25519 or ML-KEM-1024 key.</summary>
+public sealed record PublicKey(uint KeyId, byte[] Key, byte[]? Signature = null);
+
+/// <summary>What one device published (PROTOCOL.md §13): public keys only; the server never holds a private key.</summary>
+public sealed record DeviceKeys(
+    byte[] IdentityKey,
+    uint RegistrationId,
+    PublicKey SignedPreKey,
+    PublicKey KemLastResort,
+    ImmutableList<PublicKey> OneTime,
+    ImmutableList<PublicKey> OneTimeKem,
+    byte[] AccountSignature);
+
+/// <summary>What a sender gets to start a session with one device; the one-time keys in it are gone from the server.</summary>
+public sealed record KeyBundle(uint Device, DeviceKeys Keys, PublicKey? OneTime, PublicKey Kem, bool KemIsLastResort);
+
+public interface IKeyCommand
+{
+    /// <summary>The user whose keys are addressed: the entity id.</summary>
+    UserId User { get; }
+}
+
+public interface IKeyEvent;
+
+public interface IKeyReply;
+
+public enum KeyError
+{
+    InvalidArgument = 1,
+}
+
+public static class KeyCommands
+{
+    /// <summary>
+    /// A device publishes its keys. The first upload (or one with a new identity key: a reinstall) must carry the
+    /// signed prekey and the last-resort KEM prekey; later ones add one-time prekeys or rotate the signed ones.
+    /// Signatures are checked before this command is made (the edge verifies them against the identity key).
+    /// </summary>
+    public sealed record Upload(
+        UserId User,
+        DeviceId Device,
+        byte[] IdentityKey,
+        uint RegistrationId,
+        PublicKey? SignedPreKey,
+        PublicKey? KemLastResort,
+        ImmutableArray<PublicKey> OneTime,
+        ImmutableArray<PublicKey> OneTimeKem,
+        bool ReplaceOneTime,
+        byte[] AccountSignature) : IKeyCommand;
+
+    /// <summary>
+    /// Bundles for <paramref name="Devices"/> of the user (empty: all), restricted to <paramref name="Current"/>, the
+    /// account's devices now: keys of a device no longer among them are dropped, never served.
+    /// </summary>
+    public sealed record FetchBundles(UserId User, UserId Requester, ImmutableArray<uint> Devices, ImmutableArray<uint> Current) : IKeyCommand;
+
+    public sealed record GetCount(UserId User, DeviceId Device) : IKeyCommand;
+
+    public sealed record GetIdentities(UserId User, ImmutableArray<uint> Current) : IKeyCommand;
+}
+
+public static class KeyEvents
+{
+    /// <summary>The keys of an upload, as validated; <see cref="NewIdentity"/> when they replace an earlier install's.</summary>
+    public sealed record Uploaded(
+        DeviceId Device,
+        byte[] IdentityKey,
+        uint RegistrationId,
+        PublicKey? SignedPreKey,
+        PublicKey? KemLastResort,
+        ImmutableArray<PublicKey> OneTime,
+        ImmutableArray<PublicKey> OneTimeKem,
+        bool ReplaceOneTime,
+        byte[] AccountSignature,
+        bool NewIdentity) : IKeyEvent;
+
+    /// <summary>One-time keys handed out (at most once: the event is persisted before the bundles leave).</summary>
+    public sealed record Taken(ImmutableArray<TakenKeys> Keys) : IKeyEvent;
+
+    /// <summary>Devices the account no longer has: their keys are gone.</summary>
+    public sealed record Dropped(ImmutableArray<uint> Devices) : IKeyEvent;
+}
+
+public sealed record TakenKeys(uint Device, uint? OneTime, uint? OneTimeKem);
+
+public static class KeyReplies
+{
+    public sealed record Count(uint OneTime, uint SignedPreKeyId, uint OneTimeKem, uint KemLastResortId) : IKeyReply;
+
+    public sealed record Bundles(ImmutableArray<KeyBundle> List) : IKeyReply;
+
+    public sealed record Identities(ImmutableArray<(uint Device, byte[] IdentityKey)> Devices) : IKeyReply;
+
+    public sealed record Rejected(KeyError Error, string Reason) : IKeyReply;
+}
