@@ -16,6 +16,7 @@ public static class ClusterSerialization
             wa-presence = "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster"
             wa-groups = "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster"
             wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
+            wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -36,6 +37,10 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Groups.IGroupReply, Akka.WhatsApp.Domain" = wa-groups
             "Akka.WhatsApp.Domain.Groups.GroupState, Akka.WhatsApp.Domain" = wa-groups
             "Akka.WhatsApp.Cluster.Monitoring.INodeStatsMessage, Akka.WhatsApp.Cluster" = wa-monitoring
+            "Akka.WhatsApp.Domain.Keys.IKeyCommand, Akka.WhatsApp.Domain" = wa-keys
+            "Akka.WhatsApp.Domain.Keys.IKeyEvent, Akka.WhatsApp.Domain" = wa-keys
+            "Akka.WhatsApp.Domain.Keys.IKeyReply, Akka.WhatsApp.Domain" = wa-keys
+            "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -43,6 +48,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Presence.PresenceSerializer, Akka.WhatsApp.Cluster" = 112
             "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster" = 113
             "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
+            "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
           }
         }
         """);

@@ -85,6 +85,8 @@ public static class KeyEvents
     public sealed record Dropped(ImmutableArray<uint> Devices) : IKeyEvent;
 }
 
+public sealed record DeviceIdentity(uint Device, byte[] IdentityKey);
+
 public sealed record TakenKeys(uint Device, uint? OneTime, uint? OneTimeKem);
 
 public static class KeyReplies
@@ -93,7 +95,7 @@ public static class KeyReplies
 
     public sealed record Bundles(ImmutableArray<KeyBundle> List) : IKeyReply;
 
-    public sealed record Identities(ImmutableArray<(uint Device, byte[] IdentityKey)> Devices) : IKeyReply;
+    public sealed record Identities(ImmutableArray<DeviceIdentity> Devices) : IKeyReply;
 
     public sealed record Rejected(KeyError Error, string Reason) : IKeyReply;
 }

@@ -32,7 +32,7 @@ public sealed record KeyState : IAggregate<KeyState, IKeyCommand, IKeyEvent, IKe
         Upload u => DecideUpload(u),
         FetchBundles f => DecideFetch(f),
         GetCount c => (CountOf(c.Device.Value), []),
-        GetIdentities i => (new Identities([.. Devices.Where(d => i.Current.Contains(d.Key)).Select(d => (d.Key, d.Value.IdentityKey))]),
+        GetIdentities i => (new Identities([.. Devices.Where(d => i.Current.Contains(d.Key)).Select(d => new DeviceIdentity(d.Key, d.Value.IdentityKey))]),
             DropsFor(i.Current)),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name),
     };
