@@ -32,3 +32,6 @@ public sealed record Reconnected : ClientEvent;
 
 /// <summary>This companion device was linked: log in with these credentials.</summary>
 public sealed record Linked(Credentials Credentials) : ClientEvent;
+
+/// <summary>This device's one-time prekeys are running low (PROTOCOL.md §13): upload more with UploadKeysAsync.</summary>
+public sealed record PreKeysLow(PreKeyLow Low) : ClientEvent;

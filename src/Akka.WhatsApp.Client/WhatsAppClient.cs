@@ -366,6 +366,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                         case Frame.PacketOneofCase.TypingNotification:
                             events.Add(new TypingChanged(push.TypingNotification));
                             break;
+                        case Frame.PacketOneofCase.PreKeyLow:
+                            events.Add(new PreKeysLow(push.PreKeyLow));
+                            break;
                         case Frame.PacketOneofCase.Reconnect:
                             // Acknowledge what was handed over so far, then leave: requests in flight on this
                             // connection fail with IOException and are retried (same ids) on the next one.

@@ -26,6 +26,14 @@ public sealed record EdgeSettings
     /// <summary>When set, clients must speak TLS (the framing is the same inside it).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
 
+    /// <summary>
+    /// Prekey bundle fetches per connection (PROTOCOL.md §13): enough to start sessions with a contact list, too few
+    /// to drain another user's one-time prekeys quickly (each fetch takes one per device).
+    /// </summary>
+    public const int KeyFetchesPerSecond = 5;
+
+    public const int KeyFetchBurst = 50;
+
     /// <summary>Sends per second allowed per connection on average (RATE_LIMITED beyond).</summary>
     public int SendsPerSecond { get; init; } = 200;
 

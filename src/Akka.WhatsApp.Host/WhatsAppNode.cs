@@ -8,6 +8,7 @@ using Akka.WhatsApp.Cluster.Accounts;
 using Akka.WhatsApp.Cluster.Directory;
 using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Cluster.Groups;
+using Akka.WhatsApp.Cluster.Keys;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
 using Akka.WhatsApp.Domain.Registration;
@@ -160,6 +161,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Accounts = registry.Get<AccountRegion>(),
             Groups = registry.Get<GroupRegion>(),
             Verifications = registry.Get<VerificationRegion>(),
+            Keys = registry.Get<KeysRegion>(),
             PresenceBus = registry.Get<PresenceBus>(),
             Directory = services.GetRequiredService<IPhoneDirectory>(),
             Time = services.GetRequiredService<TimeProvider>(),
@@ -200,6 +202,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             })
             .AddMailboxSharding(entities)
             .AddAccountSharding(entities)
+            .AddKeysSharding(entities)
             .AddGroupSharding(entities, new GroupOptions
             {
                 MaxMembers = settings.MaxGroupMembers,

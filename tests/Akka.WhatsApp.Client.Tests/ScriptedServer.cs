@@ -50,6 +50,9 @@ internal sealed class ScriptedServer : IAsyncDisposable
     /// <summary>Pushed to a connection right after its LoginOk.</summary>
     public IReadOnlyList<Frame> PushAfterLogin { get; init; } = [];
 
+    /// <summary>After those pushes, QueueEmpty ends the backlog, as the real server does (PROTOCOL.md §8.4).</summary>
+    public bool EndsBacklog { get; init; } = true;
+
     public int Logins => Volatile.Read(ref _logins);
 
     /// <summary>Every frame received after login (requests, acks), in order.</summary>
@@ -110,6 +113,8 @@ internal sealed class ScriptedServer : IAsyncDisposable
                         await stream.WriteFrameAsync(new Frame { RequestId = frame.RequestId, LoginOk = new LoginOk() }, _stop.Token);
                         foreach (var push in PushAfterLogin)
                             await stream.WriteFrameAsync(push, _stop.Token);
+                        if (EndsBacklog)
+                            await stream.WriteFrameAsync(new Frame { QueueEmpty = new QueueEmpty() }, _stop.Token);
                         continue;
                 }
                 lock (_received)

@@ -32,9 +32,10 @@ public sealed class KeysSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterSe
         new KeyCommands.GetCount(Ann, new DeviceId(2)),
         new KeyCommands.GetIdentities(Ann, [1, 2]),
         new KeyReplies.Count(3, 7, 1, 8),
-        new KeyReplies.Bundles([new KeyBundle(2, Snapshot.Devices[2], OneTime, Kem, false), new KeyBundle(1, Snapshot.Devices[1], null, Kem, true)]),
+        new KeyReplies.Bundles([new KeyBundle(2, Snapshot.Devices[2], OneTime, Kem, false, 4), new KeyBundle(1, Snapshot.Devices[1], null, Kem, true)]),
         new KeyReplies.Identities([new DeviceIdentity(1, [1]), new DeviceIdentity(2, [2])]),
         new KeyReplies.Rejected(KeyError.InvalidArgument, "why"),
+        new KeyNotices.Low(Ann, new DeviceId(2), 3),
     ];
 
     public static IEnumerable<object[]> All => Persisted.Concat(Remote).Select(m => new[] { m });

@@ -141,6 +141,7 @@ public sealed partial class ProtocolSchemaSpec
     [InlineData(ErrorCode.MediaTooLarge, 100)]
     [InlineData(ErrorCode.MediaNotUploaded, 101)]
     [InlineData(ErrorCode.CallFull, 102)]
+    [InlineData(ErrorCode.InvalidSignature, 103)]
     public void Error_code_numbers_never_change(ErrorCode code, int number) => Assert.Equal(number, (int)code);
 
     [Fact]

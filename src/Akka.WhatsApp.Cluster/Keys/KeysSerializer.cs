@@ -63,13 +63,17 @@ public sealed class KeysSerializer : ProtobufSerializer
                     r.List.Select(b => new Proto.Bundle
                     {
                         Keys = ToProto(b.Device, b.Keys), OneTime = ToProto(b.OneTime), Kem = ToProto(b.Kem), KemIsLastResort = b.KemIsLastResort,
+                        OneTimeLeft = b.OneTimeLeft,
                     }),
                 },
             },
-            p => new KeyReplies.Bundles([.. p.List.Select(b => new KeyBundle(b.Keys.DeviceId, FromProto(b.Keys), FromProto(b.OneTime), FromProto(b.Kem)!, b.KemIsLastResort))]));
+            p => new KeyReplies.Bundles([.. p.List.Select(b => new KeyBundle(b.Keys.DeviceId, FromProto(b.Keys), FromProto(b.OneTime), FromProto(b.Kem)!, b.KemIsLastResort, b.OneTimeLeft))]));
         Map<KeyReplies.Identities, Proto.Identities>("RI",
             r => new Proto.Identities { Devices = { r.Devices.Select(d => new Proto.DeviceIdentity { DeviceId = d.Device, IdentityKey = Bytes(d.IdentityKey) }) } },
             p => new KeyReplies.Identities([.. p.Devices.Select(d => new D.DeviceIdentity(d.DeviceId, d.IdentityKey.ToByteArray()))]));
+        Map<KeyNotices.Low, Proto.Low>("NL",
+            n => new Proto.Low { User = n.User.Value, DeviceId = n.Device.Value, Remaining = n.Remaining },
+            p => new KeyNotices.Low(new UserId(p.User), new DeviceId(p.DeviceId), p.Remaining));
         Map<KeyReplies.Rejected, Proto.Rejected>("RR",
             r => new Proto.Rejected { Error = (int)r.Error, Reason = r.Reason }, p => new KeyReplies.Rejected((KeyError)p.Error, p.Reason));
     }

@@ -41,6 +41,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Keys.IKeyEvent, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.IKeyReply, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
+            "Akka.WhatsApp.Domain.Keys.IKeyNotice, Akka.WhatsApp.Domain" = wa-keys
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110

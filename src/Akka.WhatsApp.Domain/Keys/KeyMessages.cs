@@ -16,7 +16,8 @@ public sealed record DeviceKeys(
     byte[] AccountSignature);
 
 /// <summary>What a sender gets to start a session with one device; the one-time keys in it are gone from the server.</summary>
-public sealed record KeyBundle(uint Device, DeviceKeys Keys, PublicKey? OneTime, PublicKey Kem, bool KemIsLastResort);
+/// <param name="OneTimeLeft">The device's one-time prekeys left after this bundle took one.</param>
+public sealed record KeyBundle(uint Device, DeviceKeys Keys, PublicKey? OneTime, PublicKey Kem, bool KemIsLastResort, int OneTimeLeft = 0);
 
 public interface IKeyCommand
 {
@@ -27,6 +28,15 @@ public interface IKeyCommand
 public interface IKeyEvent;
 
 public interface IKeyReply;
+
+/// <summary>Told to the sessions of a user (its inbox topic), not persisted.</summary>
+public interface IKeyNotice;
+
+public static class KeyNotices
+{
+    /// <summary>A fetch left <paramref name="Device"/> with fewer one-time prekeys than <see cref="KeyState.LowWatermark"/>.</summary>
+    public sealed record Low(UserId User, DeviceId Device, uint Remaining) : IKeyNotice;
+}
 
 public enum KeyError
 {

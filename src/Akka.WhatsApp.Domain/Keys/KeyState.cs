@@ -88,7 +88,8 @@ public sealed record KeyState : IAggregate<KeyState, IKeyCommand, IKeyEvent, IKe
                 continue; // a device that published nothing yet: the sender cannot reach it until it does
             var oneTime = keys.OneTime.IsEmpty ? null : keys.OneTime[0];
             var kem = keys.OneTimeKem.IsEmpty ? null : keys.OneTimeKem[0];
-            bundles.Add(new KeyBundle(device, keys, oneTime, kem ?? keys.KemLastResort, KemIsLastResort: kem is null));
+            bundles.Add(new KeyBundle(device, keys, oneTime, kem ?? keys.KemLastResort, KemIsLastResort: kem is null,
+                OneTimeLeft: keys.OneTime.Count - (oneTime is null ? 0 : 1)));
             if (oneTime is not null || kem is not null)
                 taken.Add(new TakenKeys(device, oneTime?.KeyId, kem?.KeyId));
         }

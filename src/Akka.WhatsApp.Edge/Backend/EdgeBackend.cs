@@ -20,6 +20,9 @@ public sealed class EdgeBackend
 
     public required IActorRef Verifications { get; init; }
 
+    /// <summary>The key directory: one entity per user holding its devices' public keys.</summary>
+    public required IActorRef Keys { get; init; }
+
     /// <summary>The distributed pub-sub mediator: presence, typing, device notices, link approvals.</summary>
     public required IActorRef PresenceBus { get; init; }
 

@@ -13,5 +13,6 @@ public static class EdgeHandlers
         new MessagingHandler(),
         new PresenceHandler(),
         new GroupsHandler(),
-        new GroupMessagesHandler());
+        new GroupMessagesHandler(),
+        new KeysHandler());
 }

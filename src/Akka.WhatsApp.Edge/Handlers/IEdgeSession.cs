@@ -28,6 +28,9 @@ public interface IEdgeSession
     /// <summary>Keeps this connection's sends in the order their frames arrived.</summary>
     SendOrder SendOrder { get; }
 
+    /// <summary>This connection's budget of prekey bundle fetches (prekey exhaustion is a known attack).</summary>
+    SendRateLimiter KeyFetches { get; }
+
     /// <summary>The users this connection follows the presence of.</summary>
     PresenceSubscriptions Presence { get; }
 

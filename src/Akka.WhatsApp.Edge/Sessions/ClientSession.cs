@@ -83,6 +83,10 @@ public sealed class ClientSession : IEdgeSession
 
     public SendOrder SendOrder { get; } = new();
 
+    public SendRateLimiter KeyFetches => _keyFetches ??= new SendRateLimiter(EdgeSettings.KeyFetchesPerSecond, EdgeSettings.KeyFetchBurst, _time);
+
+    private SendRateLimiter? _keyFetches;
+
     public PresenceSubscriptions Presence
     {
         get

@@ -37,6 +37,12 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     public sealed record Available(bool Yes) : INoSerializationVerificationNeeded;
 
     /// <summary>Follow (or stop following) a user's presence; <paramref name="Visible"/>: the viewer may see it now.</summary>
+    /// <summary>This device uploaded prekeys: the next time they run low it is told again (PreKeyLow).</summary>
+    public sealed class PreKeysUploaded : INoSerializationVerificationNeeded
+    {
+        public static readonly PreKeysUploaded Instance = new();
+    }
+
     public sealed record FollowPresence(UserId User, bool Follow, bool Visible = true) : INoSerializationVerificationNeeded;
 
     /// <summary>The answer of a check of whether this session may see a followed user's presence.</summary>
@@ -68,6 +74,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     private readonly Monitoring.EdgeMetrics? _metrics;
     private IActorRef? _mailbox;
     private bool _loggedIn;
+    private bool _toldPreKeysLow;
     private long _attachAckedUpTo;
     private TimeSpan _attachRetry = FirstAttachRetry;
 
@@ -128,6 +135,19 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                     End(ErrorCode.DeviceRemoved, "this device was removed from the account");
                 break;
             case AccountNotices.DevicesChanged:
+                break;
+            case Domain.Keys.KeyNotices.Low low when low.Device == _device && !_toldPreKeysLow:
+                // Once until the device uploads again: every fetch below the watermark says so, the device needs it once.
+                _toldPreKeysLow = true;
+                _connection.Send(new Frame
+                {
+                    PreKeyLow = new PreKeyLow { Remaining = low.Remaining, RecommendedUpload = Domain.Keys.KeyState.RecommendedUpload },
+                });
+                break;
+            case Domain.Keys.KeyNotices.Low:
+                break;
+            case PreKeysUploaded:
+                _toldPreKeysLow = false;
                 break;
             case Terminated t:
                 if (t.ActorRef.Equals(_mailbox))

@@ -31,10 +31,10 @@ public abstract class EdgeSpec : Akka.TestKit.Xunit2.TestKit
 
     protected EdgeSpec(EdgeSettings? settings = null)
     {
-        (Mailboxes, Accounts, Groups, Verifications, Bus) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
+        (Mailboxes, Accounts, Groups, Verifications, Bus, Keys) = (CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe(), CreateTestProbe());
         var backend = new EdgeBackend
         {
-            System = Sys, Mailboxes = Mailboxes, Accounts = Accounts, Groups = Groups, Verifications = Verifications, PresenceBus = Bus, Directory = Directory,
+            System = Sys, Mailboxes = Mailboxes, Accounts = Accounts, Groups = Groups, Verifications = Verifications, Keys = Keys.Ref, PresenceBus = Bus, Directory = Directory,
             AskTimeout = Wait, Time = Time,
         };
         Settings = settings ?? new EdgeSettings();
@@ -45,6 +45,7 @@ public abstract class EdgeSpec : Akka.TestKit.Xunit2.TestKit
     protected TestProbe Accounts { get; }
     protected TestProbe Groups { get; }
     protected TestProbe Verifications { get; }
+    protected TestProbe Keys { get; }
     protected TestProbe Bus { get; }
     protected FakeDirectory Directory { get; } = new();
     protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero));
@@ -123,8 +124,8 @@ public abstract class EdgeSpec : Akka.TestKit.Xunit2.TestKit
 
         public void SendAndClose(Frame frame)
         {
+            Closed = true; // before the frame: a reader that sees the last frame sees the connection closed
             _sent.Writer.TryWrite(frame);
-            Closed = true;
         }
 
         public async Task<Frame> NextAsync()

@@ -1,0 +1,124 @@
+using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Host;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
+using NSec.Cryptography;
+using Xunit;
+using static Akka.WhatsApp.Integration.Tests.TestUsers;
+
+namespace Akka.WhatsApp.Integration.Tests;
+
+public sealed class PostgresKeysNode() : MessagingNode(JournalKind.Postgres);
+
+/// <summary>
+/// The key directory over real TCP on a PostgreSQL journal (PROTOCOL.md §13): signatures checked with real Ed25519
+/// keys, one-time prekeys handed out once to concurrent senders, the last-resort KEM key after that, PreKeyLow.
+/// </summary>
+public sealed class KeysSpec(PostgresKeysNode fixture) : IClassFixture<PostgresKeysNode>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    private WhatsAppNode Node => fixture.Node;
+
+    /// <summary>A device's first upload: identity, signed prekey, last-resort KEM prekey, and one-time prekeys 1..n.</summary>
+    private static UploadKeys FirstUpload(Key identity, int oneTime, int oneTimeKem = 0)
+    {
+        var upload = new UploadKeys
+        {
+            IdentityKey = ByteString.CopyFrom(identity.PublicKey.Export(KeyBlobFormat.RawPublicKey)),
+            RegistrationId = 4711,
+            SignedPrekey = new SignedPreKey { KeyId = 1, PublicKey = Random(32) },
+            KemLastResortPrekey = new KemPreKey { KeyId = 1000, PublicKey = Random(1568) },
+        };
+        upload.SignedPrekey.Signature = Sign(identity, upload.SignedPrekey.PublicKey);
+        upload.KemLastResortPrekey.Signature = Sign(identity, upload.KemLastResortPrekey.PublicKey);
+        upload.OneTimePrekeys.AddRange(Enumerable.Range(1, oneTime).Select(i => new PreKey { KeyId = (uint)i, PublicKey = Random(32) }));
+        upload.OneTimeKemPrekeys.AddRange(Enumerable.Range(1, oneTimeKem).Select(i =>
+        {
+            var key = Random(1568);
+            return new KemPreKey { KeyId = (uint)(2000 + i), PublicKey = key, Signature = Sign(identity, key) };
+        }));
+        return upload;
+    }
+
+    private static ByteString Random(int size) => ByteString.CopyFrom(System.Security.Cryptography.RandomNumberGenerator.GetBytes(size));
+
+    private static ByteString Sign(Key identity, ByteString data) => ByteString.CopyFrom(SignatureAlgorithm.Ed25519.Sign(identity, data.Span));
+
+    [Fact]
+    public async Task Concurrent_senders_get_each_one_time_prekey_once_then_bundles_without_one_and_the_last_resort_KEM_key()
+    {
+        var alice = await RegisterAsync(Node);
+        using var identity = Key.Create(SignatureAlgorithm.Ed25519);
+        await using (var a = await ConnectAsync(Node, alice))
+        {
+            var count = await a.UploadKeysAsync(FirstUpload(identity, oneTime: 6, oneTimeKem: 2));
+            Assert.Equal((6u, 1u, 2u, 1000u), (count.OneTimePrekeys, count.SignedPrekeyId, count.OneTimeKemPrekeys, count.KemLastResortPrekeyId));
+        }
+
+        var senders = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ => await ConnectAsync(Node, await RegisterAsync(Node))));
+        try
+        {
+            // Two senders on two connections, four fetches each at once: eight bundles for six one-time keys.
+            var bundles = (await Task.WhenAll(senders.SelectMany(s => Enumerable.Range(0, 4).Select(_ => s.FetchPreKeyBundlesAsync(alice.UserId)))))
+                .Select(b => Assert.Single(b.Bundles)).ToList();
+            var handedOut = bundles.Where(b => b.OneTimePrekey is not null).Select(b => b.OneTimePrekey.KeyId).ToList();
+            Assert.Equal([1u, 2u, 3u, 4u, 5u, 6u], handedOut.Order());
+            Assert.Equal(2, bundles.Count(b => b.OneTimePrekey is null));
+            Assert.Equal([2001u, 2002u], bundles.Where(b => !b.KemPrekeyLastResort).Select(b => b.KemPrekey.KeyId).Order());
+            Assert.All(bundles.Where(b => b.KemPrekeyLastResort), b => Assert.Equal(1000u, b.KemPrekey.KeyId));
+            Assert.All(bundles, b => Assert.Equal((1u, 4711u, identity.PublicKey.Export(KeyBlobFormat.RawPublicKey).Length),
+                (b.DeviceId, b.RegistrationId, b.IdentityKey.Length)));
+            // What a sender gets verifies against the identity key it came with.
+            var b0 = bundles[0];
+            var key = NSec.Cryptography.PublicKey.Import(SignatureAlgorithm.Ed25519, b0.IdentityKey.Span, KeyBlobFormat.RawPublicKey);
+            Assert.True(SignatureAlgorithm.Ed25519.Verify(key, b0.SignedPrekey.PublicKey.Span, b0.SignedPrekey.Signature.Span));
+        }
+        finally
+        {
+            foreach (var s in senders)
+                await s.DisposeAsync();
+        }
+
+        await using var again = await ConnectAsync(Node, alice);
+        var left = await again.GetPreKeyCountAsync();
+        Assert.Equal((0u, 0u, 1000u), (left.OneTimePrekeys, left.OneTimeKemPrekeys, left.KemLastResortPrekeyId));
+    }
+
+    [Fact]
+    public async Task A_prekey_not_signed_by_the_identity_key_is_refused_and_nothing_is_stored()
+    {
+        var alice = await RegisterAsync(Node);
+        using var identity = Key.Create(SignatureAlgorithm.Ed25519);
+        using var impostor = Key.Create(SignatureAlgorithm.Ed25519);
+        await using var a = await ConnectAsync(Node, alice);
+        var forged = FirstUpload(identity, oneTime: 3);
+        forged.SignedPrekey.Signature = Sign(impostor, forged.SignedPrekey.PublicKey);
+
+        var refused = await Assert.ThrowsAsync<ServerErrorException>(() => a.UploadKeysAsync(forged));
+        Assert.Equal(ErrorCode.InvalidSignature, refused.Code);
+        Assert.Equal(0u, (await a.GetPreKeyCountAsync()).OneTimePrekeys);
+        await using var bob = await ConnectAsync(Node, await RegisterAsync(Node));
+        Assert.Empty((await bob.FetchPreKeyBundlesAsync(alice.UserId)).Bundles);
+    }
+
+    [Fact]
+    public async Task A_device_whose_keys_run_low_is_told_and_anyone_may_read_the_identity_keys()
+    {
+        var alice = await RegisterAsync(Node);
+        using var identity = Key.Create(SignatureAlgorithm.Ed25519);
+        await using var a = await ConnectAsync(Node, alice);
+        await a.UploadKeysAsync(FirstUpload(identity, oneTime: 11));
+        await using var bob = await ConnectAsync(Node, await RegisterAsync(Node));
+
+        await bob.FetchPreKeyBundlesAsync(alice.UserId); // 10 left: not low yet
+        await bob.FetchPreKeyBundlesAsync(alice.UserId); // 9 left
+        var low = Assert.Single(await a.NextAsync<PreKeysLow>(timeout: Wait));
+        Assert.Equal((9u, 100u), (low.Low.Remaining, low.Low.RecommendedUpload));
+
+        var identities = await bob.GetIdentityKeysAsync(alice.UserId);
+        Assert.Equal(identity.PublicKey.Export(KeyBlobFormat.RawPublicKey), Assert.Single(identities.Devices).IdentityKey.ToByteArray());
+        var unknown = await Assert.ThrowsAsync<ServerErrorException>(() => bob.GetIdentityKeysAsync("nobody-at-all"));
+        Assert.Equal(ErrorCode.NotFound, unknown.Code);
+    }
+}
