@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Akka.WhatsApp.Client;
+using Google.Protobuf;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -80,6 +81,14 @@ public sealed class CrossNodeAndManagementSpec(ITestOutputHelper output) : IAsyn
             var received = await NextMessageAsync(receiver);
             Assert.Equal(sender.Credentials.UserId, received.Deliver.FromUserId);
             Assert.Equal("across the cluster", received.Deliver.Ciphertext.ToStringUtf8());
+
+            // Keys published through node A, fetched at once through nodes B and C: each one-time prekey goes to
+            // one sender only (PROTOCOL.md §13), whichever node the fetches come through.
+            await sender.UploadKeysAsync(SignedUpload(oneTime: 6));
+            var fetches = new[] { clients[1], clients[2] }.SelectMany(c => Enumerable.Range(0, 4).Select(_ => c.FetchPreKeyBundlesAsync(sender.Credentials.UserId)));
+            var bundles = (await Task.WhenAll(fetches)).Select(f => Assert.Single(f.Bundles)).ToList();
+            Assert.Equal([1u, 2u, 3u, 4u, 5u, 6u], bundles.Where(x => x.OneTimePrekey is not null).Select(x => x.OneTimePrekey.KeyId).Order());
+            Assert.Equal(2, bundles.Count(x => x.OneTimePrekey is null));
         }
         finally
         {
@@ -141,6 +150,23 @@ public sealed class CrossNodeAndManagementSpec(ITestOutputHelper output) : IAsyn
             if (e is MessageReceived m)
                 return m;
         throw new InvalidOperationException("the events ended");
+    }
+
+    /// <summary>A first key upload with real Ed25519 signatures and one-time prekeys 1..n.</summary>
+    private static Protocol.UploadKeys SignedUpload(int oneTime)
+    {
+        using var identity = NSec.Cryptography.Key.Create(NSec.Cryptography.SignatureAlgorithm.Ed25519);
+        ByteString Signed(byte[] key) => ByteString.CopyFrom(NSec.Cryptography.SignatureAlgorithm.Ed25519.Sign(identity, key));
+        var (signedPreKey, kem) = (new byte[32], new byte[1568]);
+        var upload = new Protocol.UploadKeys
+        {
+            IdentityKey = ByteString.CopyFrom(identity.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey)),
+            RegistrationId = 1,
+            SignedPrekey = new Protocol.SignedPreKey { KeyId = 1, PublicKey = ByteString.CopyFrom(signedPreKey), Signature = Signed(signedPreKey) },
+            KemLastResortPrekey = new Protocol.KemPreKey { KeyId = 1, PublicKey = ByteString.CopyFrom(kem), Signature = Signed(kem) },
+        };
+        upload.OneTimePrekeys.AddRange(Enumerable.Range(1, oneTime).Select(i => new Protocol.PreKey { KeyId = (uint)i, PublicKey = ByteString.CopyFrom(new byte[32]) }));
+        return upload;
     }
 
     private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Eventually.Until(condition, TimeSpan.FromSeconds(30), what);
