@@ -31,7 +31,7 @@ public sealed class AuthHandler : IPacketHandler
                     Delivery = CodeDelivery.Sms,
                     CodeLength = 6,
                     ExpiresAt = WireMapping.Ms(sent.ExpiresAt),
-                    RetryAfterSeconds = (uint)sent.RetryAfter.TotalSeconds,
+                    RetryAfterSeconds = (uint)Math.Ceiling(sent.RetryAfter.TotalSeconds),
                 },
             },
             V.Rejected r => throw Refused(r),
@@ -41,10 +41,10 @@ public sealed class AuthHandler : IPacketHandler
 
     private static RequestException Refused(V.Rejected r) => r.Error switch
     {
-        VerificationError.RateLimited => new RequestException(ErrorCode.RateLimited, r.Reason, (ulong)r.RetryAfter.TotalMilliseconds),
+        VerificationError.RateLimited => new RequestException(ErrorCode.RateLimited, r.Reason, WaitAtLeast(r.RetryAfter)),
         VerificationError.CodeExpired => new RequestException(ErrorCode.CodeExpired, r.Reason),
         VerificationError.CodeInvalid => new RequestException(ErrorCode.CodeInvalid, r.Reason),
-        VerificationError.Unavailable => new RequestException(ErrorCode.Unavailable, r.Reason, (ulong)r.RetryAfter.TotalMilliseconds),
+        VerificationError.Unavailable => new RequestException(ErrorCode.Unavailable, r.Reason, WaitAtLeast(r.RetryAfter)),
         _ => new RequestException(ErrorCode.InvalidArgument, r.Reason),
     };
 
@@ -120,4 +120,7 @@ public sealed class AuthHandler : IPacketHandler
         session.Close(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
         return null;
     }
+
+    /// <summary>retry_after_ms rounded up: a client that waits exactly that long is never refused again for it.</summary>
+    internal static ulong WaitAtLeast(TimeSpan retryAfter) => (ulong)Math.Ceiling(Math.Max(0, retryAfter.TotalMilliseconds));
 }

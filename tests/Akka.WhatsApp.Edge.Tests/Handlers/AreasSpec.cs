@@ -27,6 +27,19 @@ public sealed class AreasSpec : EdgeSpec
     }
 
     [Fact]
+    public async Task A_rate_limited_code_request_says_when_to_retry_rounded_up_never_a_moment_too_early()
+    {
+        Receive(new Frame { Hello = new Hello { ProtocolVersion = ProtocolVersion.Current } });
+        await Connection.NextAsync();
+        var request = Receive(new Frame { RequestCode = new RequestCode { PhoneNumber = "+15550000001" } });
+        Verifications.ExpectMsg<Domain.Registration.VerificationCommands.RequestCode>(Wait);
+        Verifications.Reply(new Domain.Registration.VerificationReplies.Rejected(Domain.Registration.VerificationError.RateLimited, "moments ago",
+            TimeSpan.FromTicks(29_999_9999))); // 29,999.9999 ms
+        var answer = await Connection.NextAsync();
+        Assert.Equal((request, ErrorCode.RateLimited, 30_000ul), (answer.RequestId, answer.Error.Code, answer.Error.RetryAfterMs));
+    }
+
+    [Fact]
     public async Task Removing_the_primary_is_refused_INVALID_ARGUMENT_without_asking_the_account()
     {
         await LoggedInAsync();
