@@ -125,7 +125,10 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
     /// <summary>This node's entity metrics.</summary>
     protected EntityMetrics Metrics { get; } = EntityMetrics.For(Context.System);
 
-    /// <summary>Save a snapshot after this many events (0: never). The state type needs a serializer binding.</summary>
+    /// <summary>
+    /// Save a snapshot after about this many events (0: never), spread per entity (<see cref="SnapshotSpread"/>).
+    /// The state type needs a serializer binding.
+    /// </summary>
     protected virtual int SnapshotEvery => 0;
 
     private long _snapshotSeq;
@@ -145,7 +148,8 @@ public abstract class AggregateActor<TState, TCommand, TEvent, TReply> : Persist
     private void MaybeSnapshot()
     {
         // Only a state without events that are still being written may be saved as a snapshot.
-        if (SnapshotEvery <= 0 || _snapshotting || WritesPending || LastSequenceNr - _snapshotSeq < SnapshotEvery)
+        if (SnapshotEvery <= 0 || _snapshotting || WritesPending
+            || LastSequenceNr - _snapshotSeq < SnapshotSpread.EventsUntilNext(PersistenceId, _snapshotSeq, SnapshotEvery))
             return;
         _snapshotting = true;
         SaveSnapshot(State);
