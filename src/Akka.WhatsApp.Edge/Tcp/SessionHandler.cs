@@ -146,7 +146,11 @@ public sealed class SessionHandler(EdgeSettings settings, TimeProvider time, ILo
 
     private void Drain(IChannelHandlerContext ctx)
     {
-        Volatile.Write(ref _drainScheduled, 0); // a frame enqueued from now on schedules the next drain
+        // A frame enqueued from now on schedules the next drain. A full fence, not Volatile.Write: a release store lets
+        // the queue reads below move before it (store-load reordering, also on x86), and then a frame enqueued in
+        // between finds the flag still set, schedules nothing and stays queued until some later frame (the last
+        // message before a quiet spell was never pushed: seen in the kill -9 test).
+        Interlocked.Exchange(ref _drainScheduled, 0);
         if (WriteQueued(ctx) && !_reading)
             ctx.Flush();
     }
