@@ -495,10 +495,13 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                 attempt--;
                 last = e;
             }
-            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException { Code: ErrorCode.Timeout or ErrorCode.Unavailable })
+            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException { Code: ErrorCode.Timeout or ErrorCode.Unavailable }
+                                          || (e is ObjectDisposedException && Volatile.Read(ref _disposed) == 0))
             {
-                // An IOException means this connection is gone: the next attempt waits for the reconnect.
-                lost = e is IOException ? connection : null;
+                // An IOException means this connection is gone: the next attempt waits for the reconnect. So does an
+                // ObjectDisposedException while the client itself is not disposed: the heartbeat or the pump closed the
+                // connection while this request was being written to it.
+                lost = e is IOException or ObjectDisposedException ? connection : null;
                 last = e;
             }
             catch (ServerErrorException e) when (recover is not null)
