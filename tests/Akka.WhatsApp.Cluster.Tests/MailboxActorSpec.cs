@@ -201,6 +201,39 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void An_attach_of_an_earlier_login_that_arrives_late_never_takes_the_device_from_a_later_one()
+    {
+        // The kill -9 test: the device logged in on node a, whose Attach waited in a's shard region while the mailbox's
+        // node was being downed; it gave up, logged in on b, and b's session attached first. a's Attach, arriving last,
+        // must not replace it (the live connection got DEVICE_REPLACED, and a's Detach then left the device with none).
+        var owner = new UserId("flora");
+        var mailbox = Mailbox("flora");
+        var loginOnA = new DateTimeOffset(2026, 12, 2, 20, 51, 40, TimeSpan.Zero).UtcTicks;
+        var loginOnB = loginOnA + TimeSpan.FromSeconds(10).Ticks;
+        var onB = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, onB, 100, Repeat: true, LoggedInAt: loginOnB), TestActor);
+        onB.ExpectMsg<MailboxPushes.Attached>(Wait);
+        onB.ExpectMsg<MailboxPushes.QueueEmpty>(Wait);
+
+        var onA = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, onA, 100, LoggedInAt: loginOnA), TestActor);
+        onA.ExpectMsg<MailboxPushes.Replaced>(Wait); // a later connection holds the device: this one must close
+        mailbox.Tell(new MailboxCommands.Detach(owner, DeviceId.Primary, onA), TestActor);
+
+        mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        Assert.Equal(1, onB.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+        NothingMoreFor(mailbox, owner, onA);
+
+        // A later login takes the device over, also when its first attach was lost and only a repeat arrives.
+        var later = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, later, 100, Repeat: true, LoggedInAt: loginOnB + 1), TestActor);
+        onB.ExpectMsg<MailboxPushes.Replaced>(Wait);
+        later.ExpectMsg<MailboxPushes.Attached>(Wait);
+        Assert.Equal(1, later.ExpectMsg<MailboxPushes.Deliver>(Wait).Entry.Seq);
+    }
+
+    [Fact]
     public void An_ack_hands_a_delivered_receipt_to_the_senders_mailbox_until_it_is_stored()
     {
         var owner = new UserId("gina");

@@ -104,7 +104,7 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
     {
         foreach (var repeat in new[] { false, true })
         {
-            var attach = new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100, repeat);
+            var attach = new MailboxCommands.Attach(new UserId("bob"), new DeviceId(2), 5, TestActor, 100, repeat, LoggedInAt: 638_000_000_000_000_000);
             var serializer = (MailboxSerializer)Sys.Serialization.FindSerializerFor(attach);
             var back = (MailboxCommands.Attach)serializer.FromBinary(serializer.ToBinary(attach), serializer.Manifest(attach));
             Assert.Equal(attach, back);

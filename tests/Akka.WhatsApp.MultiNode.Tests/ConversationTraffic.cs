@@ -6,12 +6,12 @@ namespace Akka.WhatsApp.MultiNode.Tests;
 
 /// <summary>What a run of <see cref="ConversationTraffic"/> counted.</summary>
 public sealed record TrafficReport(int Sent, int Acknowledged, int Failed, int Delivered, int Lost, int Duplicates, int Reordered,
-    int DeliveredWithoutAck, int Reconnects)
+    int DeliveredWithoutAck, int Reconnects, IReadOnlyList<string> Ended)
 {
     public override string ToString() =>
         $"sent {Sent}, acknowledged {Acknowledged}, failed {Failed}, delivered {Delivered} " +
         $"(of which {DeliveredWithoutAck} whose send was not acknowledged), lost {Lost}, duplicates {Duplicates}, reordered {Reordered}, " +
-        $"client reconnects {Reconnects}";
+        $"client reconnects {Reconnects}, clients ended by the server {Ended.Count}" + (Ended.Count > 0 ? $" ({string.Join("; ", Ended)})" : "");
 }
 
 /// <summary>
@@ -27,6 +27,7 @@ public sealed class ConversationTraffic : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly List<Task> _senders = [];
     private int _reconnects;
+    private readonly ConcurrentQueue<string> _ended = new();
 
     private sealed class Pair(int index, WhatsAppClient sender, WhatsAppClient receiver)
     {
@@ -106,6 +107,10 @@ public sealed class ConversationTraffic : IAsyncDisposable
                     case Reconnected:
                         Interlocked.Increment(ref _reconnects);
                         break;
+                    case Disconnected { WillReconnect: false } d:
+                        // DEVICE_REPLACED or DEVICE_REMOVED: the device stops, and the conversation with it.
+                        _ended.Enqueue($"{client.Credentials.UserId}: {d.Reason}");
+                        break;
                     case MessageReceived m when pair is not null:
                         var n = int.Parse(m.Deliver.Ciphertext.ToStringUtf8(), System.Globalization.CultureInfo.InvariantCulture);
                         lock (pair.Shown)
@@ -181,7 +186,7 @@ public sealed class ConversationTraffic : IAsyncDisposable
                 withoutAck += pair.ShownOnce.Count(n => !pair.Acknowledged.ContainsKey(n));
             }
         }
-        return new TrafficReport(sent, acknowledged, failed, delivered, lost, duplicates, reordered, withoutAck, Volatile.Read(ref _reconnects));
+        return new TrafficReport(sent, acknowledged, failed, delivered, lost, duplicates, reordered, withoutAck, Volatile.Read(ref _reconnects), [.. _ended]);
     }
 
     public async ValueTask DisposeAsync()

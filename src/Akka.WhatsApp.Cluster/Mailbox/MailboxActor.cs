@@ -27,9 +27,10 @@ public sealed record MailboxPeers(IActorRef Mailboxes, IActorRef Accounts, IActo
 public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand, IMailboxEvent, IMailboxReply>
 {
     /// <summary>An attached device: its session, what it may be sent next, and whether it is in the foreground.</summary>
-    private sealed class Attachment(IActorRef session, DeliveryWindow window)
+    private sealed class Attachment(IActorRef session, DeliveryWindow window, long loggedInAt)
     {
         public IActorRef Session { get; } = session;
+        public long LoggedInAt { get; } = loggedInAt;
         public DeliveryWindow Window { get; } = window;
         public bool Available { get; set; } = true;
     }
@@ -205,8 +206,15 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         }
         if (_sessions.TryGetValue(attach.Device, out var old) && !old.Session.Equals(attach.Session))
         {
-            if (attach.Repeat)
-                return; // Another session holds the device (maybe a newer connection): a repeat never takes it over.
+            switch (Newer(attach, old))
+            {
+                case false:
+                    // A later connection of the device holds it: this attach waited somewhere on its way (Attach, remarks).
+                    attach.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
+                    return;
+                case null:
+                    return; // Maybe a newer connection, maybe not: a repeat never takes the device over.
+            }
             old.Session.Tell(new MailboxPushes.Replaced(_owner, attach.Device));
             Context.Unwatch(old.Session);
         }
@@ -218,13 +226,25 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             _unpersistedAcks[attach.Device] = acked;
             WriteAcks();
         }
-        var attachment = new Attachment(attach.Session, new DeliveryWindow(attach.Window, _durableSeq, acked));
+        var attachment = new Attachment(attach.Session, new DeliveryWindow(attach.Window, _durableSeq, acked), attach.LoggedInAt);
         var wasOnline = Online;
         _sessions[attach.Device] = attachment;
         Context.Watch(attach.Session);
         attach.Session.Tell(new MailboxPushes.Attached(_owner, attach.Device, acked));
         PresenceMayHaveChanged(wasOnline);
         Pump(attach.Device);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="attach"/> comes from a later connection of the device than <paramref name="holder"/>'s: by
+    /// login time when both have one, else a first attach is taken as newer (it was sent at login) and a repeat is not
+    /// known to be (null).
+    /// </summary>
+    private static bool? Newer(Attach attach, Attachment holder)
+    {
+        if (attach.LoggedInAt > 0 && holder.LoggedInAt > 0 && attach.LoggedInAt != holder.LoggedInAt)
+            return attach.LoggedInAt > holder.LoggedInAt;
+        return attach.Repeat ? null : true;
     }
 
     private void OnAck(DeviceId device, long upToSeq, IActorRef replyTo)

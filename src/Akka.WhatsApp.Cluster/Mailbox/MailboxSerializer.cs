@@ -73,8 +73,8 @@ public sealed class MailboxSerializer : ProtobufSerializer
             c => new Proto.Ack { Owner = c.Owner.Value, DeviceId = c.Device.Value, UpToSeq = c.UpToSeq },
             p => new MailboxCommands.Ack(new UserId(p.Owner), new DeviceId(p.DeviceId), p.UpToSeq));
         Map<MailboxCommands.Attach, Proto.Attach>("AT",
-            c => new Proto.Attach { Owner = c.Owner.Value, DeviceId = c.Device.Value, AckedUpTo = c.AckedUpTo, Session = PathOf(c.Session), Window = c.Window, Repeat = c.Repeat },
-            p => new MailboxCommands.Attach(new UserId(p.Owner), new DeviceId(p.DeviceId), p.AckedUpTo, RefOf(p.Session), p.Window, p.Repeat));
+            c => new Proto.Attach { Owner = c.Owner.Value, DeviceId = c.Device.Value, AckedUpTo = c.AckedUpTo, Session = PathOf(c.Session), Window = c.Window, Repeat = c.Repeat, LoggedInAtTicks = c.LoggedInAt },
+            p => new MailboxCommands.Attach(new UserId(p.Owner), new DeviceId(p.DeviceId), p.AckedUpTo, RefOf(p.Session), p.Window, p.Repeat, p.LoggedInAtTicks));
         Map<MailboxCommands.Detach, Proto.Detach>("DT",
             c => new Proto.Detach { Owner = c.Owner.Value, DeviceId = c.Device.Value, Session = PathOf(c.Session) },
             p => new MailboxCommands.Detach(new UserId(p.Owner), new DeviceId(p.DeviceId), RefOf(p.Session)));

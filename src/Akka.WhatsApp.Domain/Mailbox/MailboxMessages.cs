@@ -173,11 +173,24 @@ public static class MailboxCommands
     /// A newer session of the same device replaces the older one.
     /// </summary>
     /// <remarks>
+    /// <para>
+    /// <paramref name="LoggedInAt"/> (UTC ticks on the edge's clock; 0 from a node that does not send it) decides which
+    /// session is newer. Arrival order does not: an Attach can wait in a shard region for many seconds while the
+    /// mailbox's node is being downed, and arrive after the Attach of a later connection of the same device (the
+    /// device gave up on the first node and logged in on another). Taken as the newer one, it replaced the live
+    /// session (DEVICE_REPLACED, which ends the client) and then detached, leaving the device with no session at all
+    /// (the kill -9 test lost the last message of a conversation so). Nodes' clocks must agree to better than the
+    /// time between two logins of one device (seconds), as for ejabberd's session ids.
+    /// </para>
+    /// <para>
     /// <paramref name="Repeat"/>: the session sends it again because the first got no answer (it may have been lost
-    /// on the way to a dead node). A repeat never takes the device from another session, which may be a newer
-    /// connection of the same device; it only attaches a device that has no session, or its own session again.
+    /// on the way to a dead node). Without login times to compare, a repeat never takes the device from another
+    /// session, which may be a newer connection of the same device; it only attaches a device that has no session,
+    /// or its own session again.
+    /// </para>
     /// </remarks>
-    public sealed record Attach(UserId Owner, DeviceId Device, long AckedUpTo, IActorRef Session, int Window, bool Repeat = false) : IMailboxCommand;
+    public sealed record Attach(UserId Owner, DeviceId Device, long AckedUpTo, IActorRef Session, int Window, bool Repeat = false, long LoggedInAt = 0)
+        : IMailboxCommand;
 
     /// <summary>The session closed.</summary>
     public sealed record Detach(UserId Owner, DeviceId Device, IActorRef Session) : IMailboxCommand;

@@ -98,7 +98,11 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
         _window = window;
         _loginReply = loginReply;
         _attachAckedUpTo = ackedUpTo;
+        _loggedInAt = time.GetUtcNow().UtcTicks;
     }
+
+    /// <summary>When this connection logged in: of two sessions of the device the mailbox keeps the later (Attach, remarks).</summary>
+    private readonly long _loggedInAt;
 
     protected override void OnReceive(object message)
     {
@@ -245,7 +249,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     private void Attach(long ackedUpTo, bool repeat = false)
     {
         _attachAckedUpTo = ackedUpTo;
-        _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window, repeat), Self);
+        _backend.Mailboxes.Tell(new MailboxCommands.Attach(_user, _device, ackedUpTo, Self, _window, repeat, _loggedInAt), Self);
         Timers.StartSingleTimer(RetryAttach.Instance, RetryAttach.Instance, _attachRetry);
     }
 
