@@ -17,7 +17,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
 {
     private static readonly DateTimeOffset When = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_123);
     private static readonly UserId Ann = new("ann");
-    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3, 4, 5, 6, 7, 8], "laptop", When, Platform: 4, LastSeen: When.AddHours(1));
+    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3, 4, 5, 6, 7, 8], "laptop", When, Platform: 4, LastSeen: When.AddHours(1), RegistrationId: 4711);
     private static readonly Profile Profile = new("Ann", "hiking", "media-1");
     private static readonly PrivacySettings Privacy = new(Visibility.Contacts, Visibility.Nobody, Visibility.Everyone, false);
 
@@ -34,6 +34,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new E.UserUnblocked(new UserId("ben")),
         new E.LastSeenRecorded(When),
         new E.DeviceSeen(new DeviceId(2), When),
+        new E.RegistrationIdSet(new DeviceId(2), 4711),
         new VerificationEvents.CodeIssued([9, 9], When, When.AddMinutes(10)),
         new VerificationEvents.AttemptFailed(When),
         new VerificationEvents.NumberVerified(Ann, When),
@@ -45,6 +46,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.Authenticate(Ann, DeviceId.Primary, [1]),
         new C.LinkDevice(Ann, DeviceId.Primary, [2], "laptop", Platform: 3),
         new C.RecordDeviceSeen(Ann, new DeviceId(2), When),
+        new C.SetRegistrationId(Ann, new DeviceId(2), 4711),
         new C.UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)),
         new C.GetDevices(Ann),
         new C.SetProfile(Ann, Profile),
@@ -66,6 +68,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new R.Viewed(Profile, When),
         new R.Viewed(Profile, null),
         new R.DeliveryInfo([1u, 2u], true, false, true),
+        new R.DeliveryInfo([1u, 2u], false, true, false, ImmutableSortedDictionary<uint, uint>.Empty.Add(2, 4711)),
         new R.PrivacyIs(Privacy),
         new R.Rejected(AccountError.TooManyDevices, "no"),
         new VerificationCommands.RequestCode("+4915112345678", "123456"),
@@ -108,7 +111,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
     {
         var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
         Assert.Equal(111, serializer.Identifier);
-        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "RI", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
     }
 
     [Fact]

@@ -23,6 +23,25 @@ public sealed class AccountStateSpec
     private static AccountState Registered() => Run(AccountState.Empty, new RegisterPrimary(Ann, "+4915112345678", PrimaryToken, "phone"), out _);
 
     [Fact]
+    public void A_devices_registration_id_is_told_to_every_sender_and_a_new_registration_forgets_it()
+    {
+        var state = Run(Registered(), new SetRegistrationId(Ann, DeviceId.Primary, 4711), out var done);
+        Assert.IsType<AccountReplies.Done>(done);
+        Run(state, new GetDeliveryInfo(Ann, Ben), out var info);
+        Assert.Equal(4711u, ((AccountReplies.DeliveryInfo)info).RegistrationOf(1));
+        Assert.Equal(0u, ((AccountReplies.DeliveryInfo)info).RegistrationOf(2));
+
+        var (_, again) = state.Decide(new SetRegistrationId(Ann, DeviceId.Primary, 4711), Now);
+        Assert.Empty(again); // unchanged: nothing written
+        Run(state, new SetRegistrationId(Ann, new DeviceId(5), 1), out var unknown);
+        Assert.Equal(AccountError.NotFound, ((AccountReplies.Rejected)unknown).Error);
+
+        state = Run(state, new RegisterPrimary(Ann, "+4915112345678", AccountState.HashToken("reinstalled"u8), "phone"), out _);
+        Run(state, new GetDeliveryInfo(Ann, Ben), out var after);
+        Assert.Empty(((AccountReplies.DeliveryInfo)after).RegistrationIds);
+    }
+
+    [Fact]
     public void Commands_to_an_account_that_does_not_exist_are_refused_NotFound()
     {
         var (reply, events) = AccountState.Empty.Decide(new Authenticate(Ann, DeviceId.Primary, PrimaryToken), Now);

@@ -86,6 +86,10 @@ public sealed class KeyStateSpec
         Assert.Equal(new Count(1, 100, 0, 200), replaced);
         Assert.Equal((byte)8, state.Devices[1].IdentityKey[0]);
         Assert.Equal(99u, state.Devices[1].RegistrationId);
+
+        // A later upload without a registration id (one-time prekeys only) keeps the install's.
+        state = Run(state, new Upload(Ann, DeviceId.Primary, [], 0, null, null, [Key(11)], [], false, []), out _);
+        Assert.Equal(99u, state.Devices[1].RegistrationId);
     }
 
     [Fact]

@@ -28,6 +28,22 @@ public sealed class SendPolicySpec
     }
 
     [Fact]
+    public void A_registration_id_other_than_the_devices_current_one_makes_it_stale_and_zero_is_not_checked()
+    {
+        var current = new Dictionary<uint, uint> { [1] = 4711, [2] = 815 };
+        uint Of(uint device) => current.GetValueOrDefault(device);
+        Assert.Empty(SendPolicy.StaleRegistrations(new Dictionary<uint, uint> { [1] = 4711, [2] = 0 }, [1, 2, 3], Of));
+        Assert.Equal([2u, 3u], SendPolicy.StaleRegistrations(new Dictionary<uint, uint> { [3] = 9, [2] = 814, [1] = 4711 }, [1, 2, 3], Of).ToArray());
+        Assert.Empty(SendPolicy.StaleRegistrations(new Dictionary<uint, uint> { [7] = 1 }, [1, 2], Of)); // not a device: Mismatch says extra
+
+        var both = SendPolicy.With(SendPolicy.Mismatch(Bob, [1, 2], [1]), Bob, [1]);
+        Assert.Equal([2u], both!.Missing.ToArray());
+        Assert.Equal([1u], both.Stale.ToArray());
+        Assert.Equal([1u], SendPolicy.With(null, Bob, [1])!.Stale.ToArray());
+        Assert.Null(SendPolicy.With(null, Bob, []));
+    }
+
+    [Fact]
     public void A_resend_may_name_any_subset_of_the_devices_but_no_device_that_does_not_exist()
     {
         Assert.Null(SendPolicy.UnknownDevices(Bob, [1, 2, 3], [2]));

@@ -121,4 +121,46 @@ public sealed class KeysSpec(PostgresKeysNode fixture) : IClassFixture<PostgresK
         var unknown = await Assert.ThrowsAsync<ServerErrorException>(() => bob.GetIdentityKeysAsync("nobody-at-all"));
         Assert.Equal(ErrorCode.NotFound, unknown.Code);
     }
+
+    [Fact]
+    public async Task A_send_encrypted_for_another_install_of_a_device_is_refused_as_stale_until_the_sender_uses_the_current_one()
+    {
+        var alice = await RegisterAsync(Node);
+        using var install = Key.Create(SignatureAlgorithm.Ed25519);
+        await using var a = await ConnectAsync(Node, alice);
+        await a.UploadKeysAsync(FirstUpload(install, oneTime: 1)); // registration id 4711
+        await using var bob = await ConnectAsync(Node, await RegisterAsync(Node));
+
+        Task<Frame> SendAsync(uint registrationId) => bob.RequestAsync(new Frame
+        {
+            Send = new Send
+            {
+                MessageId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()), ToUserId = alice.UserId, Kind = ContentKind.Text,
+                Ciphertexts = { new DeviceCiphertext { DeviceId = 1, RegistrationId = registrationId, Ciphertext = Random(40), Type = CiphertextType.SignalMessage } },
+            },
+        });
+
+        Assert.Equal(Frame.PacketOneofCase.SendResult, (await SendAsync(4711)).PacketCase);
+        Assert.Equal(Frame.PacketOneofCase.SendResult, (await SendAsync(0)).PacketCase); // 0: not checked
+
+        // Alice reinstalls: a new identity and registration id. Bob's session is for the old install.
+        using var reinstall = Key.Create(SignatureAlgorithm.Ed25519);
+        var upload = FirstUpload(reinstall, oneTime: 1);
+        upload.RegistrationId = 815;
+        await a.UploadKeysAsync(upload);
+        var stale = await Assert.ThrowsAsync<ServerErrorException>(() => SendAsync(4711));
+        Assert.Equal(ErrorCode.StaleDevices, stale.Code);
+        var devices = Assert.Single(stale.Error.StaleDevices);
+        Assert.Equal(alice.UserId, devices.UserId);
+        Assert.Equal([1u], devices.StaleDeviceIds.ToArray());
+        Assert.Empty(devices.MissingDeviceIds);
+        Assert.Empty(devices.ExtraDeviceIds);
+        Assert.Equal(815u, Assert.Single((await bob.FetchPreKeyBundlesAsync(alice.UserId)).Bundles).RegistrationId);
+        Assert.Equal(Frame.PacketOneofCase.SendResult, (await SendAsync(815)).PacketCase);
+
+        // An upload of one-time prekeys alone (registration id 0) changes nothing of it.
+        await a.UploadKeysAsync(new UploadKeys { OneTimePrekeys = { new PreKey { KeyId = 77, PublicKey = Random(32) } } });
+        Assert.Equal(Frame.PacketOneofCase.SendResult, (await SendAsync(815)).PacketCase);
+        Assert.Equal(815u, Assert.Single((await bob.FetchPreKeyBundlesAsync(alice.UserId)).Bundles).RegistrationId);
+    }
 }

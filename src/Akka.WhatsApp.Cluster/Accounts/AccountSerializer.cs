@@ -41,6 +41,9 @@ public sealed class AccountSerializer : ProtobufSerializer
             e => new Proto.LastSeenRecorded { AtMs = Ms(e.At) }, p => new E.LastSeenRecorded(At(p.AtMs)));
         Map<E.DeviceSeen, Proto.DeviceSeen>("DS",
             e => new Proto.DeviceSeen { DeviceId = e.Device.Value, AtMs = Ms(e.At) }, p => new E.DeviceSeen(new DeviceId(p.DeviceId), At(p.AtMs)));
+        Map<E.RegistrationIdSet, Proto.RegistrationIdSet>("RI",
+            e => new Proto.RegistrationIdSet { DeviceId = e.Device.Value, RegistrationId = e.RegistrationId },
+            p => new E.RegistrationIdSet(new DeviceId(p.DeviceId), p.RegistrationId));
 
         // commands
         Map<C.RegisterPrimary, Proto.RegisterPrimary>("cRP",
@@ -75,6 +78,9 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<C.RecordDeviceSeen, Proto.RecordDeviceSeen>("cDS",
             c => new Proto.RecordDeviceSeen { User = c.User.Value, DeviceId = c.Device.Value, AtMs = Ms(c.At) },
             p => new C.RecordDeviceSeen(new UserId(p.User), new DeviceId(p.DeviceId), At(p.AtMs)));
+        Map<C.SetRegistrationId, Proto.SetRegistrationId>("cRI",
+            c => new Proto.SetRegistrationId { User = c.User.Value, DeviceId = c.Device.Value, RegistrationId = c.RegistrationId },
+            p => new C.SetRegistrationId(new UserId(p.User), new DeviceId(p.DeviceId), p.RegistrationId));
         Map<C.View, Proto.View>("cVW",
             c => new Proto.View { User = c.User.Value, Viewer = c.Viewer.Value }, p => new C.View(new UserId(p.User), new UserId(p.Viewer)));
 
@@ -84,8 +90,11 @@ public sealed class AccountSerializer : ProtobufSerializer
 
         // replies
         Map<R.DeliveryInfo, Proto.DeliveryInfo>("rDI",
-            r => new Proto.DeliveryInfo { Devices = { r.Devices }, Blocks = r.Blocks, SharesPresence = r.SharesPresence, ReadReceipts = r.ReadReceipts },
-            p => new R.DeliveryInfo([.. p.Devices], p.Blocks, p.SharesPresence, p.ReadReceipts));
+            r => new Proto.DeliveryInfo
+            {
+                Devices = { r.Devices }, Blocks = r.Blocks, SharesPresence = r.SharesPresence, ReadReceipts = r.ReadReceipts, RegistrationIds = { r.RegistrationIds },
+            },
+            p => new R.DeliveryInfo([.. p.Devices], p.Blocks, p.SharesPresence, p.ReadReceipts, p.RegistrationIds.ToImmutableSortedDictionary()));
         Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
         Map<R.Authenticated, Proto.Authenticated>("rAU",
@@ -142,10 +151,11 @@ public sealed class AccountSerializer : ProtobufSerializer
     private static ImmutableHashSet<UserId> Users(IEnumerable<string> ids) => ids.Select(u => new UserId(u)).ToImmutableHashSet();
 
     private static Proto.Device ToProto(DeviceRecord d) =>
-        new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt), Platform = d.Platform, LastSeenMs = d.LastSeen is { } t ? Ms(t) : 0 };
+        new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt), Platform = d.Platform, LastSeenMs = d.LastSeen is { } t ? Ms(t) : 0,
+            RegistrationId = d.RegistrationId };
 
     private static DeviceRecord FromProto(Proto.Device p) =>
-        new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs), p.Platform, p.LastSeenMs == 0 ? null : At(p.LastSeenMs));
+        new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs), p.Platform, p.LastSeenMs == 0 ? null : At(p.LastSeenMs), p.RegistrationId);
 
     private static Proto.Profile ToProto(Profile p) => new() { Name = p.Name, About = p.About, PhotoMediaId = p.PhotoMediaId };
 

@@ -38,7 +38,8 @@ public enum ContactsMode
 /// it reported when it registered or was linked (0: not reported); <paramref name="LastSeen"/> when its last
 /// connection ended.
 /// </summary>
-public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt, int Platform = 0, DateTimeOffset? LastSeen = null)
+public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt, int Platform = 0, DateTimeOffset? LastSeen = null,
+    uint RegistrationId = 0)
 {
     /// <summary>The token's identity in notices between nodes: the first 8 bytes of its hash, never the token.</summary>
     public ulong Fingerprint => AccountState.Fingerprint(TokenHash);
@@ -95,6 +96,12 @@ public static class AccountCommands
     public sealed record RecordDeviceSeen(UserId User, DeviceId Device, DateTimeOffset At) : IAccountCommand;
 
     /// <summary>
+    /// <paramref name="Device"/> published keys under <paramref name="RegistrationId"/> (random per install, PROTOCOL.md §13):
+    /// sends encrypted for another install of the device are refused as stale (§8.2).
+    /// </summary>
+    public sealed record SetRegistrationId(UserId User, DeviceId Device, uint RegistrationId) : IAccountCommand;
+
+    /// <summary>
     /// What a message between this user and <paramref name="Other"/> needs: this user's current devices and
     /// whether this user blocks the other. Asked of both sides of every 1:1 send.
     /// </summary>
@@ -125,6 +132,8 @@ public static class AccountEvents
     public sealed record LastSeenRecorded(DateTimeOffset At) : IAccountEvent;
 
     public sealed record DeviceSeen(DeviceId Device, DateTimeOffset At) : IAccountEvent;
+
+    public sealed record RegistrationIdSet(DeviceId Device, uint RegistrationId) : IAccountEvent;
 }
 
 /// <summary>What an Account tells the user's live sessions (through the pub-sub topic of the user), on every node.</summary>
@@ -158,7 +167,15 @@ public static class AccountReplies
 
     public sealed record Blocked(ImmutableSortedSet<string> Users) : IAccountReply;
 
-    public sealed record DeliveryInfo(ImmutableSortedSet<uint> Devices, bool Blocks, bool SharesPresence, bool ReadReceipts) : IAccountReply;
+    /// <param name="RegistrationIds">The registration id of each device that published keys (devices without keys are absent).</param>
+    public sealed record DeliveryInfo(ImmutableSortedSet<uint> Devices, bool Blocks, bool SharesPresence, bool ReadReceipts,
+        ImmutableSortedDictionary<uint, uint>? RegistrationIds = null) : IAccountReply
+    {
+        public ImmutableSortedDictionary<uint, uint> RegistrationIds { get; init; } = RegistrationIds ?? ImmutableSortedDictionary<uint, uint>.Empty;
+
+        /// <summary>The device's current registration id; 0 while it has published no keys.</summary>
+        public uint RegistrationOf(uint device) => RegistrationIds.GetValueOrDefault(device);
+    }
 
     public sealed record PrivacyIs(PrivacySettings Privacy) : IAccountReply;
 

@@ -100,9 +100,13 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             RecordLastSeen s => (AccountReplies.Done.Instance, LastSeen >= s.At ? [] : [new E.LastSeenRecorded(s.At)]),
             RecordDeviceSeen s => (AccountReplies.Done.Instance,
                 Devices.TryGetValue(s.Device, out var seen) && !(seen.LastSeen >= s.At) ? [new E.DeviceSeen(s.Device, s.At)] : []),
+            SetRegistrationId set => Devices.TryGetValue(set.Device, out var keyed)
+                ? (AccountReplies.Done.Instance, keyed.RegistrationId == set.RegistrationId ? [] : [new E.RegistrationIdSet(set.Device, set.RegistrationId)])
+                : (new Rejected(AccountError.NotFound, $"no device {set.Device.Value}"), []),
             View v => (ViewFor(v.User, v.Viewer), []),
             GetDeliveryInfo d => (new DeliveryInfo([.. Devices.Keys.Select(k => k.Value)], Blocked.Contains(d.Other), SharesPresenceWith(d.Other),
-                Privacy.ReadReceipts), []),
+                Privacy.ReadReceipts,
+                Devices.Values.Where(k => k.RegistrationId != 0).ToImmutableSortedDictionary(k => k.Id.Value, k => k.RegistrationId)), []),
             GetPrivacy => (new PrivacyIs(Privacy), []),
             _ => (new Rejected(AccountError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
         };
@@ -170,6 +174,9 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         },
         E.DeviceUnlinked u => this with { Devices = Devices.Remove(u.Device), DeviceGeneration = DeviceGeneration + 1 },
         E.DeviceSeen s => Devices.TryGetValue(s.Device, out var d) ? this with { Devices = Devices.SetItem(s.Device, d with { LastSeen = s.At }) } : this,
+        E.RegistrationIdSet r => Devices.TryGetValue(r.Device, out var d)
+            ? this with { Devices = Devices.SetItem(r.Device, d with { RegistrationId = r.RegistrationId }) }
+            : this,
         E.ProfileChanged p => this with { Profile = p.Profile },
         E.PrivacyChanged p => this with { Privacy = p.Privacy },
         E.ContactsReplaced c => this with { Contacts = c.Contacts },

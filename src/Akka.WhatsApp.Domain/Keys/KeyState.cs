@@ -124,7 +124,7 @@ public sealed record KeyState : IAggregate<KeyState, IKeyCommand, IKeyEvent, IKe
         var keep = u.NewIdentity ? null : stored;
         return new DeviceKeys(
             u.IdentityKey,
-            u.RegistrationId,
+            u.RegistrationId != 0 || keep is null ? u.RegistrationId : keep.RegistrationId, // 0 in a later upload: unchanged
             u.SignedPreKey ?? keep!.SignedPreKey,
             u.KemLastResort ?? keep!.KemLastResort,
             (u.ReplaceOneTime || keep is null ? ImmutableList<PublicKey>.Empty : keep.OneTime).AddRange(u.OneTime),

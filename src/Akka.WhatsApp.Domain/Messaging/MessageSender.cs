@@ -16,7 +16,15 @@ public sealed record OutgoingMessage(
     MessageMeta Meta,
     ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts,
     ImmutableSortedDictionary<uint, DeviceCiphertext> SelfCiphertexts,
-    bool Resend = false);
+    bool Resend = false,
+    ImmutableSortedDictionary<uint, uint>? Registrations = null,
+    ImmutableSortedDictionary<uint, uint>? SelfRegistrations = null)
+{
+    /// <summary>The registration id the sender encrypted for, per recipient device that has one (§8.2; 0 = not checked).</summary>
+    public ImmutableSortedDictionary<uint, uint> Registrations { get; init; } = Registrations ?? ImmutableSortedDictionary<uint, uint>.Empty;
+
+    public ImmutableSortedDictionary<uint, uint> SelfRegistrations { get; init; } = SelfRegistrations ?? ImmutableSortedDictionary<uint, uint>.Empty;
+}
 
 /// <summary>Why a send was refused; the edge maps each to its wire error code.</summary>
 public enum SendError
@@ -114,8 +122,10 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
     [
         .. new[]
         {
-            check(message.To, recipient.Devices, message.Ciphertexts.Keys, null),
-            check(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value),
+            SendPolicy.With(check(message.To, recipient.Devices, message.Ciphertexts.Keys, null), message.To,
+                SendPolicy.StaleRegistrations(message.Registrations, recipient.Devices, recipient.RegistrationOf)),
+            SendPolicy.With(check(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value), message.From,
+                SendPolicy.StaleRegistrations(message.SelfRegistrations, sender.Devices, sender.RegistrationOf)),
         }.OfType<DeviceMismatch>(),
     ];
 

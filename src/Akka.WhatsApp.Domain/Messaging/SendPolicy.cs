@@ -3,7 +3,11 @@ using System.Collections.Immutable;
 namespace Akka.WhatsApp.Domain.Messaging;
 
 /// <summary>The devices of one user that a send did not match (PROTOCOL.md §8.2): to add, and to drop.</summary>
-public sealed record DeviceMismatch(UserId User, ImmutableArray<uint> Missing, ImmutableArray<uint> Extra);
+/// <param name="Stale">Devices whose registration id is not the one the sender encrypted for (reinstalled): a new session is needed.</param>
+public sealed record DeviceMismatch(UserId User, ImmutableArray<uint> Missing, ImmutableArray<uint> Extra, ImmutableArray<uint> Stale = default)
+{
+    public ImmutableArray<uint> Stale { get; init; } = Stale.IsDefault ? [] : Stale;
+}
 
 /// <summary>
 /// The rules of a 1:1 send that do not depend on how it arrived (PROTOCOL.md §8.1-8.2), as pure functions: which
@@ -31,6 +35,21 @@ public static class SendPolicy
         var extra = named.Where(d => !expected.Contains(d)).Order().ToImmutableArray();
         return missing.IsEmpty && extra.IsEmpty ? null : new DeviceMismatch(user, missing, extra);
     }
+
+    /// <summary>
+    /// §8.2: each non-zero registration id in <paramref name="given"/> (device → the registration id the sender encrypted
+    /// for) must be the device's current one (<paramref name="current"/>: 0 while it has published no keys); the devices
+    /// where it is not, in order. Devices the list does not name are checked by <see cref="Mismatch"/>.
+    /// </summary>
+    public static ImmutableArray<uint> StaleRegistrations(IEnumerable<KeyValuePair<uint, uint>> given, IEnumerable<uint> current, Func<uint, uint> registrationOf)
+    {
+        var devices = current.ToHashSet();
+        return [.. given.Where(g => g.Value != 0 && devices.Contains(g.Key) && registrationOf(g.Key) != g.Value).Select(g => g.Key).Order()];
+    }
+
+    /// <summary>Both checks of one user's list together; null when nothing is wrong.</summary>
+    public static DeviceMismatch? With(DeviceMismatch? lists, UserId user, ImmutableArray<uint> stale) =>
+        stale.IsEmpty ? lists : (lists ?? new DeviceMismatch(user, [], [])) with { Stale = stale };
 
     /// <summary>
     /// A resend (§8.4) goes to the devices it names only, and each must exist: null when they do, else the ones that

@@ -34,6 +34,10 @@ public sealed class KeysHandler : IPacketHandler
         var reply = await session.AskAsync<IKeyReply>(session.Backend.Keys, upload);
         if (reply is KeyReplies.Rejected rejected)
             throw new RequestException(ErrorCode.InvalidArgument, rejected.Reason);
+        // The account keeps the registration id beside the device, where every send already looks (§8.2): checking it
+        // costs a send nothing more. Answered once both hold it, so a sender that fetched the new bundle is checked against it.
+        if (upload.RegistrationId != 0)
+            await session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.SetRegistrationId(session.User, session.Device, upload.RegistrationId));
         session.DeviceActor?.Tell(DeviceSessionActor.PreKeysUploaded.Instance);
         return new Frame { PreKeyCount = CountOf((KeyReplies.Count)reply) };
     }
@@ -43,6 +47,8 @@ public sealed class KeysHandler : IPacketHandler
     {
         if (!u.IdentityKey.IsEmpty && u.IdentityKey.Length != IdentityKeySize)
             throw new RequestException(ErrorCode.InvalidArgument, $"identity_key is a {IdentityKeySize}-byte Ed25519 public key");
+        if (!u.IdentityKey.IsEmpty && u.RegistrationId == 0)
+            throw new RequestException(ErrorCode.InvalidArgument, "an upload with identity_key carries the install's non-zero registration_id");
         if (u.AccountSignature.Length > MaxAccountSignature)
             throw new RequestException(ErrorCode.InvalidArgument, $"account_signature has at most {MaxAccountSignature} bytes");
         if (u.OneTimePrekeys.Count > KeyState.MaxOneTimePerUpload || u.OneTimeKemPrekeys.Count > KeyState.MaxOneTimeKemPerUpload)

@@ -49,7 +49,8 @@ public sealed class MessagingHandler : IPacketHandler
         try
         {
             outcome = await session.Backend.Messages.SendAsync(new OutgoingMessage(session.User, session.Device, to, messageId, meta,
-                WireMapping.Ciphertexts(send.Ciphertexts), WireMapping.Ciphertexts(send.SelfCiphertexts), send.Resend), turn);
+                WireMapping.Ciphertexts(send.Ciphertexts), WireMapping.Ciphertexts(send.SelfCiphertexts), send.Resend,
+                WireMapping.Registrations(send.Ciphertexts), WireMapping.Registrations(send.SelfCiphertexts)), turn);
         }
         finally
         {

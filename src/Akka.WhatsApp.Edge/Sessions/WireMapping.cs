@@ -32,6 +32,10 @@ public static partial class WireMapping
     public static ImmutableSortedDictionary<uint, DeviceCiphertext> Ciphertexts(IEnumerable<Protocol.DeviceCiphertext> wire) =>
         wire.ToImmutableSortedDictionary(c => c.DeviceId, c => new DeviceCiphertext(c.Ciphertext.ToByteArray(), (int)c.Type));
 
+    /// <summary>The registration ids the sender encrypted for (§8.2), for the devices that name one.</summary>
+    public static ImmutableSortedDictionary<uint, uint> Registrations(IEnumerable<Protocol.DeviceCiphertext> wire) =>
+        wire.Where(c => c.RegistrationId != 0).ToImmutableSortedDictionary(c => c.DeviceId, c => c.RegistrationId);
+
     public static Frame Deliver(MailboxEntry entry, DeviceId device) => entry switch
     {
         StoredMessage m => new Frame { Deliver = Deliver(m, device) },
@@ -97,6 +101,7 @@ public static partial class WireMapping
         var stale = new StaleDevices { UserId = m.User.Value };
         stale.MissingDeviceIds.AddRange(m.Missing);
         stale.ExtraDeviceIds.AddRange(m.Extra);
+        stale.StaleDeviceIds.AddRange(m.Stale);
         return stale;
     }
 

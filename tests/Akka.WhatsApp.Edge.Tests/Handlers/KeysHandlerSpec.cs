@@ -46,8 +46,24 @@ public sealed class KeysHandlerSpec : EdgeSpec
         var upload = Keys.ExpectMsg<KeyCommands.Upload>(Wait);
         Assert.Equal((Alice, DeviceId.Primary, 4711u, 1u, 2u), (upload.User, upload.Device, upload.RegistrationId, upload.SignedPreKey!.KeyId, upload.KemLastResort!.KeyId));
         Keys.Reply(new KeyReplies.Count(1, 1, 0, 2));
+        // The account keeps the registration id for the check of sends (§8.2); the answer waits for it.
+        var told = Accounts.ExpectMsg<AccountCommands.SetRegistrationId>(Wait);
+        Assert.Equal((Alice, DeviceId.Primary, 4711u), (told.User, told.Device, told.RegistrationId));
+        Accounts.Reply(AccountReplies.Done.Instance);
         var answer = await Connection.NextAsync();
         Assert.Equal((request, 1u, 2u), (answer.RequestId, answer.PreKeyCount.OneTimePrekeys, answer.PreKeyCount.KemLastResortPrekeyId));
+    }
+
+    [Fact]
+    public async Task An_identity_key_without_a_registration_id_is_refused()
+    {
+        await LoggedInAsync();
+        var upload = FirstUpload();
+        upload.RegistrationId = 0;
+        var request = Receive(new Frame { UploadKeys = upload });
+        var answer = await Connection.NextAsync();
+        Assert.Equal((request, ErrorCode.InvalidArgument), (answer.RequestId, answer.Error.Code));
+        await NothingAskedOfTheKeysAsync();
     }
 
     [Fact]
