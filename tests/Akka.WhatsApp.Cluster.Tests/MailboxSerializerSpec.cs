@@ -56,6 +56,10 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         new MailboxEvents.GroupMembershipChanged(new GroupId("g1"), true),
         new MailboxEvents.ReceiptsHandedOver(new UserId("carol"), [Id], new GroupId("g1")),
         new MailboxEvents.MessageEnqueued(GroupMessage),
+        new MailboxEvents.MessageEnqueued(GroupMessage with
+        {
+            Meta = new MessageMeta(14, DeviceList: new DeviceListChange([1, 2, 5], [5], [])), ExceptDevice = 0,
+        }),
         new MailboxCommands.EnqueueBatch(new UserId("bob"), [
             new MailboxCommands.Enqueue(new UserId("bob"), Id, new UserId("alice"), new DeviceId(1), Meta, Ciphertexts),
             new MailboxCommands.Enqueue(new UserId("bob"), MessageId.New(), new UserId("alice"), new DeviceId(1), GroupMessage.Meta, AllDevices, 2),

@@ -65,6 +65,26 @@ public sealed class DevicesSpec(PostgresDevicesNode fixture) : IClassFixture<Pos
     };
 
     [Fact]
+    public async Task Every_device_of_the_user_is_told_when_a_device_is_linked_or_removed()
+    {
+        var alice = await RegisterAsync(Node);
+        await using var primary = await ConnectAsync(Node, alice);
+        var companion = await LinkCompanionAsync(primary);
+
+        var linked = Assert.Single(await primary.NextAsync<MessageReceived>(1, Wait)).Deliver;
+        Assert.Equal((ContentKind.System, alice.UserId, 0u), (linked.Kind, linked.FromUserId, linked.FromDeviceId));
+        Assert.Equal([1u, companion.DeviceId], linked.System.DeviceListChanged.DeviceIds);
+        Assert.Equal([companion.DeviceId], linked.System.DeviceListChanged.Added);
+        Assert.Empty(linked.System.DeviceListChanged.Removed);
+
+        await primary.RequestAsync(new Frame { RemoveDevice = new RemoveDevice { DeviceId = companion.DeviceId } });
+        var removed = Assert.Single(await primary.NextAsync<MessageReceived>(1, Wait)).Deliver.System.DeviceListChanged;
+        Assert.Equal([1u], removed.DeviceIds);
+        Assert.Equal([companion.DeviceId], removed.Removed);
+        Assert.Empty(removed.Added);
+    }
+
+    [Fact]
     public async Task A_removed_companion_is_closed_with_DEVICE_REMOVED_at_once_and_can_no_longer_log_in()
     {
         var (alice, bob) = (await RegisterAsync(Node), await RegisterAsync(Node));

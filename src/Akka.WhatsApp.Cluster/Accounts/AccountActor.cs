@@ -8,14 +8,17 @@ namespace Akka.WhatsApp.Cluster.Accounts;
 /// The sharded persistent entity of one user's account. After a change of the device list it tells every live
 /// session of the user, on every node (the user's pub-sub topic), which devices and tokens may still act: a removed
 /// device's connection closes at once instead of acting as the user until its next login. After a change of privacy,
-/// contacts or blocks it tells the sessions following the user's presence to check again whether they may.
+/// contacts or blocks it tells the sessions following the user's presence to check again whether they may. After a
+/// link or an unlink it stores device_list_changed in the user's mailbox, for every device (the reply waits for it).
 /// </summary>
-public sealed class AccountActor(string userId, IActorRef sessions)
+public sealed class AccountActor(string userId, IActorRef sessions, IActorRef mailboxes)
     : AggregateActor<AccountState, IAccountCommand, IAccountEvent, IAccountReply>("account-" + userId, AccountState.Empty)
 {
     private readonly UserId _user = new(userId);
 
-    public static Props PropsFor(string userId, IActorRef sessions) => Props.Create(() => new AccountActor(userId, sessions));
+    public static Props PropsFor(string userId, IActorRef sessions, IActorRef mailboxes) => Props.Create(() => new AccountActor(userId, sessions, mailboxes));
+
+    private static readonly TimeSpan MailboxTimeout = TimeSpan.FromSeconds(10);
 
     protected override bool IsAbsent => !State.Exists;
 
@@ -30,6 +33,8 @@ public sealed class AccountActor(string userId, IActorRef sessions)
             if (other is { } target)
                 sessions.Tell(new Publish(PresenceTopics.Inbox(_user), new PresenceAccessChanged(target)));
         }
+        if (State.DeviceListMessage(_user, @event) is { } notice)
+            return mailboxes.Ask<Domain.Mailbox.IMailboxReply>(notice, MailboxTimeout);
         return null;
     }
 }

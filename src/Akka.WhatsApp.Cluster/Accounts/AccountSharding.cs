@@ -11,11 +11,14 @@ public static class AccountSharding
 {
     public const string TypeName = "account";
 
-    /// <summary>Accounts publish their device changes on the distributed pub-sub mediator (the presence bus).</summary>
+    /// <summary>
+    /// Accounts publish their device changes on the distributed pub-sub mediator (the presence bus) and store them in
+    /// the user's mailbox (the mailbox region, looked up when an entity starts).
+    /// </summary>
     public static AkkaConfigurationBuilder AddAccountSharding(this AkkaConfigurationBuilder builder, EntitySettings settings) =>
-        builder.WithEntity<AccountRegion>(TypeName, (system, _) =>
+        builder.WithEntity<AccountRegion>(TypeName, (system, registry) =>
         {
             var mediator = DistributedPubSub.Get(system).Mediator;
-            return id => AccountActor.PropsFor(id, mediator);
+            return id => AccountActor.PropsFor(id, mediator, registry.Get<Mailbox.MailboxRegion>());
         }, m => (m as IAccountCommand)?.User.Value, settings);
 }

@@ -48,12 +48,14 @@ internal static class StorageMapping
         GroupId = m.Group?.Value ?? "",
         GroupSeq = m.GroupSeq,
         GroupEvent = m.GroupEvent is { } change ? ChangeToProto(change) : null,
+        DeviceList = m.DeviceList is { } list ? new MailboxProto.DeviceListChange { Current = { list.Current }, Added = { list.Added }, Removed = { list.Removed } } : null,
     };
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
         ? new MessageMeta(0)
         : new MessageMeta(p.Kind, OptionalId(p.ReplyTo), p.ForwardCount, [.. p.Mentions], OptionalId(p.Target), p.ClientTimestampMs, p.Silent,
-            UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq, p.GroupEvent is { } change ? ChangeFromProto(change) : null);
+            UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq, p.GroupEvent is { } change ? ChangeFromProto(change) : null,
+            p.DeviceList is { } list ? new DeviceListChange([.. list.Current], [.. list.Added], [.. list.Removed]) : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(c.Bytes), Type = c.Type };

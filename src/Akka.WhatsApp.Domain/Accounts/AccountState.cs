@@ -71,6 +71,30 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     /// <summary>Whether an event changes which devices (and tokens) may act as this user.</summary>
     public static bool ChangesDevices(IAccountEvent e) => e is E.PrimaryRegistered or E.DeviceLinked or E.DeviceUnlinked;
 
+    /// <summary>
+    /// The SYSTEM message device_list_changed (PROTOCOL.md §6) for every device of <paramref name="user"/> after a link or an
+    /// unlink (this state already includes it), so that the user's other devices start or drop their sessions with it;
+    /// null for other events (a registration starts over with the primary alone). Its id follows from the device
+    /// generation, so that storing it again after a crash stores it once.
+    /// </summary>
+    public Mailbox.MailboxCommands.Enqueue? DeviceListMessage(UserId user, IAccountEvent e)
+    {
+        (ImmutableArray<uint> Added, ImmutableArray<uint> Removed)? change = e switch
+        {
+            E.DeviceLinked l => ([l.Device.Id.Value], []),
+            E.DeviceUnlinked u => ([], [u.Device.Value]),
+            _ => null,
+        };
+        if (change is not { } c)
+            return null;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"device-list\0{user.Value}\0{DeviceGeneration}"));
+        var id = new MessageId(new Guid(hash.GetHashAndReset().AsSpan(0, 16)));
+        var meta = new Mailbox.MessageMeta(Mailbox.ContentKinds.System, DeviceList: new Mailbox.DeviceListChange([.. Devices.Keys.Select(d => d.Value)], c.Added, c.Removed));
+        return new Mailbox.MailboxCommands.Enqueue(user, id, user, new DeviceId(0), meta,
+            ImmutableSortedDictionary<uint, Mailbox.DeviceCiphertext>.Empty.Add(Mailbox.StoredMessage.AllDevices, new Mailbox.DeviceCiphertext([], 0)));
+    }
+
     public (IAccountReply Reply, IReadOnlyList<IAccountEvent> Events) Decide(IAccountCommand command, DateTimeOffset now)
     {
         if (command is RegisterPrimary r)

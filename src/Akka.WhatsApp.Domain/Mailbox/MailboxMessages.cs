@@ -36,10 +36,14 @@ public sealed record MessageMeta(
     UserId? SyncTo = null,
     GroupId? Group = null,
     long GroupSeq = 0,
-    Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null)
+    Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null,
+    DeviceListChange? DeviceList = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }
+
+/// <summary>The SYSTEM event device_list_changed (PROTOCOL.md §6): the owner's devices now, and what changed.</summary>
+public sealed record DeviceListChange(ImmutableArray<uint> Current, ImmutableArray<uint> Added, ImmutableArray<uint> Removed);
 
 /// <summary>The kinds the server treats specially (values of the wire ContentKind).</summary>
 public static class ContentKinds
