@@ -61,6 +61,8 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.GetDeliveryInfo(Ann, new UserId("ben")),
         R.Done.Instance,
         new R.Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)), DeviceId.Primary, new DeviceId(2)), "+4915112345678", 7),
+        new R.Authenticated(DeviceId.Primary, ImmutableSortedSet.Create(Comparer<DeviceId>.Create((a, b) => a.Value.CompareTo(b.Value)), DeviceId.Primary), "+1", 1,
+            HasKeys: true),
         new R.DeviceLinked(new DeviceId(3), "+4915112345678"),
         new R.Devices([Device, Device with { LastSeen = null, Platform = 0 }]),
         new AccountNotices.DevicesChanged(Ann, 3, [new DeviceToken(DeviceId.Primary, ulong.MaxValue), new DeviceToken(new DeviceId(3), 42)]),

@@ -163,4 +163,17 @@ public sealed class KeysSpec(PostgresKeysNode fixture) : IClassFixture<PostgresK
         Assert.Equal(Frame.PacketOneofCase.SendResult, (await SendAsync(815)).PacketCase);
         Assert.Equal(815u, Assert.Single((await bob.FetchPreKeyBundlesAsync(alice.UserId)).Bundles).RegistrationId);
     }
+
+    [Fact]
+    public async Task A_device_that_logs_in_with_few_one_time_prekeys_left_is_told_after_the_login()
+    {
+        var alice = await RegisterAsync(Node);
+        using var identity = Key.Create(SignatureAlgorithm.Ed25519);
+        await using (var first = await ConnectAsync(Node, alice))
+            await first.UploadKeysAsync(FirstUpload(identity, oneTime: 4));
+
+        await using var again = await ConnectAsync(Node, alice);
+        var low = Assert.Single(await again.NextAsync<PreKeysLow>(timeout: Wait));
+        Assert.Equal((4u, 100u), (low.Low.Remaining, low.Low.RecommendedUpload));
+    }
 }

@@ -98,8 +98,8 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
         Map<R.Authenticated, Proto.Authenticated>("rAU",
-            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone, Generation = r.Generation },
-            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone, p.Generation));
+            r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone, Generation = r.Generation, HasKeys = r.HasKeys },
+            p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone, p.Generation, p.HasKeys));
         Map<R.DeviceLinked, Proto.DeviceLinkedReply>("rDL",
             r => new Proto.DeviceLinkedReply { DeviceId = r.Device.Value, Phone = r.Phone }, p => new R.DeviceLinked(new DeviceId(p.DeviceId), p.Phone));
         Map<R.Devices, Proto.Devices>("rDV",

@@ -159,7 +159,8 @@ public static class AccountReplies
     }
 
     /// <param name="Generation">The account's device generation (see <see cref="AccountNotices.DevicesChanged"/>).</param>
-    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices, string Phone, long Generation = 0) : IAccountReply;
+    /// <param name="HasKeys">The device published keys (it has a registration id): its session checks at login whether they run low.</param>
+    public sealed record Authenticated(DeviceId Device, ImmutableSortedSet<DeviceId> Devices, string Phone, long Generation = 0, bool HasKeys = false) : IAccountReply;
 
     public sealed record DeviceLinked(DeviceId Device, string Phone = "") : IAccountReply;
 

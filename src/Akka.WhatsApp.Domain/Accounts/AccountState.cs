@@ -106,7 +106,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         return command switch
         {
             Authenticate a => (Devices.TryGetValue(a.Device, out var d) && CryptographicOperations.FixedTimeEquals(d.TokenHash, a.TokenHash)
-                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(DeviceOrder), Phone!, DeviceGeneration)
+                ? new Authenticated(a.Device, Devices.Keys.ToImmutableSortedSet(DeviceOrder), Phone!, DeviceGeneration, d.RegistrationId != 0)
                 : new Rejected(AccountError.BadCredentials, "unknown device or wrong token"), []),
             LinkDevice l => DecideLink(l, now),
             UnlinkDevice u => DecideUnlink(u),

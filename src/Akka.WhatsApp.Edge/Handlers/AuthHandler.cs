@@ -110,7 +110,7 @@ public sealed class AuthHandler : IPacketHandler
                 {
                     UserId = user.Value, DeviceId = device.Value, LastAckedSeq = (ulong)acked, DeliveryWindow = window, PhoneNumber = ok.Phone,
                 },
-            });
+            }, ok.HasKeys);
         return null;
     }
 

@@ -47,7 +47,8 @@ public interface IEdgeSession
     void Refuse(Frame request, ErrorCode code, string message);
 
     /// <summary>Makes the connection this device (after a checked login or registration) and sends the login reply before the backlog.</summary>
-    void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply);
+    /// <param name="hasKeys">The device published keys: after the login reply its session checks whether they run low (PreKeyLow).</param>
+    void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply, bool hasKeys = false);
 
     /// <summary>The actor waiting for this not-yet-linked device's approval; replaced (the old one stops) and stopped with the connection.</summary>
     void WaitForLink(Func<IActorRef> start);

@@ -294,7 +294,7 @@ public sealed class ClientSession : IEdgeSession
         });
     }
 
-    public void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply)
+    public void LoggedIn(UserId user, DeviceToken token, long generation, long ackedUpTo, Func<long, Frame> loginReply, bool hasKeys = false)
     {
         lock (_gate)
         {
@@ -306,7 +306,7 @@ public sealed class ClientSession : IEdgeSession
             var backend = Backend;
             _deviceActor = backend.System.ActorOf(
                 Props.Create(() => new DeviceSessionActor(user, token, generation, ackedUpTo, _settings.DeliveryWindow, _connection, backend, loginReply, Close,
-                    _time, _settings.Metrics)),
+                    _time, _settings.Metrics, hasKeys)),
                 $"session-{SessionId}");
         }
     }

@@ -84,8 +84,9 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     /// <param name="generation">The account's device generation at login: older notices are ignored.</param>
     /// <param name="close">Ends the connection with a last frame (the session stops reading at once).</param>
     public DeviceSessionActor(UserId user, DeviceToken token, long generation, long ackedUpTo, int window, IClientConnection connection, EdgeBackend backend,
-        Func<long, Frame> loginReply, Action<Frame> close, TimeProvider time, Monitoring.EdgeMetrics? metrics = null)
+        Func<long, Frame> loginReply, Action<Frame> close, TimeProvider time, Monitoring.EdgeMetrics? metrics = null, bool hasKeys = false)
     {
+        _hasKeys = hasKeys;
         _time = time;
         _metrics = metrics;
         _user = user;
@@ -103,6 +104,9 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
 
     /// <summary>When this connection logged in: of two sessions of the device the mailbox keeps the later (Attach, remarks).</summary>
     private readonly long _loggedInAt;
+
+    /// <summary>The device published keys: after the login reply, a look at its one-time prekeys (PreKeyLow at login, §13).</summary>
+    private readonly bool _hasKeys;
 
     protected override void OnReceive(object message)
     {
@@ -123,6 +127,8 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                     return;
                 _loggedIn = true;
                 _connection.Send(_loginReply(a.AckedSeq));
+                if (_hasKeys)
+                    CheckPreKeys();
                 break;
             case MailboxPushes.QueueEmpty q:
                 _connection.Send(new Frame { QueueEmpty = new QueueEmpty { LastSeq = (ulong)q.LastSeq } });
@@ -221,7 +227,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 _attachRetry = TimeSpan.FromTicks(Math.Min(_attachRetry.Ticks * 2, MaxAttachRetry.Ticks));
                 Attach(_attachAckedUpTo, repeat: true);
                 break;
-            case SubscribeAck or UnsubscribeAck or RetryAttach:
+            case SubscribeAck or UnsubscribeAck or RetryAttach or Status.Success:
                 break;
             case ConnectionClosed:
                 Context.Stop(Self);
@@ -230,6 +236,21 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 Unhandled(message);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Asks the key directory how many one-time prekeys the device has left; below the watermark the answer comes back
+    /// as <see cref="Domain.Keys.KeyNotices.Low"/>, which pushes PreKeyLow (once, as after a fetch). A failed look is
+    /// not retried: the next fetch that leaves the device low tells it, and a device also checks GetPreKeyCount itself.
+    /// </summary>
+    private void CheckPreKeys()
+    {
+        var (user, device) = (_user, _device);
+        _backend.Keys.Ask<Domain.Keys.IKeyReply>(new Domain.Keys.KeyCommands.GetCount(user, device), TimeSpan.FromSeconds(10))
+            .ContinueWith(t => t.IsCompletedSuccessfully && t.Result is Domain.Keys.KeyReplies.Count { } count && count.OneTime < Domain.Keys.KeyState.LowWatermark
+                ? new Domain.Keys.KeyNotices.Low(user, device, count.OneTime)
+                : (object)Status.Success.Instance, TaskScheduler.Default)
+            .PipeTo(Self);
     }
 
     /// <summary>The device lost this connection (replaced or removed): a last error, then close; nothing more is pushed.</summary>
