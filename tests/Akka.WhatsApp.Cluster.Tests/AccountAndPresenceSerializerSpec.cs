@@ -17,7 +17,9 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
 {
     private static readonly DateTimeOffset When = DateTimeOffset.FromUnixTimeMilliseconds(1_795_000_000_123);
     private static readonly UserId Ann = new("ann");
-    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3, 4, 5, 6, 7, 8], "laptop", When, Platform: 4, LastSeen: When.AddHours(1), RegistrationId: 4711);
+    private static readonly DeviceRecord Device = new(new DeviceId(2), [1, 2, 3, 4, 5, 6, 7, 8], "laptop", When, Platform: 4, LastSeen: When.AddHours(1), RegistrationId: 4711,
+        Push: new PushRegistration(PushRegistration.Apns, "a1b2c3", "d4e5", "com.example", Sandbox: true));
+    private static readonly DoNotDisturb Quiet = new(true, When.AddHours(8), AllowCalls: true);
     private static readonly Profile Profile = new("Ann", "hiking", "media-1");
     private static readonly PrivacySettings Privacy = new(Visibility.Contacts, Visibility.Nobody, Visibility.Everyone, false);
 
@@ -35,6 +37,12 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new E.LastSeenRecorded(When),
         new E.DeviceSeen(new DeviceId(2), When),
         new E.RegistrationIdSet(new DeviceId(2), 4711),
+        new E.PushRegistered(new DeviceId(2), new PushRegistration(PushRegistration.Fcm, "fcm-token")),
+        new E.PushRegistered(new DeviceId(2), null),
+        new E.ChatMuted(ChatId.Group(new GroupId("g1")), DateTimeOffset.MaxValue, When),
+        new E.ChatMuted(ChatId.User(new UserId("ben")), When.AddHours(1), When),
+        new E.DoNotDisturbSet(Quiet),
+        new E.DoNotDisturbSet(new DoNotDisturb(true, null, false)),
         new VerificationEvents.CodeIssued([9, 9], When, When.AddMinutes(10)),
         new VerificationEvents.AttemptFailed(When),
         new VerificationEvents.NumberVerified(Ann, When),
@@ -47,6 +55,14 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.LinkDevice(Ann, DeviceId.Primary, [2], "laptop", Platform: 3),
         new C.RecordDeviceSeen(Ann, new DeviceId(2), When),
         new C.SetRegistrationId(Ann, new DeviceId(2), 4711),
+        new C.RegisterPush(Ann, new DeviceId(2), Device.Push),
+        new C.RegisterPush(Ann, new DeviceId(2), null),
+        new C.MuteChat(Ann, ChatId.User(new UserId("ben")), DateTimeOffset.MaxValue),
+        new C.MuteChat(Ann, ChatId.Group(new GroupId("g1")), null),
+        new C.SetDoNotDisturb(Ann, Quiet),
+        new C.GetNotificationSettings(Ann),
+        new R.NotificationsAre([(ChatId.Group(new GroupId("g1")), DateTimeOffset.MaxValue), (ChatId.User(new UserId("ben")), When)], Quiet),
+        new R.NotificationsAre([], DoNotDisturb.Off),
         new C.UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)),
         new C.GetDevices(Ann),
         new C.SetProfile(Ann, Profile),
@@ -113,7 +129,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
     {
         var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
         Assert.Equal(111, serializer.Identifier);
-        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "RI", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "RI", "PU", "PU", "CM", "CM", "DD", "DD", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
     }
 
     [Fact]

@@ -17,7 +17,9 @@ public static class Describe
         IDictionary d => "{" + string.Join(",", d.Keys.Cast<object>().Select(k => Of(k) + ":" + Of(d[k])).Order()) + "}",
         IEnumerable e when IsSet(o) => "{" + string.Join(",", e.Cast<object>().Select(Of).Order()) + "}",
         IEnumerable e => "[" + string.Join(",", e.Cast<object>().Select(Of)) + "]",
-        _ when o.GetType().IsPrimitive || o is decimal or DateTimeOffset or DateTime or TimeSpan or Guid || o.GetType().IsEnum => o.ToString()!,
+        DateTimeOffset t => t.ToString("O", System.Globalization.CultureInfo.InvariantCulture), // to the tick: a lost millisecond shows
+        System.Runtime.CompilerServices.ITuple t => "(" + string.Join(",", Enumerable.Range(0, t.Length).Select(i => Of(t[i]))) + ")",
+        _ when o.GetType().IsPrimitive || o is decimal or DateTime or TimeSpan or Guid || o.GetType().IsEnum => o.ToString()!,
         _ => o.GetType().Name + "(" + string.Join(",", o.GetType()
             .GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")

@@ -23,6 +23,60 @@ public sealed class AccountStateSpec
     private static AccountState Registered() => Run(AccountState.Empty, new RegisterPrimary(Ann, "+4915112345678", PrimaryToken, "phone"), out _);
 
     [Fact]
+    public void Mutes_hold_until_their_time_an_unmute_ends_them_and_expired_ones_are_dropped_with_the_next_change()
+    {
+        var state = Registered();
+        var ben = ChatId.User(Ben);
+        var group = ChatId.Group(new GroupId("g1"));
+        state = Run(state, new MuteChat(Ann, ben, Now.AddHours(8)), out _);
+        state = Run(state, new MuteChat(Ann, group, DateTimeOffset.MaxValue), out _);
+        Assert.True(state.Notifications.IsMuted(ben, Now.AddHours(7)));
+        Assert.False(state.Notifications.IsMuted(ben, Now.AddHours(8)));
+        Assert.True(state.Notifications.IsMuted(group, DateTimeOffset.MaxValue.AddYears(-1)));
+
+        var (settings, _) = state.Decide(new GetNotificationSettings(Ann), Now.AddHours(9));
+        var only = Assert.Single(((AccountReplies.NotificationsAre)settings).Mutes);
+        Assert.Equal(group, only.Chat);
+        Assert.Equal(DateTimeOffset.MaxValue, only.Until);
+
+        // Later, a change drops the expired mute of Ben with it; unmuting a chat that is not muted writes nothing.
+        var later = Now.AddDays(1);
+        var (_, unmute) = state.Decide(new MuteChat(Ann, group, null), later);
+        state = unmute.Aggregate(state, (s, e) => s.Apply(e));
+        Assert.Empty(state.Notifications.Mutes);
+        Assert.Empty(state.Decide(new MuteChat(Ann, ben, later.AddMinutes(-1)), later).Events);
+    }
+
+    [Fact]
+    public void Do_not_disturb_reads_as_off_once_its_time_is_over()
+    {
+        var state = Run(Registered(), new SetDoNotDisturb(Ann, new DoNotDisturb(true, Now.AddHours(1), AllowCalls: true)), out _);
+        Assert.True(state.Notifications.DoNotDisturb.InForce(Now));
+        var (during, _) = state.Decide(new GetNotificationSettings(Ann), Now.AddMinutes(30));
+        Assert.Equal(new DoNotDisturb(true, Now.AddHours(1), true), ((AccountReplies.NotificationsAre)during).DoNotDisturb);
+        var (after, _) = state.Decide(new GetNotificationSettings(Ann), Now.AddHours(2));
+        Assert.Equal(DoNotDisturb.Off, ((AccountReplies.NotificationsAre)after).DoNotDisturb);
+    }
+
+    [Fact]
+    public void A_push_registration_belongs_to_its_device_and_goes_with_it()
+    {
+        var state = Run(Registered(), new LinkDevice(Ann, DeviceId.Primary, AccountState.HashToken([7]), "tablet"), out var linked);
+        var tablet = ((AccountReplies.DeviceLinked)linked).Device;
+        var apns = new PushRegistration(PushRegistration.Apns, "a1b2", "c3d4", "com.example.app", Sandbox: true);
+        state = Run(state, new RegisterPush(Ann, tablet, apns), out _);
+        Assert.Equal(apns, state.Devices[tablet].Push);
+        Assert.Empty(state.Decide(new RegisterPush(Ann, tablet, apns), Now).Events); // the same again: nothing written
+
+        state = Run(state, new RegisterPush(Ann, tablet, null), out _);
+        Assert.Null(state.Devices[tablet].Push);
+        state = Run(state, new RegisterPush(Ann, tablet, apns), out _);
+        state = Run(state, new UnlinkDevice(Ann, DeviceId.Primary, tablet), out _);
+        Run(state, new RegisterPush(Ann, tablet, apns), out var gone);
+        Assert.Equal(AccountError.NotFound, ((AccountReplies.Rejected)gone).Error);
+    }
+
+    [Fact]
     public void A_devices_registration_id_is_told_to_every_sender_and_a_new_registration_forgets_it()
     {
         var state = Run(Registered(), new SetRegistrationId(Ann, DeviceId.Primary, 4711), out var done);

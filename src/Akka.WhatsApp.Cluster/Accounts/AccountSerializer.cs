@@ -41,6 +41,14 @@ public sealed class AccountSerializer : ProtobufSerializer
             e => new Proto.LastSeenRecorded { AtMs = Ms(e.At) }, p => new E.LastSeenRecorded(At(p.AtMs)));
         Map<E.DeviceSeen, Proto.DeviceSeen>("DS",
             e => new Proto.DeviceSeen { DeviceId = e.Device.Value, AtMs = Ms(e.At) }, p => new E.DeviceSeen(new DeviceId(p.DeviceId), At(p.AtMs)));
+        Map<E.PushRegistered, Proto.PushRegistered>("PU",
+            e => new Proto.PushRegistered { DeviceId = e.Device.Value, Registration = ToProto(e.Registration) },
+            p => new E.PushRegistered(new DeviceId(p.DeviceId), FromProto(p.Registration)));
+        Map<E.ChatMuted, Proto.ChatMuted>("CM",
+            e => new Proto.ChatMuted { Chat = ToProto(e.Chat), UntilMs = UntilMs(e.Until), AtMs = Ms(e.At) },
+            p => new E.ChatMuted(FromProto(p.Chat), UntilAt(p.UntilMs), At(p.AtMs)));
+        Map<E.DoNotDisturbSet, Proto.DoNotDisturbSet>("DD",
+            e => new Proto.DoNotDisturbSet { Setting = ToProto(e.Setting) }, p => new E.DoNotDisturbSet(FromProto(p.Setting)));
         Map<E.RegistrationIdSet, Proto.RegistrationIdSet>("RI",
             e => new Proto.RegistrationIdSet { DeviceId = e.Device.Value, RegistrationId = e.RegistrationId },
             p => new E.RegistrationIdSet(new DeviceId(p.DeviceId), p.RegistrationId));
@@ -78,6 +86,16 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<C.RecordDeviceSeen, Proto.RecordDeviceSeen>("cDS",
             c => new Proto.RecordDeviceSeen { User = c.User.Value, DeviceId = c.Device.Value, AtMs = Ms(c.At) },
             p => new C.RecordDeviceSeen(new UserId(p.User), new DeviceId(p.DeviceId), At(p.AtMs)));
+        Map<C.RegisterPush, Proto.RegisterPush>("cPU",
+            c => new Proto.RegisterPush { User = c.User.Value, DeviceId = c.Device.Value, Registration = ToProto(c.Registration) },
+            p => new C.RegisterPush(new UserId(p.User), new DeviceId(p.DeviceId), FromProto(p.Registration)));
+        Map<C.MuteChat, Proto.MuteChat>("cCM",
+            c => new Proto.MuteChat { User = c.User.Value, Chat = ToProto(c.Chat), Unmute = c.Until is null, UntilMs = c.Until is { } u ? UntilMs(u) : 0 },
+            p => new C.MuteChat(new UserId(p.User), FromProto(p.Chat), p.Unmute ? null : UntilAt(p.UntilMs)));
+        Map<C.SetDoNotDisturb, Proto.SetDoNotDisturb>("cDD",
+            c => new Proto.SetDoNotDisturb { User = c.User.Value, Setting = ToProto(c.Setting) }, p => new C.SetDoNotDisturb(new UserId(p.User), FromProto(p.Setting)));
+        Map<C.GetNotificationSettings, Proto.GetNotificationSettings>("cNS",
+            c => new Proto.GetNotificationSettings { User = c.User.Value }, p => new C.GetNotificationSettings(new UserId(p.User)));
         Map<C.SetRegistrationId, Proto.SetRegistrationId>("cRI",
             c => new Proto.SetRegistrationId { User = c.User.Value, DeviceId = c.Device.Value, RegistrationId = c.RegistrationId },
             p => new C.SetRegistrationId(new UserId(p.User), new DeviceId(p.DeviceId), p.RegistrationId));
@@ -97,6 +115,12 @@ public sealed class AccountSerializer : ProtobufSerializer
             p => new R.DeliveryInfo([.. p.Devices], p.Blocks, p.SharesPresence, p.ReadReceipts, p.RegistrationIds.ToImmutableSortedDictionary()));
         Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
+        Map<R.NotificationsAre, Proto.NotificationsAre>("rNS",
+            r => new Proto.NotificationsAre
+            {
+                Mutes = { r.Mutes.Select(m => new Proto.ChatMute { Chat = ToProto(m.Chat), UntilMs = UntilMs(m.Until) }) }, DoNotDisturb = ToProto(r.DoNotDisturb),
+            },
+            p => new R.NotificationsAre([.. p.Mutes.Select(m => (FromProto(m.Chat), UntilAt(m.UntilMs)))], FromProto(p.DoNotDisturb)));
         Map<R.Authenticated, Proto.Authenticated>("rAU",
             r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone, Generation = r.Generation, HasKeys = r.HasKeys },
             p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone, p.Generation, p.HasKeys));
@@ -152,10 +176,31 @@ public sealed class AccountSerializer : ProtobufSerializer
 
     private static Proto.Device ToProto(DeviceRecord d) =>
         new() { Id = d.Id.Value, TokenHash = Bytes(d.TokenHash), Name = d.Name, LinkedAtMs = Ms(d.LinkedAt), Platform = d.Platform, LastSeenMs = d.LastSeen is { } t ? Ms(t) : 0,
-            RegistrationId = d.RegistrationId };
+            RegistrationId = d.RegistrationId, Push = ToProto(d.Push) };
 
     private static DeviceRecord FromProto(Proto.Device p) =>
-        new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs), p.Platform, p.LastSeenMs == 0 ? null : At(p.LastSeenMs), p.RegistrationId);
+        new(new DeviceId(p.Id), p.TokenHash.ToByteArray(), p.Name, At(p.LinkedAtMs), p.Platform, p.LastSeenMs == 0 ? null : At(p.LastSeenMs), p.RegistrationId,
+            FromProto(p.Push));
+
+    private static Proto.PushRegistration? ToProto(PushRegistration? r) => r is null ? null
+        : new() { Platform = r.Platform, Token = r.Token, VoipToken = r.VoipToken, AppId = r.AppId, Sandbox = r.Sandbox };
+
+    private static PushRegistration? FromProto(Proto.PushRegistration? p) => p is null ? null : new(p.Platform, p.Token, p.VoipToken, p.AppId, p.Sandbox);
+
+    private static Proto.ChatId ToProto(ChatId c) => new() { IsGroup = c.IsGroup, Id = c.Id };
+
+    private static ChatId FromProto(Proto.ChatId? p) => new(p?.IsGroup ?? false, p?.Id ?? "");
+
+    private static Proto.DoNotDisturb ToProto(DoNotDisturb d) =>
+        new() { Enabled = d.Enabled, UntilMs = d.Until is { } u ? UntilMs(u) : 0, AllowCalls = d.AllowCalls };
+
+    private static DoNotDisturb FromProto(Proto.DoNotDisturb? p) =>
+        p is null ? DoNotDisturb.Off : new(p.Enabled, p.UntilMs == 0 ? null : UntilAt(p.UntilMs), p.AllowCalls);
+
+    /// <summary>An end time in unix ms, with <see cref="DateTimeOffset.MaxValue"/> (forever) as int64 max: it has no exact ms value.</summary>
+    private static long UntilMs(DateTimeOffset t) => t == DateTimeOffset.MaxValue ? long.MaxValue : Ms(t);
+
+    private static DateTimeOffset UntilAt(long ms) => ms == long.MaxValue ? DateTimeOffset.MaxValue : At(ms);
 
     private static Proto.Profile ToProto(Profile p) => new() { Name = p.Name, About = p.About, PhotoMediaId = p.PhotoMediaId };
 

@@ -39,7 +39,7 @@ public enum ContactsMode
 /// connection ended.
 /// </summary>
 public sealed record DeviceRecord(DeviceId Id, byte[] TokenHash, string Name, DateTimeOffset LinkedAt, int Platform = 0, DateTimeOffset? LastSeen = null,
-    uint RegistrationId = 0)
+    uint RegistrationId = 0, PushRegistration? Push = null)
 {
     /// <summary>The token's identity in notices between nodes: the first 8 bytes of its hash, never the token.</summary>
     public ulong Fingerprint => AccountState.Fingerprint(TokenHash);
@@ -101,6 +101,17 @@ public static class AccountCommands
     /// </summary>
     public sealed record SetRegistrationId(UserId User, DeviceId Device, uint RegistrationId) : IAccountCommand;
 
+    /// <summary>Where to push <paramref name="Device"/> (PROTOCOL.md §16); null removes its registration.</summary>
+    public sealed record RegisterPush(UserId User, DeviceId Device, PushRegistration? Registration) : IAccountCommand;
+
+    /// <summary>Mutes <paramref name="Chat"/> until <paramref name="Until"/> (<see cref="DateTimeOffset.MaxValue"/>: forever); null or a past time unmutes.</summary>
+    public sealed record MuteChat(UserId User, ChatId Chat, DateTimeOffset? Until) : IAccountCommand;
+
+    public sealed record SetDoNotDisturb(UserId User, DoNotDisturb Setting) : IAccountCommand;
+
+    /// <summary>The mutes in force and do-not-disturb (<see cref="AccountReplies.NotificationsAre"/>).</summary>
+    public sealed record GetNotificationSettings(UserId User) : IAccountCommand;
+
     /// <summary>
     /// What a message between this user and <paramref name="Other"/> needs: this user's current devices and
     /// whether this user blocks the other. Asked of both sides of every 1:1 send.
@@ -134,6 +145,13 @@ public static class AccountEvents
     public sealed record DeviceSeen(DeviceId Device, DateTimeOffset At) : IAccountEvent;
 
     public sealed record RegistrationIdSet(DeviceId Device, uint RegistrationId) : IAccountEvent;
+
+    public sealed record PushRegistered(DeviceId Device, PushRegistration? Registration) : IAccountEvent;
+
+    /// <summary><paramref name="Until"/> not after <paramref name="At"/>: unmuted. Mutes expired at <paramref name="At"/> are dropped.</summary>
+    public sealed record ChatMuted(ChatId Chat, DateTimeOffset Until, DateTimeOffset At) : IAccountEvent;
+
+    public sealed record DoNotDisturbSet(DoNotDisturb Setting) : IAccountEvent;
 }
 
 /// <summary>What an Account tells the user's live sessions (through the pub-sub topic of the user), on every node.</summary>
@@ -179,6 +197,9 @@ public static class AccountReplies
     }
 
     public sealed record PrivacyIs(PrivacySettings Privacy) : IAccountReply;
+
+    /// <summary>The mutes in force (chat, until) in chat order, and do-not-disturb as of now.</summary>
+    public sealed record NotificationsAre(ImmutableArray<(ChatId Chat, DateTimeOffset Until)> Mutes, DoNotDisturb DoNotDisturb) : IAccountReply;
 
     /// <summary>What a viewer may see; hidden parts are empty or null.</summary>
     public sealed record Viewed(Profile Profile, DateTimeOffset? LastSeen) : IAccountReply;

@@ -32,6 +32,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     public ImmutableHashSet<UserId> Contacts { get; init; } = ImmutableHashSet<UserId>.Empty;
     public ImmutableHashSet<UserId> Blocked { get; init; } = ImmutableHashSet<UserId>.Empty;
     public DateTimeOffset? LastSeen { get; init; }
+    public NotificationPreferences Notifications { get; init; } = NotificationPreferences.None;
 
     /// <summary>Counts the changes of the device list (registrations, links, unlinks): the version of <see cref="DevicesNotice"/>.</summary>
     public long DeviceGeneration { get; init; }
@@ -127,6 +128,12 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             SetRegistrationId set => Devices.TryGetValue(set.Device, out var keyed)
                 ? (AccountReplies.Done.Instance, keyed.RegistrationId == set.RegistrationId ? [] : [new E.RegistrationIdSet(set.Device, set.RegistrationId)])
                 : (new Rejected(AccountError.NotFound, $"no device {set.Device.Value}"), []),
+            RegisterPush p => Devices.TryGetValue(p.Device, out var pushed)
+                ? (AccountReplies.Done.Instance, pushed.Push == p.Registration ? [] : [new E.PushRegistered(p.Device, p.Registration)])
+                : (new Rejected(AccountError.NotFound, $"no device {p.Device.Value}"), []),
+            MuteChat m => DecideMute(m, now),
+            SetDoNotDisturb d => (AccountReplies.Done.Instance, Notifications.DoNotDisturb == d.Setting ? [] : [new E.DoNotDisturbSet(d.Setting)]),
+            GetNotificationSettings => (new NotificationsAre([.. Notifications.MutesInForce(now)], Notifications.DoNotDisturb.AsOf(now)), []),
             View v => (ViewFor(v.User, v.Viewer), []),
             GetDeliveryInfo d => (new DeliveryInfo([.. Devices.Keys.Select(k => k.Value)], Blocked.Contains(d.Other), SharesPresenceWith(d.Other),
                 Privacy.ReadReceipts,
@@ -151,6 +158,17 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             return (new Rejected(AccountError.TooManyDevices, $"a user has at most {MaxCompanions} companion devices"), []);
         var device = new DeviceRecord(new DeviceId(LastDeviceId + 1), l.TokenHash, l.Name, now, l.Platform);
         return (new AccountReplies.DeviceLinked(device.Id, Phone!), [new E.DeviceLinked(device)]);
+    }
+
+    private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideMute(MuteChat m, DateTimeOffset now)
+    {
+        var until = m.Until ?? now;
+        var muting = until > now;
+        if (!muting && !Notifications.Mutes.ContainsKey(m.Chat.Key))
+            return (AccountReplies.Done.Instance, []);
+        if (muting && !Notifications.IsMuted(m.Chat, now) && Notifications.MutesInForce(now).Count() >= NotificationPreferences.MaxMutes)
+            return (new Rejected(AccountError.InvalidArgument, $"at most {NotificationPreferences.MaxMutes} chats can be muted at once"), []);
+        return (AccountReplies.Done.Instance, [new E.ChatMuted(m.Chat, until, now)]);
     }
 
     private (IAccountReply, IReadOnlyList<IAccountEvent>) DecideUnlink(UnlinkDevice u)
@@ -198,6 +216,9 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         },
         E.DeviceUnlinked u => this with { Devices = Devices.Remove(u.Device), DeviceGeneration = DeviceGeneration + 1 },
         E.DeviceSeen s => Devices.TryGetValue(s.Device, out var d) ? this with { Devices = Devices.SetItem(s.Device, d with { LastSeen = s.At }) } : this,
+        E.PushRegistered p => Devices.TryGetValue(p.Device, out var d) ? this with { Devices = Devices.SetItem(p.Device, d with { Push = p.Registration }) } : this,
+        E.ChatMuted m => this with { Notifications = Notifications.Muted(m.Chat, m.Until, m.At) },
+        E.DoNotDisturbSet d => this with { Notifications = Notifications with { DoNotDisturb = d.Setting } },
         E.RegistrationIdSet r => Devices.TryGetValue(r.Device, out var d)
             ? this with { Devices = Devices.SetItem(r.Device, d with { RegistrationId = r.RegistrationId }) }
             : this,

@@ -14,5 +14,6 @@ public static class EdgeHandlers
         new PresenceHandler(),
         new GroupsHandler(),
         new GroupMessagesHandler(),
-        new KeysHandler());
+        new KeysHandler(),
+        new NotificationsHandler());
 }

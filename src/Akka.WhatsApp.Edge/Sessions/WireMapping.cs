@@ -13,6 +13,9 @@ public static partial class WireMapping
 {
     public static ulong Ms(DateTimeOffset t) => (ulong)t.ToUnixTimeMilliseconds();
 
+    /// <summary>The last unix millisecond a DateTimeOffset can hold (9999-12-31).</summary>
+    public const long MaxMs = 253_402_300_799_999;
+
     public static ByteString Bytes(MessageId id) => ByteString.CopyFrom(id.ToByteArray());
 
     public static ByteString Bytes(MessageId? id) => id is { } v ? Bytes(v) : ByteString.Empty;
