@@ -15,6 +15,12 @@ public sealed record EdgeSettings
     /// <summary>How often clients must ping; a connection silent for three intervals is closed.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A connection that has not sent Hello this long after it opened is closed with HELLO_TIMEOUT: a flood of connections
+    /// that never speak holds a socket each for seconds, not for the three heartbeat intervals of a silent client.
+    /// </summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>DotNetty worker event loops; sized to the core count (more was erratic on 2 cores).</summary>
     public int EventLoopThreads { get; init; } = Environment.ProcessorCount;
 

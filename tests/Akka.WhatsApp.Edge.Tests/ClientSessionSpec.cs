@@ -37,6 +37,34 @@ public sealed class ClientSessionSpec
     }
 
     [Fact]
+    public void A_connection_that_sends_no_Hello_within_the_handshake_time_is_closed_with_HELLO_TIMEOUT()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var silent = new RecordingConnection();
+        var session = new ClientSession(silent, new EdgeSettings(), time, NullLogger.Instance);
+        time.Advance(new EdgeSettings().HelloTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(silent.Sent);
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var error = Assert.Single(silent.Sent);
+        Assert.Equal((0u, ErrorCode.HelloTimeout), (error.RequestId, error.Error.Code));
+        Assert.True(silent.Closed);
+        Assert.Equal(SessionState.Closed, session.State);
+    }
+
+    [Fact]
+    public void After_Hello_the_handshake_time_no_longer_applies()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var connection = new RecordingConnection();
+        var session = new ClientSession(connection, new EdgeSettings(), time, NullLogger.Instance);
+        session.Receive(new Frame { RequestId = 1, Hello = new Hello { ProtocolVersion = ProtocolVersion.Current } });
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(Frame.PacketOneofCase.Welcome, Assert.Single(connection.Sent).PacketCase);
+        Assert.False(connection.Closed);
+    }
+
+    [Fact]
     public void An_empty_frame_before_Hello_closes_the_connection_with_UNKNOWN_PACKET()
     {
         _session.Receive(new Frame { RequestId = 4 });

@@ -119,6 +119,7 @@ public sealed partial class ProtocolSchemaSpec
     [InlineData(ErrorCode.ServerShuttingDown, 11)]
     [InlineData(ErrorCode.RateLimited, 12)]
     [InlineData(ErrorCode.TooManyRequestsInFlight, 13)]
+    [InlineData(ErrorCode.HelloTimeout, 15)]
     [InlineData(ErrorCode.InvalidArgument, 20)]
     [InlineData(ErrorCode.NotFound, 21)]
     [InlineData(ErrorCode.Forbidden, 22)]

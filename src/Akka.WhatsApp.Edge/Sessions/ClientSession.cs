@@ -60,6 +60,18 @@ public sealed class ClientSession : IEdgeSession
         _sendRate = new SendRateLimiter(settings.SendsPerSecond, settings.SendBurst, time);
         _requests = new RequestRunner(this, connection, settings.Metrics, log);
         SessionId = Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+        _helloTimer = time.CreateTimer(_ => HelloTimedOut(), null, settings.HelloTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Runs out <see cref="EdgeSettings.HelloTimeout"/> after the connection opened; stopped by Hello.</summary>
+    private readonly ITimer _helloTimer;
+
+    private void HelloTimedOut()
+    {
+        lock (_gate)
+            if (State != SessionState.AwaitingHello)
+                return;
+        Close(ErrorFrame(0, ErrorCode.HelloTimeout, $"no Hello within {_settings.HelloTimeout.TotalSeconds:0.#} s of connecting"));
     }
 
     public string SessionId { get; }
@@ -169,6 +181,7 @@ public sealed class ClientSession : IEdgeSession
     public void Closed()
     {
         IActorRef? actor, waiter;
+        _helloTimer.Dispose();
         lock (_gate)
         {
             State = SessionState.Closed;
@@ -189,6 +202,7 @@ public sealed class ClientSession : IEdgeSession
             return;
         }
 
+        _helloTimer.Dispose();
         lock (_gate)
             State = SessionState.Handshaking;
         Platform = hello.Platform;
