@@ -50,6 +50,23 @@ public sealed partial class DeploySpec
     private static string Scalar(YamlNode node, params string[] path) => ((YamlScalarNode)At(node, path)).Value ?? "";
 
     [Fact]
+    public void The_image_runs_as_a_non_root_user_with_a_health_check_and_builds_without_outputs_or_data_in_its_context()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Root, "deploy/Dockerfile")).Select(l => l.Trim()).ToList();
+        var final = lines.Skip(lines.FindLastIndex(l => l.StartsWith("FROM ", StringComparison.Ordinal))).ToList();
+        var user = final.LastOrDefault(l => l.StartsWith("USER ", StringComparison.Ordinal));
+        Assert.True(user is not null && user != "USER root" && user != "USER 0", "the final stage runs as root");
+        Assert.True(final.FindIndex(l => l.StartsWith("USER ", StringComparison.Ordinal)) < final.FindIndex(l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal)),
+            "USER comes after ENTRYPOINT");
+        Assert.Contains(final, l => l.StartsWith("HEALTHCHECK", StringComparison.Ordinal) && l.Contains("/health/alive", StringComparison.Ordinal));
+
+        // The context is the repository root (the Dockerfile's header says so): .dockerignore is there.
+        var ignored = File.ReadAllLines(Path.Combine(Root, ".dockerignore")).Where(l => l.Length > 0 && !l.StartsWith('#')).ToHashSet();
+        foreach (var pattern in new[] { "**/bin/", "**/obj/", "data/", ".git/", "bench/results/" })
+            Assert.Contains(pattern, ignored);
+    }
+
+    [Fact]
     public void Docker_compose_runs_postgres_minio_and_three_nodes_checked_on_health_ready()
     {
         var compose = Documents("deploy/docker-compose.yml").Single();
