@@ -49,6 +49,20 @@ case "$target" in
     exit $status
     ;;
   bench)
+    if [ "${2:-}" = "-h" ] || [ "${2:-}" = "--help" ]; then
+      cat <<'BENCH'
+usage: ./build.sh bench
+  Starts a throwaway PostgreSQL (fsync on) and a Release server on loopback, runs the load scenarios
+  (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, 19,000 connections) and
+  writes bench/results/<UTC time>/report.md (+ report.json, SVG charts). About 8 minutes on 2 cores.
+  Ctrl-C stops the scenario under way and everything else, and removes the throwaway database.
+environment:
+  BENCH_RATES         1:1 rates in msg/s (default 1000,2000,5000,10000)
+  BENCH_GROUP_RATES   group messages per second (default 0.5,2,4,8)
+  BENCH_CONNECTIONS   connections of the connections scenario (default 19000)
+BENCH
+      exit 0
+    fi
     # A Release server on a throwaway PostgreSQL with production durability (fsync on), the peers' 1:1 workload (1,000
     # online users, random pairs, open loop), the load generator beside it; every scenario adds its run to
     # bench/results/<timestamp>/ (report.md, report.json, SVG charts). About 8 minutes on 2 cores.
@@ -65,6 +79,11 @@ case "$target" in
     server_pid=""
     cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; pg_stop; }
     trap cleanup EXIT
+    # Ctrl-C (or SIGTERM) stops everything: the scenario under way, the server, the database (EXIT above). The generator
+    # runs in the background and is waited for, because bash runs a trap only once a foreground child has ended.
+    gen_pid=""
+    trap 'echo "build.sh bench: interrupted; stopping the generator, the server and the database" >&2
+          [ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null; exit 130' INT TERM
     token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
     start_server() {
       WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" WA_LOADTEST_TOKEN="$token" \
@@ -76,8 +95,10 @@ case "$target" in
     start_server
     load() {  # load <scenario> <options…>: one scenario into the report; a run that lost messages is reported, not fatal
       dotnet src/Akka.WhatsApp.LoadTest/bin/Release/net10.0/Akka.WhatsApp.LoadTest.dll "$@" --server 127.0.0.1:15222 \
-        --management http://127.0.0.1:18558 --token "$token" --server-pid "$server_pid" --out "$out" 2>>"$out/generator.log" \
-        || echo "build.sh bench: $1 exited with $? (see $out/report.md and generator.log)" >&2
+        --management http://127.0.0.1:18558 --token "$token" --server-pid "$server_pid" --out "$out" 2>>"$out/generator.log" &
+      gen_pid=$!
+      wait "$gen_pid" || echo "build.sh bench: $1 exited with $? (see $out/report.md and generator.log)" >&2
+      gen_pid=""
     }
     load offline-sync --messages 10000
     load typing --signals 500
