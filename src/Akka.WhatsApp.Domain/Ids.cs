@@ -49,6 +49,13 @@ public readonly record struct MessageId(Guid Value)
 {
     public static MessageId New() => new(Guid.NewGuid());
 
+    /// <summary>
+    /// The id of a message the server makes itself (a SYSTEM event): the first 16 bytes of SHA-256 of <paramref name="name"/>,
+    /// so that making it again (a retry, a recovery) gives the same id and the mailbox stores it once.
+    /// </summary>
+    public static MessageId Derived(string name) =>
+        new(new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)).AsSpan(0, 16)));
+
     /// <summary>Reads the 16 bytes a client sends on the wire.</summary>
     public static bool TryFrom(ReadOnlySpan<byte> bytes, out MessageId id)
     {

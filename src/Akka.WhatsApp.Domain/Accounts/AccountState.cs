@@ -88,9 +88,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         };
         if (change is not { } c)
             return null;
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"device-list\0{user.Value}\0{DeviceGeneration}"));
-        var id = new MessageId(new Guid(hash.GetHashAndReset().AsSpan(0, 16)));
+        var id = MessageId.Derived($"device-list\0{user.Value}\0{DeviceGeneration.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         var meta = new Mailbox.MessageMeta(Mailbox.ContentKinds.System, DeviceList: new Mailbox.DeviceListChange([.. Devices.Keys.Select(d => d.Value)], c.Added, c.Removed));
         return new Mailbox.MailboxCommands.Enqueue(user, id, user, new DeviceId(0), meta,
             ImmutableSortedDictionary<uint, Mailbox.DeviceCiphertext>.Empty.Add(Mailbox.StoredMessage.AllDevices, new Mailbox.DeviceCiphertext([], 0)));
@@ -164,7 +162,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     {
         var until = m.Until ?? now;
         var muting = until > now;
-        if (!muting && !Notifications.Mutes.ContainsKey(m.Chat.Key))
+        if (!muting && !Notifications.Mutes.ContainsKey(m.Chat))
             return (AccountReplies.Done.Instance, []);
         if (muting && !Notifications.IsMuted(m.Chat, now) && Notifications.MutesInForce(now).Count() >= NotificationPreferences.MaxMutes)
             return (new Rejected(AccountError.InvalidArgument, $"at most {NotificationPreferences.MaxMutes} chats can be muted at once"), []);

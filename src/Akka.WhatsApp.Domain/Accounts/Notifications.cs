@@ -43,23 +43,25 @@ public sealed record NotificationPreferences
 {
     public const int MaxMutes = 1000;
 
-    /// <summary>Muted until, per <see cref="ChatId.Key"/>; <see cref="DateTimeOffset.MaxValue"/> is forever.</summary>
-    public ImmutableSortedDictionary<string, DateTimeOffset> Mutes { get; init; } = ImmutableSortedDictionary.Create<string, DateTimeOffset>(StringComparer.Ordinal);
+    private static readonly Comparer<ChatId> ChatOrder = Comparer<ChatId>.Create((a, b) => string.CompareOrdinal(a.Key, b.Key));
+
+    /// <summary>Muted until, per chat in <see cref="ChatId.Key"/> order; <see cref="DateTimeOffset.MaxValue"/> is forever.</summary>
+    public ImmutableSortedDictionary<ChatId, DateTimeOffset> Mutes { get; init; } = ImmutableSortedDictionary.Create<ChatId, DateTimeOffset>(ChatOrder);
 
     public DoNotDisturb DoNotDisturb { get; init; } = DoNotDisturb.Off;
 
     public static readonly NotificationPreferences None = new();
 
-    public bool IsMuted(ChatId chat, DateTimeOffset now) => Mutes.TryGetValue(chat.Key, out var until) && until > now;
+    public bool IsMuted(ChatId chat, DateTimeOffset now) => Mutes.TryGetValue(chat, out var until) && until > now;
 
     /// <summary>The mutes still in force at <paramref name="now"/>, in key order.</summary>
     public IEnumerable<(ChatId Chat, DateTimeOffset Until)> MutesInForce(DateTimeOffset now) =>
-        Mutes.Where(m => m.Value > now).Select(m => (new ChatId(m.Key.StartsWith("g:", StringComparison.Ordinal), m.Key[2..]), m.Value));
+        Mutes.Where(m => m.Value > now).Select(m => (m.Key, m.Value));
 
     /// <summary>After <paramref name="chat"/> was muted until <paramref name="until"/> (or unmuted: not after <paramref name="at"/>), expired mutes dropped.</summary>
     public NotificationPreferences Muted(ChatId chat, DateTimeOffset until, DateTimeOffset at)
     {
         var mutes = Mutes.RemoveRange(Mutes.Where(m => m.Value <= at).Select(m => m.Key));
-        return this with { Mutes = until > at ? mutes.SetItem(chat.Key, until) : mutes.Remove(chat.Key) };
+        return this with { Mutes = until > at ? mutes.SetItem(chat, until) : mutes.Remove(chat) };
     }
 }

@@ -427,11 +427,8 @@ public sealed record GroupState : IAggregate<GroupState, IGroupCommand, IGroupEv
             null, e.Change) { Recipients = recipients };
 
     /// <summary>The id of the SYSTEM message of a change: the same for every recipient and every fan-out attempt.</summary>
-    public static MessageId SystemMessageId(GroupId group, long seq)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"group-event\0{group.Value}\0{seq.ToString(CultureInfo.InvariantCulture)}"));
-        return new MessageId(new Guid(hash.AsSpan(0, 16)));
-    }
+    public static MessageId SystemMessageId(GroupId group, long seq) =>
+        MessageId.Derived($"group-event\0{group.Value}\0{seq.ToString(CultureInfo.InvariantCulture)}");
 
     private bool SecretMatches(string secret) =>
         InviteSecret is { } current && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(current), Encoding.UTF8.GetBytes(secret));
