@@ -102,6 +102,12 @@ public sealed record HostSettings
     /// <summary>WA_DEV_SMS: on = the development SMS gateway (codes in the log and at /dev/verification-codes/{phone}).</summary>
     public bool DevelopmentSms { get; init; } = true;
 
+    /// <summary>WA_DEV_SMS_OPEN: on = /dev/verification-codes answers any caller, not only loopback (it hands out login codes).</summary>
+    public bool DevelopmentSmsOpen { get; init; }
+
+    /// <summary>APNs, FCM and Twilio (WA_APNS_*, WA_FCM_*, WA_TWILIO_*, WA_PUSH_*): each on when configured.</summary>
+    public Notifications.ProviderSettings Providers { get; init; } = new();
+
     /// <summary>WA_HOCON_DIR: the folder of the HOCON files (defaults to the copy next to the binaries).</summary>
     public string HoconDirectory { get; init; } = Path.Combine(AppContext.BaseDirectory, "HOCON");
 
@@ -180,6 +186,8 @@ public sealed record HostSettings
             MaxFrameSize = Int(config, "WA_MAX_FRAME", d.MaxFrameSize),
             HoconDirectory = config["WA_HOCON_DIR"] ?? d.HoconDirectory,
             DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
+            DevelopmentSmsOpen = Switch(config, "WA_DEV_SMS_OPEN", d.DevelopmentSmsOpen),
+            Providers = Notifications.ProviderSettings.From(config),
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],
@@ -217,6 +225,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_SBR_STABLE_AFTER must be at least 1 second, not {SplitBrainStableAfterSeconds}");
         if (DiscoveryEndpoints.FirstOrDefault(e => !System.Text.RegularExpressions.Regex.IsMatch(e, @"^[^:\s""]+:\d{1,5}$")) is { } bad)
             throw new InvalidOperationException($"WA_DISCOVERY_ENDPOINTS takes host:port entries, not '{bad}'");
+        if (DevelopmentSms && Providers.Twilio is not null)
+            throw new InvalidOperationException("Twilio is configured and so is the development SMS gateway: set WA_DEV_SMS=off to send codes through Twilio");
         if (NumberOfShards < 1)
             throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
         return this;

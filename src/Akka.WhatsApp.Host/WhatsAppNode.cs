@@ -86,10 +86,20 @@ public sealed class WhatsAppNode : IAsyncDisposable
             builder.Services.AddSingleton<DevelopmentSmsGateway>();
             builder.Services.AddSingleton<ISmsGateway>(sp => sp.GetRequiredService<DevelopmentSmsGateway>());
         }
+        else if (settings.Providers.Twilio is { } twilio)
+        {
+            builder.Services.AddSingleton<ISmsGateway>(sp => new Cluster.Notifications.TwilioSmsGateway(twilio, sp.GetRequiredService<TimeProvider>()));
+        }
         else
         {
             builder.Services.AddSingleton<ISmsGateway, UnconfiguredSmsGateway>();
         }
+        builder.Services.AddSingleton(sp =>
+        {
+            var clock = sp.GetRequiredService<TimeProvider>();
+            return new Cluster.Notifications.PushService(settings.Providers.PushProviders(clock), settings.Providers.PushOptions,
+                new Cluster.Notifications.PushMetrics(metrics), clock);
+        });
         builder.Services.AddAkka(settings.ActorSystemName, (akka, sp) => ConfigureAkka(akka, settings, sp));
 
         // Registered after Akka so that on shutdown the edge stops taking traffic before the actor system leaves.
@@ -125,7 +135,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
         app.MapMetrics();
         app.MapDashboard(settings.ManagementToken, settings.ManagementReadOpen);
         if (settings.DevelopmentSms)
-            app.MapDevelopmentRoutes();
+            app.MapDevelopmentRoutes(settings.DevelopmentSmsOpen);
         if (settings.LoadTestToken is { } loadTestToken)
             app.MapLoadTestProvisioning(loadTestToken);
 
@@ -139,6 +149,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             log.LogInformation("Management HTTP on {Address} (/health/alive, /health/ready, /metrics, /dashboard)", string.Join(", ",
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
+            log.LogInformation("Notifications: {Providers}", settings.Providers.Describe(settings.DevelopmentSms));
             if (settings.LoadTestToken is not null)
                 log.LogWarning("WA_LOADTEST_TOKEN is set: POST /loadtest/users creates accounts without SMS verification. Never in production.");
             log.LogInformation("Cluster node akka.tcp://{System}@{Host}:{Port}, seed nodes: {Seeds}",
@@ -200,7 +211,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 SeedNodes = settings.SeedNodes.ToArray(),
                 Roles = settings.EffectiveRoles.ToArray(),
             })
-            .AddMailboxSharding(entities)
+            .AddMailboxSharding(entities, services.GetRequiredService<Cluster.Notifications.PushService>())
             .AddAccountSharding(entities)
             .AddKeysSharding(entities)
             .AddGroupSharding(entities, new GroupOptions

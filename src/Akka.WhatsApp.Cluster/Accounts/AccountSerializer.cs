@@ -1,4 +1,5 @@
 using Akka.WhatsApp.Domain.Accounts;
+using Akka.WhatsApp.Domain.Notifications;
 using Akka.WhatsApp.Domain.Registration;
 using C = Akka.WhatsApp.Domain.Accounts.AccountCommands;
 using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
@@ -96,6 +97,11 @@ public sealed class AccountSerializer : ProtobufSerializer
             c => new Proto.SetDoNotDisturb { User = c.User.Value, Setting = ToProto(c.Setting) }, p => new C.SetDoNotDisturb(new UserId(p.User), FromProto(p.Setting)));
         Map<C.GetNotificationSettings, Proto.GetNotificationSettings>("cNS",
             c => new Proto.GetNotificationSettings { User = c.User.Value }, p => new C.GetNotificationSettings(new UserId(p.User)));
+        Map<C.GetPushProfile, Proto.GetPushProfile>("cPP",
+            c => new Proto.GetPushProfile { User = c.User.Value, DeviceId = c.Device.Value }, p => new C.GetPushProfile(new UserId(p.User), new DeviceId(p.DeviceId)));
+        Map<C.RemovePushToken, Proto.RemovePushToken>("cRT",
+            c => new Proto.RemovePushToken { User = c.User.Value, DeviceId = c.Device.Value, Token = c.Token },
+            p => new C.RemovePushToken(new UserId(p.User), new DeviceId(p.DeviceId), p.Token));
         Map<C.SetRegistrationId, Proto.SetRegistrationId>("cRI",
             c => new Proto.SetRegistrationId { User = c.User.Value, DeviceId = c.Device.Value, RegistrationId = c.RegistrationId },
             p => new C.SetRegistrationId(new UserId(p.User), new DeviceId(p.DeviceId), p.RegistrationId));
@@ -121,6 +127,14 @@ public sealed class AccountSerializer : ProtobufSerializer
                 Mutes = { r.Mutes.Select(m => new Proto.ChatMute { Chat = ToProto(m.Chat), UntilMs = UntilMs(m.Until) }) }, DoNotDisturb = ToProto(r.DoNotDisturb),
             },
             p => new R.NotificationsAre([.. p.Mutes.Select(m => (FromProto(m.Chat), UntilAt(m.UntilMs)))], FromProto(p.DoNotDisturb)));
+        Map<R.PushProfileIs, Proto.PushProfileIs>("rPP",
+            r => new Proto.PushProfileIs
+            {
+                Registration = ToProto(r.Profile.Registration), DoNotDisturb = ToProto(r.Profile.DoNotDisturb),
+                Mutes = { r.Profile.Mutes.Select(m => new Proto.ChatMute { Chat = ToProto(m.Chat), UntilMs = UntilMs(m.Until) }) },
+            },
+            p => new R.PushProfileIs(p.Registration is null ? PushProfile.Nowhere
+                : new PushProfile(FromProto(p.Registration), [.. p.Mutes.Select(m => (FromProto(m.Chat), UntilAt(m.UntilMs)))], FromProto(p.DoNotDisturb))));
         Map<R.Authenticated, Proto.Authenticated>("rAU",
             r => new Proto.Authenticated { DeviceId = r.Device.Value, Devices = { r.Devices.Select(d => d.Value) }, Phone = r.Phone, Generation = r.Generation, HasKeys = r.HasKeys },
             p => new R.Authenticated(new DeviceId(p.DeviceId), p.Devices.Select(d => new DeviceId(d)).ToImmutableSortedSet(DeviceOrder), p.Phone, p.Generation, p.HasKeys));
@@ -156,7 +170,8 @@ public sealed class AccountSerializer : ProtobufSerializer
             e => new Proto.NumberVerified { User = e.User.Value, AtMs = Ms(e.At) },
             p => new V.VerificationEvents.NumberVerified(new UserId(p.User), At(p.AtMs)));
         Map<V.VerificationCommands.RequestCode, Proto.RequestCode>("vRC",
-            c => new Proto.RequestCode { Phone = c.Phone, Code = c.Code }, p => new V.VerificationCommands.RequestCode(p.Phone, p.Code));
+            c => new Proto.RequestCode { Phone = c.Phone, Code = c.Code, Channel = (int)c.Channel },
+            p => new V.VerificationCommands.RequestCode(p.Phone, p.Code, p.Channel == (int)V.CodeChannel.Voice ? V.CodeChannel.Voice : V.CodeChannel.Sms));
         Map<V.VerificationCommands.VerifyCode, Proto.VerifyCode>("vVC",
             c => new Proto.VerifyCode { Phone = c.Phone, Code = c.Code, NewUser = c.NewUserId.Value },
             p => new V.VerificationCommands.VerifyCode(p.Phone, p.Code, new UserId(p.NewUser)));

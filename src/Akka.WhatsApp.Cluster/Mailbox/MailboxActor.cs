@@ -1,16 +1,22 @@
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.WhatsApp.Domain.Presence;
 using Akka.Persistence;
+using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Mailbox;
+using Akka.WhatsApp.Domain.Notifications;
 using static Akka.WhatsApp.Domain.Mailbox.MailboxCommands;
 
 namespace Akka.WhatsApp.Cluster.Mailbox;
 
 /// <summary>
 /// What a mailbox talks to, given when the region starts its entities: the mailbox region (delivered receipts go to
-/// the senders' mailboxes), the account region (last seen) and the presence bus (online / offline).
+/// the senders' mailboxes), the account region (last seen), the presence bus (online / offline) and the node's push
+/// pipeline (devices with no connection).
 /// </summary>
-public sealed record MailboxPeers(IActorRef Mailboxes, IActorRef Accounts, IActorRef PresenceBus);
+public sealed record MailboxPeers(IActorRef Mailboxes, IActorRef Accounts, IActorRef PresenceBus, Notifications.PushQueue? Push = null)
+{
+    public Notifications.PushQueue Push { get; init; } = Push ?? Notifications.PushQueue.Off;
+}
 
 /// <summary>
 /// The sharded persistent entity of one user's mailbox. The aggregate decides what is stored; this actor
@@ -33,7 +39,23 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public long LoggedInAt { get; } = loggedInAt;
         public DeliveryWindow Window { get; } = window;
         public bool Available { get; set; } = true;
+
+        /// <summary>The first entry pushed since the device last acknowledged everything: when it is still unacked after
+        /// <see cref="SilentGrace"/>, the connection is taken as dead and the device is pushed (0 = nothing outstanding watched).</summary>
+        public long Watched { get; set; }
     }
+
+    /// <summary>A device still has not acknowledged <paramref name="Seq"/> on this session after the grace period.</summary>
+    private sealed record SilentCheck(DeviceId Device, IActorRef Session, long Seq) : INoSerializationVerificationNeeded;
+
+    /// <summary>
+    /// How long an attached device may leave a pushed entry unacknowledged before it is pushed as if offline: a phone whose
+    /// app was suspended keeps its TCP connection open for a while without reading (PROTOCOL.md §16).
+    /// </summary>
+    public static readonly TimeSpan SilentGrace = TimeSpan.FromSeconds(15);
+
+    /// <summary>Messages each device did not see since it last attached: the badge of its pushes (a hint, not persisted).</summary>
+    private readonly Dictionary<DeviceId, int> _unseen = new();
 
     private sealed record HandOverDone(ReceiptKey Key, ImmutableArray<MessageId> MessageIds, bool Ok) : INoSerializationVerificationNeeded;
 
@@ -98,6 +120,9 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
                 return true;
             case HandOverTick:
                 HandOverReceipts();
+                return true;
+            case SilentCheck check:
+                OnSilentCheck(check);
                 return true;
             case HandOverDone done:
                 OnHandOverDone(done);
@@ -188,7 +213,44 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             foreach (var device in _sessions.Keys)
                 Pump(device);
         }
+        if (@event is MailboxEvents.MessageEnqueued enqueued)
+            OfferPushes(enqueued.Message);
         return null;
+    }
+
+    /// <summary>A stored message wakes each device it is for that has no connection (PROTOCOL.md §16).</summary>
+    private void OfferPushes(StoredMessage message)
+    {
+        if (!_peers.Push.Enabled || !PushRequest.Wakes(message))
+            return;
+        foreach (var device in State.Cursors.Keys)
+        {
+            if (_sessions.ContainsKey(device) || !message.IsFor(device))
+                continue;
+            var unseen = _unseen[device] = _unseen.GetValueOrDefault(device) + 1;
+            _peers.Push.Offer(new PushRequest(_owner, device, ChatOf(message), PushKind.Message, unseen, Now));
+        }
+    }
+
+    private static ChatId ChatOf(StoredMessage message) => message.Meta.Group is { } group ? ChatId.Group(group) : ChatId.User(message.From);
+
+    private void OnSilentCheck(SilentCheck check)
+    {
+        if (!_sessions.TryGetValue(check.Device, out var a) || !a.Session.Equals(check.Session) || a.Watched != check.Seq)
+            return;
+        a.Watched = 0;
+        if (a.Window.AckedUpTo < check.Seq)
+            OfferPushForUnacked(check.Device, a.Window.AckedUpTo);
+    }
+
+    /// <summary>Offers a push for the first waking message after <paramref name="acked"/> the device has not acknowledged, if any.</summary>
+    private void OfferPushForUnacked(DeviceId device, long acked)
+    {
+        if (!_peers.Push.Enabled)
+            return;
+        if (State.PendingFor(device, acked).OfType<StoredMessage>().FirstOrDefault(PushRequest.Wakes) is { } message)
+            _peers.Push.Offer(new PushRequest(_owner, device, ChatOf(message), PushKind.Message,
+                _unseen[device] = _unseen.GetValueOrDefault(device) + 1, Now));
     }
 
     private void OnAttach(Attach attach)
@@ -229,6 +291,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         var attachment = new Attachment(attach.Session, new DeliveryWindow(attach.Window, _durableSeq, acked), attach.LoggedInAt);
         var wasOnline = Online;
         _sessions[attach.Device] = attachment;
+        _unseen.Remove(attach.Device);
         Context.Watch(attach.Session);
         attach.Session.Tell(new MailboxPushes.Attached(_owner, attach.Device, acked));
         PresenceMayHaveChanged(wasOnline);
@@ -308,6 +371,11 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         var (push, queueEmpty) = a.Window.Next(State, device, _durableSeq);
         foreach (var entry in push)
             a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
+        if (push.Count > 0 && a.Watched <= a.Window.AckedUpTo && _peers.Push.Enabled)
+        {
+            a.Watched = push[0].Seq;
+            Timers.StartSingleTimer(("silent", device), new SilentCheck(device, a.Session, a.Watched), SilentGrace);
+        }
         if (queueEmpty is { } lastPushed)
             a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, lastPushed)); // §8.4: 0 when the backlog was empty
     }
@@ -316,7 +384,12 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
     {
         var wasOnline = Online;
         if (_sessions.Remove(device, out var a))
+        {
             Context.Unwatch(a.Session);
+            // Entries stored while the device was attached were not offered as pushes: if the connection went before
+            // the device acknowledged them, it is woken for them now.
+            OfferPushForUnacked(device, KnownCursor(device));
+        }
         PresenceMayHaveChanged(wasOnline);
         WriteAcks();
     }

@@ -13,13 +13,15 @@ public static class MailboxSharding
 
     /// <summary>
     /// Mailboxes are given their peers when they start (the mailbox and account regions, registered by then; a missing
-    /// one fails the entity's start loudly) and the presence bus.
+    /// one fails the entity's start loudly), the presence bus and the node's push pipeline (<paramref name="push"/>; none: off).
     /// </summary>
-    public static AkkaConfigurationBuilder AddMailboxSharding(this AkkaConfigurationBuilder builder, EntitySettings settings) =>
+    public static AkkaConfigurationBuilder AddMailboxSharding(this AkkaConfigurationBuilder builder, EntitySettings settings,
+        Notifications.PushService? push = null) =>
         builder.WithEntity<MailboxRegion>(TypeName, (system, registry) =>
         {
             var bus = DistributedPubSub.Get(system).Mediator;
-            return owner => MailboxActor.PropsFor(owner, new MailboxPeers(registry.Get<MailboxRegion>(), registry.Get<Accounts.AccountRegion>(), bus),
-                settings.SnapshotEvery);
+            var accounts = registry.Get<Accounts.AccountRegion>();
+            var peers = new MailboxPeers(registry.Get<MailboxRegion>(), accounts, bus, push?.QueueFor(system, accounts));
+            return owner => MailboxActor.PropsFor(owner, peers, settings.SnapshotEvery);
         }, m => (m as IMailboxCommand)?.Owner.Value, settings);
 }

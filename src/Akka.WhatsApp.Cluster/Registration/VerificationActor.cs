@@ -15,7 +15,7 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
     private readonly string _phone;
     private readonly ISmsGateway _sms;
     private readonly IPhoneDirectory _directory;
-    private string? _lastCode;
+    private (string Code, CodeChannel Channel)? _lastCode;
 
     public VerificationActor(string phone, ISmsGateway sms, IPhoneDirectory directory)
         : base("phone-" + phone, VerificationState.Empty)
@@ -44,8 +44,9 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
     {
         if (command is not VerificationCommands.RequestCode r)
             return command;
-        _lastCode = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
-        return r with { Code = _lastCode };
+        var code = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+        _lastCode = (code, r.Channel);
+        return r with { Code = code };
     }
 
     /// <summary>A code the gateway could not send is reported, so the client does not wait for an SMS that never comes.</summary>
@@ -58,9 +59,9 @@ public sealed class VerificationActor : AggregateActor<VerificationState, IVerif
     {
         switch (@event)
         {
-            case CodeIssued when _lastCode is { } code:
+            case CodeIssued when _lastCode is { } issued:
                 _lastCode = null;
-                return _sms.SendCodeAsync(_phone, code, CancellationToken.None);
+                return _sms.SendCodeAsync(_phone, issued.Code, issued.Channel, CancellationToken.None);
             case NumberVerified v:
                 return _directory.RegisterAsync(_phone, v.User, CancellationToken.None);
             default:

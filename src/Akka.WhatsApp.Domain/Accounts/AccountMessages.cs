@@ -112,6 +112,15 @@ public static class AccountCommands
     /// <summary>The mutes in force and do-not-disturb (<see cref="AccountReplies.NotificationsAre"/>).</summary>
     public sealed record GetNotificationSettings(UserId User) : IAccountCommand;
 
+    /// <summary>What the push pipeline needs to decide about <paramref name="Device"/> (<see cref="AccountReplies.PushProfileIs"/>).</summary>
+    public sealed record GetPushProfile(UserId User, DeviceId Device) : IAccountCommand;
+
+    /// <summary>
+    /// A push provider said <paramref name="Token"/> is no longer valid (APNs 410 / BadDeviceToken, FCM UNREGISTERED): the
+    /// device's registration goes if it still uses that token (as its VoIP token, only that goes). A newer token stays.
+    /// </summary>
+    public sealed record RemovePushToken(UserId User, DeviceId Device, string Token) : IAccountCommand;
+
     /// <summary>
     /// What a message between this user and <paramref name="Other"/> needs: this user's current devices and
     /// whether this user blocks the other. Asked of both sides of every 1:1 send.
@@ -200,6 +209,9 @@ public static class AccountReplies
 
     /// <summary>The mutes in force (chat, until) in chat order, and do-not-disturb as of now.</summary>
     public sealed record NotificationsAre(ImmutableArray<(ChatId Chat, DateTimeOffset Until)> Mutes, DoNotDisturb DoNotDisturb) : IAccountReply;
+
+    /// <summary>One device's push settings (<see cref="Notifications.PushProfile.Nowhere"/> for an unknown device).</summary>
+    public sealed record PushProfileIs(Notifications.PushProfile Profile) : IAccountReply;
 
     /// <summary>What a viewer may see; hidden parts are empty or null.</summary>
     public sealed record Viewed(Profile Profile, DateTimeOffset? LastSeen) : IAccountReply;

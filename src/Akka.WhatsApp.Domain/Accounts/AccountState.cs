@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
+using Akka.WhatsApp.Domain.Notifications;
 using static Akka.WhatsApp.Domain.Accounts.AccountCommands;
 using static Akka.WhatsApp.Domain.Accounts.AccountReplies;
 using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
@@ -132,6 +133,10 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             MuteChat m => DecideMute(m, now),
             SetDoNotDisturb d => (AccountReplies.Done.Instance, Notifications.DoNotDisturb == d.Setting ? [] : [new E.DoNotDisturbSet(d.Setting)]),
             GetNotificationSettings => (new NotificationsAre([.. Notifications.MutesInForce(now)], Notifications.DoNotDisturb.AsOf(now)), []),
+            GetPushProfile g => (new PushProfileIs(Devices.TryGetValue(g.Device, out var target) && target.Push is { } push
+                ? new PushProfile(push, [.. Notifications.MutesInForce(now)], Notifications.DoNotDisturb.AsOf(now))
+                : PushProfile.Nowhere), []),
+            RemovePushToken t => (AccountReplies.Done.Instance, WithoutToken(t) is { } removal ? [removal] : []),
             View v => (ViewFor(v.User, v.Viewer), []),
             GetDeliveryInfo d => (new DeliveryInfo([.. Devices.Keys.Select(k => k.Value)], Blocked.Contains(d.Other), SharesPresenceWith(d.Other),
                 Privacy.ReadReceipts,
@@ -139,6 +144,16 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
             GetPrivacy => (new PrivacyIs(Privacy), []),
             _ => (new Rejected(AccountError.InvalidArgument, $"unknown command {command.GetType().Name}"), []),
         };
+    }
+
+    /// <summary>The event that drops <paramref name="r"/>'s token from its device, if the device still uses it.</summary>
+    private E.PushRegistered? WithoutToken(RemovePushToken r)
+    {
+        if (r.Token.Length == 0 || !Devices.TryGetValue(r.Device, out var device) || device.Push is not { } push)
+            return null;
+        if (push.Token == r.Token)
+            return new E.PushRegistered(r.Device, null);
+        return push.VoipToken == r.Token ? new E.PushRegistered(r.Device, push with { VoipToken = "" }) : null;
     }
 
     private ImmutableHashSet<UserId> NewContacts(SetContacts c) => c.Mode switch

@@ -1,9 +1,21 @@
 namespace Akka.WhatsApp.Domain.Registration;
 
-/// <summary>Sends a verification code to a phone (an SMS gateway in production, the log in development).</summary>
+/// <summary>How a verification code reaches the phone (the wire CodeDelivery).</summary>
+public enum CodeChannel
+{
+    Sms = 1,
+
+    /// <summary>A call that reads the code out, for numbers that cannot receive SMS.</summary>
+    Voice = 2,
+}
+
+/// <summary>
+/// Sends a verification code to a phone (an SMS provider in production, the log in development). A refusal throws, and
+/// the client is answered UNAVAILABLE.
+/// </summary>
 public interface ISmsGateway
 {
-    Task SendCodeAsync(string phone, string code, CancellationToken cancellationToken);
+    Task SendCodeAsync(string phone, string code, CodeChannel channel, CancellationToken cancellationToken);
 }
 
 /// <summary>The phone → user read model, for contact discovery. Kept up to date from verification events.</summary>

@@ -21,14 +21,15 @@ public sealed class AuthHandler : IPacketHandler
     private static async Task<Frame?> RequestCodeAsync(Frame frame, IEdgeSession session)
     {
         var phone = frame.RequestCode.PhoneNumber;
-        return await session.AskAsync<IVerificationReply>(session.Backend.Verifications, new VerificationCommands.RequestCode(phone, "")) switch
+        var channel = frame.RequestCode.Delivery == CodeDelivery.Voice ? CodeChannel.Voice : CodeChannel.Sms;
+        return await session.AskAsync<IVerificationReply>(session.Backend.Verifications, new VerificationCommands.RequestCode(phone, "", channel)) switch
         {
             V.CodeSent sent => new Frame
             {
                 CodeSent = new CodeSent
                 {
                     PhoneNumber = phone,
-                    Delivery = CodeDelivery.Sms,
+                    Delivery = channel == CodeChannel.Voice ? CodeDelivery.Voice : CodeDelivery.Sms,
                     CodeLength = 6,
                     ExpiresAt = WireMapping.Ms(sent.ExpiresAt),
                     RetryAfterSeconds = (uint)Math.Ceiling(sent.RetryAfter.TotalSeconds),

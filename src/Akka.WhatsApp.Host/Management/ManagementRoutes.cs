@@ -22,10 +22,12 @@ public static class ManagementRoutes
 /// <summary>Routes that exist only with the development SMS gateway.</summary>
 public static class DevelopmentRoutes
 {
-    public static IEndpointRouteBuilder MapDevelopmentRoutes(this IEndpointRouteBuilder routes)
+    public static IEndpointRouteBuilder MapDevelopmentRoutes(this IEndpointRouteBuilder routes, bool open = false)
     {
-        routes.MapGet("/dev/verification-codes/{phone}", (string phone, Registration.DevelopmentSmsGateway sms) =>
-            sms.LatestCode(phone) is { } code
+        routes.MapGet("/dev/verification-codes/{phone}", (string phone, HttpContext http, Registration.DevelopmentSmsGateway sms) =>
+            !open && !(http.Connection.RemoteIpAddress is { } caller && System.Net.IPAddress.IsLoopback(caller))
+                ? Results.Json(new { error = "the development codes answer loopback callers only (WA_DEV_SMS_OPEN=on opens them)" }, statusCode: StatusCodes.Status403Forbidden)
+                : sms.LatestCode(phone) is { } code
                 ? Results.Json(new { phone, code })
                 : Results.Json(new { error = $"no code was sent to {phone} by this node" }, statusCode: StatusCodes.Status404NotFound));
         return routes;

@@ -13,10 +13,10 @@ public sealed class DevelopmentSmsGateway(ILogger<DevelopmentSmsGateway> log) : 
 {
     private readonly ConcurrentDictionary<string, string> _latest = new(StringComparer.Ordinal);
 
-    public Task SendCodeAsync(string phone, string code, CancellationToken cancellationToken)
+    public Task SendCodeAsync(string phone, string code, CodeChannel channel, CancellationToken cancellationToken)
     {
         _latest[phone] = code;
-        log.LogInformation("Development SMS gateway: verification code for {Phone} is {Code}", phone, code);
+        log.LogInformation("Development SMS gateway: verification code for {Phone} is {Code} ({Channel})", phone, code, channel);
         return Task.CompletedTask;
     }
 
@@ -26,7 +26,7 @@ public sealed class DevelopmentSmsGateway(ILogger<DevelopmentSmsGateway> log) : 
 /// <summary>Used when no SMS provider is configured in production: refuses to pretend a code was sent.</summary>
 public sealed class UnconfiguredSmsGateway : ISmsGateway
 {
-    public Task SendCodeAsync(string phone, string code, CancellationToken cancellationToken) =>
+    public Task SendCodeAsync(string phone, string code, CodeChannel channel, CancellationToken cancellationToken) =>
         Task.FromException(new InvalidOperationException(
-            "no SMS gateway is configured: set WA_DEV_SMS=on for development or configure a provider"));
+            "no SMS gateway is configured: set WA_DEV_SMS=on for development or configure the Twilio provider (WA_TWILIO_ACCOUNT_SID, WA_TWILIO_AUTH_TOKEN, WA_TWILIO_FROM)"));
 }
