@@ -20,8 +20,12 @@ public static class MailboxSharding
         builder.WithEntity<MailboxRegion>(TypeName, (system, registry) =>
         {
             var bus = DistributedPubSub.Get(system).Mediator;
-            var accounts = registry.Get<Accounts.AccountRegion>();
-            var peers = new MailboxPeers(registry.Get<MailboxRegion>(), accounts, bus, push?.QueueFor(system, accounts));
-            return owner => MailboxActor.PropsFor(owner, peers, settings.SnapshotEvery);
+            // Resolved with the first entity: the regions are registered only after every region has started.
+            var peers = new Lazy<MailboxPeers>(() =>
+            {
+                var accounts = registry.Get<Accounts.AccountRegion>();
+                return new MailboxPeers(registry.Get<MailboxRegion>(), accounts, bus, push?.QueueFor(system, accounts));
+            });
+            return owner => MailboxActor.PropsFor(owner, peers.Value, settings.SnapshotEvery);
         }, m => (m as IMailboxCommand)?.Owner.Value, settings);
 }

@@ -52,7 +52,7 @@ public sealed class ApnsProvider : IPushProvider, IDisposable
         _time = time;
         _key = ECDsa.Create();
         _key.ImportFromPem(options.PrivateKeyPem);
-        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15), http2: true);
+        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15));
         _retries = ProviderHttp.Retries(options.Retries, options.FirstRetryDelay, time);
     }
 
@@ -133,6 +133,9 @@ public sealed class ApnsProvider : IPushProvider, IDisposable
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host, "/3/device/" + Uri.EscapeDataString(push.Token)))
         {
             Content = new StringContent(Payload(push), Encoding.UTF8, "application/json"),
+            // APNs speaks HTTP/2 only (a request message does not take the client's default version).
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("bearer", jwt);
         request.Headers.Add("apns-topic", call ? topic + ".voip" : topic);

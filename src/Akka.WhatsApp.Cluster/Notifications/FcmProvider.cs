@@ -55,7 +55,7 @@ public sealed class FcmProvider : IPushProvider, IDisposable
             Scopes = [Scope],
             HttpClientFactory = new TrustingFactory(options.TrustPemPath),
         }.FromPrivateKey(Field("private_key")));
-        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15), http2: false);
+        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15));
         _retries = ProviderHttp.Retries(options.Retries, options.FirstRetryDelay, time);
         _send = new Uri(options.Url, $"/v1/projects/{Uri.EscapeDataString(project)}/messages:send");
     }

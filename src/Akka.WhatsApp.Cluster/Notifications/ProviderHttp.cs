@@ -13,16 +13,7 @@ public static class ProviderHttp
     /// A client for one provider. <paramref name="trust"/> (a PEM file; WA_PUSH_CA) is trusted besides the system's roots: a
     /// TLS-inspecting proxy in front of the provider, or the local provider servers of the tests.
     /// </summary>
-    public static HttpClient Client(string? trust, TimeSpan timeout, bool http2)
-    {
-        var client = new HttpClient(Handler(trust)) { Timeout = timeout };
-        if (http2)
-        {
-            client.DefaultRequestVersion = HttpVersion.Version20;
-            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-        }
-        return client;
-    }
+    public static HttpClient Client(string? trust, TimeSpan timeout) => new(Handler(trust)) { Timeout = timeout };
 
     /// <summary>The handler of <see cref="Client"/>: pooled HTTP/1.1 and HTTP/2 connections, trusting <paramref name="trust"/> too.</summary>
     public static SocketsHttpHandler Handler(string? trust)

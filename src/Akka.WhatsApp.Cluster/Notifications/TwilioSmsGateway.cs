@@ -36,7 +36,7 @@ public sealed class TwilioSmsGateway : ISmsGateway, IDisposable
     public TwilioSmsGateway(TwilioOptions options, TimeProvider time)
     {
         _options = options;
-        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15), http2: false);
+        _http = ProviderHttp.Client(options.TrustPemPath, TimeSpan.FromSeconds(15));
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(Encoding.UTF8.GetBytes(options.AccountSid + ":" + options.AuthToken)));
         _retries = ProviderHttp.Retries(options.Retries, options.FirstRetryDelay, time);
