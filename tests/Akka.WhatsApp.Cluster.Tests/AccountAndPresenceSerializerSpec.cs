@@ -1,3 +1,4 @@
+using Akka.WhatsApp.Domain.Notifications;
 using System.Collections.Immutable;
 using Akka.WhatsApp.Cluster.Accounts;
 using Akka.WhatsApp.Cluster.Presence;
@@ -61,6 +62,10 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.MuteChat(Ann, ChatId.Group(new GroupId("g1")), null),
         new C.SetDoNotDisturb(Ann, Quiet),
         new C.GetNotificationSettings(Ann),
+        new C.GetPushProfile(Ann, new DeviceId(2)),
+        new C.RemovePushToken(Ann, new DeviceId(2), "apns-token"),
+        new R.PushProfileIs(new PushProfile(Device.Push, [(ChatId.Group(new GroupId("g1")), DateTimeOffset.MaxValue), (ChatId.User(new UserId("ben")), When)], Quiet)),
+        new R.PushProfileIs(PushProfile.Nowhere),
         new R.NotificationsAre([(ChatId.Group(new GroupId("g1")), DateTimeOffset.MaxValue), (ChatId.User(new UserId("ben")), When)], Quiet),
         new R.NotificationsAre([], DoNotDisturb.Off),
         new C.UnlinkDevice(Ann, DeviceId.Primary, new DeviceId(2)),
@@ -90,6 +95,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new R.PrivacyIs(Privacy),
         new R.Rejected(AccountError.TooManyDevices, "no"),
         new VerificationCommands.RequestCode("+4915112345678", "123456"),
+        new VerificationCommands.RequestCode("+4915112345678", "123456", CodeChannel.Voice),
         new VerificationCommands.VerifyCode("+4915112345678", "123456", Ann),
         new VerificationReplies.CodeSent(When, TimeSpan.FromSeconds(30)),
         new VerificationReplies.Verified(Ann, true),
