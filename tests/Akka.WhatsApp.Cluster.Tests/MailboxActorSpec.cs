@@ -1,3 +1,5 @@
+using Akka.WhatsApp.Domain.Notifications;
+using Akka.WhatsApp.Domain.Accounts;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
@@ -45,6 +47,49 @@ public sealed class MailboxActorSpec : Akka.TestKit.Xunit2.TestKit
     {
         mailbox.Tell(new MailboxCommands.GetPresence(owner), session.Ref);
         session.ExpectMsg<MailboxReplies.PresenceIs>(Wait);
+    }
+
+    [Fact]
+    public void A_message_for_a_device_with_no_connection_is_offered_as_a_push_and_so_is_one_left_unacked_by_a_closed_connection()
+    {
+        var pushes = System.Threading.Channels.Channel.CreateUnbounded<PushRequest>();
+        var owner = new UserId("pia");
+        var mailbox = Sys.ActorOf(MailboxActor.PropsFor("pia", _peers with { Push = Notifications.PushQueue.Into(pushes.Writer, Notifications.PushMetrics.Unregistered()) }));
+        var session = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, session, Window: 100), TestActor);
+        session.ExpectMsg<MailboxPushes.Attached>(Wait);
+        session.ExpectMsg<MailboxPushes.QueueEmpty>(Wait);
+
+        // Connected: delivered, not pushed.
+        mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        session.ExpectMsg<MailboxPushes.Deliver>(Wait);
+        Assert.False(pushes.Reader.TryRead(out _));
+
+        // The connection closes before the device acknowledged it: woken for it.
+        mailbox.Tell(new MailboxCommands.Detach(owner, DeviceId.Primary, session), TestActor);
+        NothingMoreFor(mailbox, owner, CreateTestProbe());
+        Assert.True(pushes.Reader.TryRead(out var unacked));
+        Assert.Equal((owner, DeviceId.Primary, ChatId.User(Alice), PushKind.Message, 1), (unacked.User, unacked.Device, unacked.Chat, unacked.Kind, unacked.Badge));
+
+        // No connection: every message is offered (the pipeline coalesces), the badge counting up; silent ones are not.
+        mailbox.Tell(Message(owner, MessageId.New()), TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        Assert.True(pushes.Reader.TryRead(out var offline));
+        Assert.Equal(2, offline.Badge);
+        mailbox.Tell(Message(owner, MessageId.New()) with { Meta = new MessageMeta(1, Silent: true) }, TestActor);
+        ExpectMsg<MailboxReplies.Enqueued>(Wait);
+        Assert.False(pushes.Reader.TryRead(out _));
+
+        // Back, everything acknowledged, closed again: nothing to wake it for.
+        var again = CreateTestProbe();
+        mailbox.Tell(new MailboxCommands.Attach(owner, DeviceId.Primary, 0, again, Window: 100), TestActor);
+        again.ExpectMsg<MailboxPushes.Attached>(Wait);
+        mailbox.Tell(new MailboxCommands.Ack(owner, DeviceId.Primary, 3), TestActor);
+        ExpectMsg<MailboxReplies.Acked>(Wait);
+        mailbox.Tell(new MailboxCommands.Detach(owner, DeviceId.Primary, again), TestActor);
+        NothingMoreFor(mailbox, owner, CreateTestProbe());
+        Assert.False(pushes.Reader.TryRead(out _));
     }
 
     [Fact]

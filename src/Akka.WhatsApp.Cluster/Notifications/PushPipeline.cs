@@ -44,6 +44,9 @@ public sealed class PushQueue
 
     public static readonly PushQueue Off = new(null, PushMetrics.Unregistered());
 
+    /// <summary>A queue into <paramref name="writer"/> (the pipeline's channel, or a test's).</summary>
+    public static PushQueue Into(ChannelWriter<PushRequest> writer, PushMetrics metrics) => new(writer, metrics);
+
     public bool Enabled => _writer is not null;
 
     /// <summary>Never blocks: a full queue drops the candidate (the device is pushed with the next message).</summary>
@@ -101,7 +104,7 @@ public sealed class PushPipeline
             .WithAttributes(ActorAttributes.CreateSupervisionStrategy(Deciders.ResumingDecider))
             .RunWith(Sink.ForEach<PushOutcome>(pipeline.OnOutcome), system.Materializer());
         system.RegisterOnTermination(() => channel.Writer.TryComplete());
-        return new PushQueue(channel.Writer, metrics);
+        return PushQueue.Into(channel.Writer, metrics);
     }
 
     private Source<PushOutcome, NotUsed> Graph(Source<PushRequest, NotUsed> candidates)
