@@ -53,13 +53,15 @@ case "$target" in
       cat <<'BENCH'
 usage: ./build.sh bench
   Starts a throwaway PostgreSQL (fsync on) and a Release server on loopback, runs the load scenarios
-  (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, 19,000 connections) and
-  writes bench/results/<UTC time>/report.md (+ report.json, SVG charts). About 8 minutes on 2 cores.
+  (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, pushes to 10,000 offline
+  devices through an APNs stand-in, 19,000 connections) and writes bench/results/<UTC time>/report.md
+  (+ report.json, SVG charts). About 10 minutes on 2 cores.
   Ctrl-C stops the scenario under way and everything else, and removes the throwaway database.
 environment:
   BENCH_RATES         1:1 rates in msg/s (default 1000,2000,5000,10000)
   BENCH_GROUP_RATES   group messages per second (default 0.5,2,4,8)
   BENCH_CONNECTIONS   connections of the connections scenario (default 19000)
+  BENCH_PUSH_DEVICES  offline devices of the push scenario (default 10000)
 BENCH
       exit 0
     fi
@@ -77,7 +79,12 @@ BENCH
     out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
     mkdir -p "$out"
     server_pid=""
-    cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; pg_stop; }
+    sink_pid=""
+    cleanup() {
+      [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
+      [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null
+      pg_stop
+    }
     trap cleanup EXIT
     # Ctrl-C (or SIGTERM) stops everything: the scenario under way, the server, the database (EXIT above). The generator
     # runs in the background and is waited for, because bash runs a trap only once a foreground child has ended.
@@ -85,7 +92,15 @@ BENCH
     trap 'echo "build.sh bench: interrupted; stopping the generator, the server and the database" >&2
           [ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null; exit 130' INT TERM
     token=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    # The APNs stand-in the server pushes to (every scenario runs with push on; the push scenario measures it).
+    sink_dir="$PG_DIR/push-sink"
+    dotnet src/Akka.WhatsApp.LoadTest/bin/Release/net10.0/Akka.WhatsApp.LoadTest.dll push-sink --dir "$sink_dir" --port 18443 \
+      >>"$out/push-sink.log" 2>&1 &
+    sink_pid=$!
+    for _ in $(seq 1 60); do [ -f "$sink_dir/ca.pem" ] && break; sleep 0.5; done
     start_server() {
+      WA_APNS_KEY_FILE="$sink_dir/apns.p8" WA_APNS_KEY_ID=BENCHKEY01 WA_APNS_TEAM_ID=BENCHTEAM1 WA_APNS_TOPIC=bench.wa \
+        WA_APNS_URL=https://127.0.0.1:18443 WA_PUSH_CA="$sink_dir/ca.pem" \
       WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" WA_LOADTEST_TOKEN="$token" \
         WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 Logging__LogLevel__Default=Warning \
         dotnet src/Akka.WhatsApp.Host/bin/Release/net10.0/Akka.WhatsApp.Host.dll >>"$out/server.log" 2>&1 &
@@ -107,6 +122,7 @@ BENCH
     # A 1,024-member group at rising rates (time to the last member), then 2 KB payloads (one stored copy per member).
     load group-fanout --members 1024 --rate "${BENCH_GROUP_RATES:-0.5,2,4,8}" --seconds 10
     load group-fanout --members 1024 --rate 4 --seconds 10 --size 2000
+    load push --devices "${BENCH_PUSH_DEVICES:-10000}" --rate 2000 --sink https://127.0.0.1:18443 --sink-ca "$sink_dir/ca.pem"
     # On a fresh server (same database): memory per connection is measured from the RSS the server has before the
     # logins, which after the scenarios above would already hold their heap.
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true

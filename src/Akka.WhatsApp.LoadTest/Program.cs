@@ -13,7 +13,7 @@ public static class Program
     private static readonly string[] Common = ["server", "management", "token", "server-pid", "sources", "out", "timeout"];
 
     private const string CommonUsage = """
-        usage: LoadTest <scenario> [options]      LoadTest list
+        usage: LoadTest <scenario> [options]      LoadTest list      LoadTest push-sink --dir D [--port 18443]
           --server host:port[,host:port…]   edges to load, connections spread over them in turn (default 127.0.0.1:5222)
           --management http://host:port      management HTTP of the first server (default http://127.0.0.1:8558)
           --token T                          the server's WA_LOADTEST_TOKEN: users are created in bulk (else by SMS code, dev gateway)
@@ -32,6 +32,8 @@ public static class Program
                 Console.WriteLine($"{s.Name}\n  {s.Usage.Replace("\n", "\n  ", StringComparison.Ordinal)}\n");
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] == "push-sink")
+            return await PushSink.RunAsync(ParseOptions(args.AsSpan(1)));
         if (ScenarioCatalog.Find(args[0]) is not { } scenario)
         {
             Console.Error.WriteLine($"unknown scenario '{args[0]}'; scenarios: {string.Join(", ", ScenarioCatalog.All.Select(s => s.Name))}");

@@ -40,8 +40,12 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         public DeliveryWindow Window { get; } = window;
         public bool Available { get; set; } = true;
 
-        /// <summary>The first entry pushed since the device last acknowledged everything: when it is still unacked after
-        /// <see cref="SilentGrace"/>, the connection is taken as dead and the device is pushed (0 = nothing outstanding watched).</summary>
+        /// <summary>
+        /// The entry a <see cref="SilentCheck"/> is watching (0: none is scheduled): when it is still unacked after
+        /// <see cref="SilentGrace"/>, the connection is taken as dead and the device is pushed. One check per device at a
+        /// time, restarted only when it fires, so that a device acking as it should costs a timer every grace period,
+        /// not one per message.
+        /// </summary>
         public long Watched { get; set; }
     }
 
@@ -241,6 +245,14 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         a.Watched = 0;
         if (a.Window.AckedUpTo < check.Seq)
             OfferPushForUnacked(check.Device, a.Window.AckedUpTo);
+        else if (a.Window.SentUpTo > a.Window.AckedUpTo)
+            WatchSilence(check.Device, a, a.Window.AckedUpTo + 1); // alive; watch what is in flight now
+    }
+
+    private void WatchSilence(DeviceId device, Attachment a, long seq)
+    {
+        a.Watched = seq;
+        Timers.StartSingleTimer(("silent", device), new SilentCheck(device, a.Session, seq), SilentGrace);
     }
 
     /// <summary>Offers a push for the first waking message after <paramref name="acked"/> the device has not acknowledged, if any.</summary>
@@ -371,11 +383,8 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         var (push, queueEmpty) = a.Window.Next(State, device, _durableSeq);
         foreach (var entry in push)
             a.Session.Tell(new MailboxPushes.Deliver(_owner, device, entry));
-        if (push.Count > 0 && a.Watched <= a.Window.AckedUpTo && _peers.Push.Enabled)
-        {
-            a.Watched = push[0].Seq;
-            Timers.StartSingleTimer(("silent", device), new SilentCheck(device, a.Session, a.Watched), SilentGrace);
-        }
+        if (push.Count > 0 && a.Watched == 0 && _peers.Push.Enabled)
+            WatchSilence(device, a, push[0].Seq);
         if (queueEmpty is { } lastPushed)
             a.Session.Tell(new MailboxPushes.QueueEmpty(_owner, device, lastPushed)); // §8.4: 0 when the backlog was empty
     }
