@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using Akka.WhatsApp.Cluster.Notifications;
@@ -72,7 +71,7 @@ public sealed class ProviderServers : IAsyncDisposable
 
     public static async Task<ProviderServers> StartAsync()
     {
-        var certificate = SelfSigned();
+        var certificate = Akka.WhatsApp.LoadTest.Core.PushSink.LoopbackCertificate("wa-test-providers");
         var caPath = Path.Combine(Directory.CreateTempSubdirectory("wa-providers-").FullName, "ca.pem");
         await File.WriteAllTextAsync(caPath, certificate.ExportCertificatePem());
         var builder = WebApplication.CreateSlimBuilder();
@@ -242,19 +241,6 @@ public sealed class ProviderServers : IAsyncDisposable
 
     private void Record(string service, HttpContext http, string body, int status) => Requests.Enqueue(new ProviderRequest(service, http.Request.Path,
         http.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()), body, DateTimeOffset.UtcNow, status));
-
-    private static X509Certificate2 SelfSigned()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=wa-test-providers", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
-    }
 
     public async ValueTask DisposeAsync()
     {

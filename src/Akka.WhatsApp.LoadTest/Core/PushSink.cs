@@ -30,7 +30,7 @@ public static class PushSink
         var port = int.Parse(options.GetValueOrDefault("port", "18443"), System.Globalization.CultureInfo.InvariantCulture);
         Directory.CreateDirectory(dir);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var certificate = Certificate();
+        var certificate = LoopbackCertificate("wa-bench-push-sink");
         var arrivals = new ConcurrentDictionary<string, long>();
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -61,12 +61,14 @@ public static class PushSink
         return 0;
     }
 
-    private static X509Certificate2 Certificate()
+    /// <summary>A self-signed TLS certificate for 127.0.0.1 and localhost, with its key, that is its own root (trusted as a PEM file).</summary>
+    public static X509Certificate2 LoopbackCertificate(string name)
     {
         using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=wa-bench-push-sink", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest("CN=" + name, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
