@@ -71,11 +71,12 @@ public sealed class ConversationLoad : IAsyncDisposable
             BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), from);
             BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), i);
             step.Sent();
-            sends.Add(Send(step, _clients[from], _clients[to].Credentials.UserId, payload, i, due));
+            sends.Add(Send(step, _clients[from], _clients[to].Credentials.UserId, payload, i, due, cancellationToken));
             if (sends.Count > 50_000)
                 sends.RemoveAll(t => t.IsCompleted);
         }
-        await Task.WhenAll(sends);
+        // Ctrl-C or the run's timeout stops the step at once, not after the sends still in flight have timed out.
+        await Task.WhenAll(sends).WaitAsync(cancellationToken);
         var cpuTo = _context.Stats.Take();
         var measuredSeconds = (cpuTo.Timestamp - step.MeasureFrom) / (double)Stopwatch.Frequency;
 
@@ -87,12 +88,12 @@ public sealed class ConversationLoad : IAsyncDisposable
         return step.Result(rate, measured.TotalSeconds, measuredSeconds, cpuFrom is null ? null : _context.Stats.Between(cpuFrom, cpuTo));
     }
 
-    private static Task Send(StepTracker step, WhatsAppClient from, string to, byte[] payload, long index, long due) =>
-        from.SendAsync(to, payload).ContinueWith(t =>
+    private static Task Send(StepTracker step, WhatsAppClient from, string to, byte[] payload, long index, long due, CancellationToken cancellationToken) =>
+        from.SendAsync(to, payload, cancellationToken: cancellationToken).ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully)
                 step.Accepted(index, due, Stopwatch.GetTimestamp());
-            else
+            else if (!t.IsCanceled)
                 ErrorCodes.Count(step.Errors, t.Exception!);
         }, TaskScheduler.Default);
 
