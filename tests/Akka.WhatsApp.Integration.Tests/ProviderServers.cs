@@ -115,7 +115,7 @@ public sealed class ProviderServers : IAsyncDisposable
     }.ToJsonString();
 
     public IReadOnlyList<ProviderRequest> For(string service, string token) =>
-        [.. Requests.Where(r => r.Service == service && r.Path.Contains(token, StringComparison.Ordinal) || r.Service == service && r.Body.Contains(token, StringComparison.Ordinal))];
+        [.. Requests.Where(r => r.Service == service && (r.Path.Contains(token, StringComparison.Ordinal) || r.Body.Contains(token, StringComparison.Ordinal)))];
 
     private void Map(WebApplication app)
     {

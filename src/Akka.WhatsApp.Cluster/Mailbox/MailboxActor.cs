@@ -228,15 +228,17 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         if (!_peers.Push.Enabled || !PushRequest.Wakes(message))
             return;
         foreach (var device in State.Cursors.Keys)
-        {
-            if (_sessions.ContainsKey(device) || !message.IsFor(device))
-                continue;
-            var unseen = _unseen[device] = _unseen.GetValueOrDefault(device) + 1;
-            _peers.Push.Offer(new PushRequest(_owner, device, ChatOf(message), PushKind.Message, unseen, Now));
-        }
+            if (!_sessions.ContainsKey(device) && message.IsFor(device))
+                OfferPush(device, message);
     }
 
-    private static ChatId ChatOf(StoredMessage message) => message.Meta.Group is { } group ? ChatId.Group(group) : ChatId.User(message.From);
+    /// <summary>Counts <paramref name="message"/> into the device's badge and offers it to the node's push pipeline.</summary>
+    private void OfferPush(DeviceId device, StoredMessage message)
+    {
+        var unseen = _unseen[device] = _unseen.GetValueOrDefault(device) + 1;
+        var chat = message.Meta.Group is { } group ? ChatId.Group(group) : ChatId.User(message.From);
+        _peers.Push.Offer(new PushRequest(_owner, device, chat, PushKind.Message, unseen, Now));
+    }
 
     private void OnSilentCheck(SilentCheck check)
     {
@@ -261,8 +263,7 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
         if (!_peers.Push.Enabled)
             return;
         if (State.PendingFor(device, acked).OfType<StoredMessage>().FirstOrDefault(PushRequest.Wakes) is { } message)
-            _peers.Push.Offer(new PushRequest(_owner, device, ChatOf(message), PushKind.Message,
-                _unseen[device] = _unseen.GetValueOrDefault(device) + 1, Now));
+            OfferPush(device, message);
     }
 
     private void OnAttach(Attach attach)

@@ -71,6 +71,7 @@ public sealed class PushQueue
 public sealed class PushPipeline
 {
     private readonly ConcurrentDictionary<(UserId, DeviceId), (PushProfile Profile, DateTimeOffset At)> _profiles = new();
+    private long _profilesPrunedAt;
     private readonly IActorRef _accounts;
     private readonly IReadOnlyDictionary<int, IPushProvider> _providers;
     private readonly PushOptions _options;
@@ -133,9 +134,7 @@ public sealed class PushPipeline
             var reply = await _accounts.Ask<IAccountReply>(new AccountCommands.GetPushProfile(request.User, request.Device), _options.LookupTimeout);
             if (reply is not AccountReplies.PushProfileIs { Profile: var profile })
                 return null;
-            if (_profiles.Count >= _options.QueueSize)
-                foreach (var stale in _profiles.Where(p => now - p.Value.At >= _options.ProfileTtl).Select(p => p.Key).ToList())
-                    _profiles.TryRemove(stale, out _);
+            PruneProfiles(now);
             _profiles[key] = (profile, now);
             return profile;
         }
@@ -143,6 +142,20 @@ public sealed class PushPipeline
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Drops expired profiles, at most once per TTL: the cache then holds at most the devices looked up within two TTLs,
+    /// and a miss never scans it (a scan per miss, once it was full of fresh entries, was quadratic in a burst).
+    /// </summary>
+    private void PruneProfiles(DateTimeOffset now)
+    {
+        var last = Interlocked.Read(ref _profilesPrunedAt);
+        if (now.UtcTicks - last < _options.ProfileTtl.Ticks || Interlocked.CompareExchange(ref _profilesPrunedAt, now.UtcTicks, last) != last)
+            return;
+        foreach (var (key, entry) in _profiles)
+            if (now - entry.At >= _options.ProfileTtl)
+                _profiles.TryRemove(key, out _);
     }
 
     private bool Allowed((PushRequest Request, PushProfile? Profile) candidate)
@@ -168,11 +181,12 @@ public sealed class PushPipeline
 
     /// <summary>
     /// One push per device per window; calls are never held back by a message push. The state is bounded: entries
-    /// older than the window are dropped once it holds as many devices as the queue holds candidates.
+    /// older than the window are dropped once per window, so it holds at most the devices pushed within two windows.
     /// </summary>
     private Func<(PushRequest Request, PushProfile? Profile), IEnumerable<PushNotification>> Coalescing()
     {
         var last = new Dictionary<(UserId, DeviceId, PushKind), DateTimeOffset>();
+        var prunedAt = DateTimeOffset.MinValue;
         return candidate =>
         {
             var (request, profile) = candidate;
@@ -183,9 +197,13 @@ public sealed class PushPipeline
                 _metrics.Skipped("coalesced");
                 return [];
             }
-            if (last.Count >= _options.QueueSize)
-                foreach (var old in last.Where(l => now - l.Value >= _options.CoalesceWindow).Select(l => l.Key).ToList())
-                    last.Remove(old);
+            if (now - prunedAt >= _options.CoalesceWindow)
+            {
+                prunedAt = now;
+                foreach (var (pushed, pushedAt) in last)
+                    if (now - pushedAt >= _options.CoalesceWindow)
+                        last.Remove(pushed);
+            }
             last[key] = now;
             return [new PushNotification(request.User, request.Device, profile!.Registration!, request.Kind, request.Badge, request.StoredAt)];
         };

@@ -2,9 +2,10 @@ namespace Akka.WhatsApp.Cluster.Notifications;
 
 /// <summary>
 /// The node's push service: its providers and options, and the pipeline, started once with the actor system (when the
-/// mailbox region starts its first entity, the account region it asks exists).
+/// mailbox region starts its first entity, the account region it asks exists). Disposed with the node: the providers'
+/// HTTP connections close.
 /// </summary>
-public sealed class PushService(IReadOnlyList<IPushProvider> providers, PushOptions options, PushMetrics metrics, TimeProvider time)
+public sealed class PushService(IReadOnlyList<IPushProvider> providers, PushOptions options, PushMetrics metrics, TimeProvider time) : IDisposable
 {
     private readonly Lock _gate = new();
     private PushQueue? _queue;
@@ -13,7 +14,11 @@ public sealed class PushService(IReadOnlyList<IPushProvider> providers, PushOpti
 
     public PushMetrics Metrics { get; } = metrics;
 
-    public static PushService Off() => new([], new PushOptions(), PushMetrics.Unregistered(), TimeProvider.System);
+    public void Dispose()
+    {
+        foreach (var provider in Providers.OfType<IDisposable>())
+            provider.Dispose();
+    }
 
     public PushQueue QueueFor(ActorSystem system, IActorRef accounts)
     {
