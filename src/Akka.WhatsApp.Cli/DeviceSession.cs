@@ -1,4 +1,5 @@
 using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Crypto;
 using Akka.WhatsApp.Client.Storage;
 
 namespace Akka.WhatsApp.Cli;
@@ -14,8 +15,11 @@ public sealed class DeviceSession : IAsyncDisposable
 {
     private readonly LocalRelay? _relay;
 
-    private DeviceSession(string folder, Profile profile, MessageStore store, WhatsAppClient client, LocalRelay? relay, bool throughRelay)
+    private readonly KeyStore? _keys;
+
+    private DeviceSession(string folder, Profile profile, MessageStore store, KeyStore? keys, WhatsAppClient client, LocalRelay? relay, bool throughRelay)
     {
+        _keys = keys;
         Folder = folder;
         Profile = profile;
         Store = store;
@@ -34,25 +38,32 @@ public sealed class DeviceSession : IAsyncDisposable
 
     public static string StorePath(string folder) => Path.Combine(folder, "messages.db");
 
+    /// <summary>The device's keys and sessions (end-to-end encryption).</summary>
+    public static string KeysPath(string folder) => Path.Combine(folder, "keys.db");
+
     public static async Task<DeviceSession> OpenAsync(string folder, Profile profile, ClientOptions options, bool holds, CancellationToken ct)
     {
         var credentials = profile.Credentials;
         var store = MessageStore.Open(StorePath(folder));
+        KeyStore? keys = null;
         try
         {
             if (LocalRelay.Find(folder) is { } port)
             {
                 if (holds)
                     throw new CliException("another `wa listen` or `wa chat` is running for this profile; use that one, or stop it first");
-                var relayed = await WhatsAppClient.ConnectAsync(options with { Host = "127.0.0.1", Port = port, Alternates = [], Store = null }, credentials,
-                    cancellationToken: ct);
-                return new DeviceSession(folder, profile, store, relayed, relay: null, throughRelay: true);
+                // The holder has the device's sessions in hand and encrypts what this command sends.
+                var relayed = await WhatsAppClient.ConnectAsync(
+                    options with { Host = "127.0.0.1", Port = port, Alternates = [], Store = null, EncryptedByRelay = true }, credentials, cancellationToken: ct);
+                return new DeviceSession(folder, profile, store, null, relayed, relay: null, throughRelay: true);
             }
-            var client = await WhatsAppClient.ConnectAsync(options with { Store = store }, credentials, profile.LastAckedSeq, ct);
-            return new DeviceSession(folder, profile, store, client, holds ? LocalRelay.Start(folder, client) : null, throughRelay: false);
+            keys = KeyStore.Open(KeysPath(folder));
+            var client = await WhatsAppClient.ConnectAsync(options with { Store = store, Keys = keys }, credentials, profile.LastAckedSeq, ct);
+            return new DeviceSession(folder, profile, store, keys, client, holds ? LocalRelay.Start(folder, client) : null, throughRelay: false);
         }
         catch
         {
+            keys?.Dispose();
             store.Dispose();
             throw;
         }
@@ -66,6 +77,7 @@ public sealed class DeviceSession : IAsyncDisposable
         if (_relay is not null)
             await _relay.DisposeAsync();
         await Client.DisposeAsync();
+        _keys?.Dispose();
         Store.Dispose();
     }
 }

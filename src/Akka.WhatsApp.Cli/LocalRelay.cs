@@ -162,7 +162,7 @@ public sealed class LocalRelay : IAsyncDisposable
         Frame answer;
         try
         {
-            answer = await _client.RequestAsync(forwarded, _stop.Token);
+            answer = await ToHolderAsync(forwarded);
         }
         catch (ServerErrorException e)
         {
@@ -184,6 +184,31 @@ public sealed class LocalRelay : IAsyncDisposable
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
         {
             // The command is gone.
+        }
+    }
+
+    /// <summary>
+    /// A message the command left for the holder to encrypt (<see cref="ClientOptions.EncryptedByRelay"/>: one PLAINTEXT
+    /// ciphertext for device 0, which never leaves this machine) is sent through the holder's SDK, which holds the
+    /// device's sessions; every other request goes to the server as it is.
+    /// </summary>
+    private async Task<Frame> ToHolderAsync(Frame request)
+    {
+        switch (request.PacketCase)
+        {
+            case Frame.PacketOneofCase.Send when request.Send is { Ciphertexts: [{ DeviceId: 0, Type: CiphertextType.Plaintext } only] } send:
+                return new Frame
+                {
+                    SendResult = await _client.SendAsync(send.ToUserId, only.Ciphertext.Memory, send.Kind, send.MessageId.ToByteArray(),
+                        send.TargetMessageId.IsEmpty ? null : send.TargetMessageId.ToByteArray(), _stop.Token, send.Silent),
+                };
+            case Frame.PacketOneofCase.GroupSend when request.GroupSend is { PerDevice.Items: [{ UserId: "", Device: { DeviceId: 0, Type: CiphertextType.Plaintext } only }] } post:
+                return new Frame
+                {
+                    GroupSendResult = await _client.GroupSendAsync(post.GroupId, only.Ciphertext.Memory, post.Kind, post.MessageId.ToByteArray(), post.Mentions, _stop.Token),
+                };
+            default:
+                return await _client.RequestAsync(request, _stop.Token);
         }
     }
 

@@ -76,7 +76,9 @@ public static partial class WaCommands
                 LastAckedSeq = 0, Server = $"{options.Host}:{options.Port}",
             }).Save(folder);
             // A new registration starts a new mailbox: what an earlier registration stored stays, its cursor does not.
+            // And it is a new install: new identity and prekeys (published at the first login), no old sessions.
             File.Delete(DeviceSession.StorePath(folder));
+            DeleteKeyStore(folder);
             output.WriteLine($"{(isNew ? "registered" : "registered again")}: you are {credentials.UserId} (device {credentials.DeviceId})");
         });
 
@@ -254,11 +256,17 @@ public static partial class WaCommands
             return await root.Parse(args).InvokeAsync(invocation, cancellationToken);
         }
         catch (Exception e) when (e is CliException or ServerErrorException or IOException or System.Net.Sockets.SocketException or TimeoutException
-                                      or HttpRequestException or ArgumentException or InvalidDataException)
+                                      or HttpRequestException or ArgumentException or InvalidDataException or EncryptionException)
         {
             output.WriteLine($"wa: {Explain(e)}");
             return 1;
         }
+    }
+
+    private static void DeleteKeyStore(string folder)
+    {
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(DeviceSession.KeysPath(folder) + suffix);
     }
 
     private static string Explain(Exception e) => e switch

@@ -35,3 +35,15 @@ public sealed record Linked(Credentials Credentials) : ClientEvent;
 
 /// <summary>This device's one-time prekeys are running low (PROTOCOL.md §13): upload more with UploadKeysAsync.</summary>
 public sealed record PreKeysLow(PreKeyLow Low) : ClientEvent;
+
+/// <summary>
+/// A message that could not be decrypted (PROTOCOL.md §8.4): acknowledged, not stored, and asked again from its sender,
+/// whose re-encrypted copy arrives as a <see cref="MessageReceived"/> with the same message id.
+/// </summary>
+public sealed record UndecryptableMessage(Deliver Deliver, string Reason) : ClientEvent;
+
+/// <summary>
+/// A contact's device now has another identity key than this device saw before (a reinstall, or someone in between):
+/// the safety number changed, and a contact verified before is unverified until checked again.
+/// </summary>
+public sealed record SecurityCodeChanged(string UserId, uint DeviceId) : ClientEvent;

@@ -152,11 +152,13 @@ public sealed partial class WhatsAppClient
     }
 
     /// <summary>
-    /// Posts one sender-key ciphertext for all members; returns when the group stored it (✓) with its group_seq.
-    /// Retried under the same message id (fresh unless given) across lost replies, reconnects and rate limiting,
-    /// so it is stored and shown once.
+    /// Posts a message to the group as one sender-key ciphertext for all members: with encryption on
+    /// (<see cref="ClientOptions.Keys"/>), <paramref name="payload"/> is encrypted with this device's sender key, which the
+    /// members' devices get first; without, it is sent as the ciphertext itself. Returns when the group stored it (✓)
+    /// with its group_seq. Retried under the same message id (fresh unless given) across lost replies, reconnects and
+    /// rate limiting, so it is stored and shown once.
     /// </summary>
-    public async Task<GroupSendResult> GroupSendAsync(string groupId, ReadOnlyMemory<byte> senderKeyCiphertext, ContentKind kind = ContentKind.Text,
+    public async Task<GroupSendResult> GroupSendAsync(string groupId, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text,
         byte[]? messageId = null, IEnumerable<string>? mentions = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(groupId);
@@ -165,12 +167,22 @@ public sealed partial class WhatsAppClient
         if (kind == ContentKind.System)
             throw new ArgumentException("SYSTEM messages are made by the server", nameof(kind));
         var id = ByteString.CopyFrom(messageId ?? Guid.NewGuid().ToByteArray());
-        var ciphertext = ByteString.CopyFrom(senderKeyCiphertext.Span);
+        var ciphertext = ByteString.CopyFrom(payload.Span);
         var mentioned = mentions?.ToArray() ?? [];
         var sentAt = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // Encrypted once, before the first attempt: retries carry the same sender-key message.
+        if (_e2e is not null)
+            ciphertext = await EncryptForGroupAsync(groupId, new E2eContent { Body = ciphertext }, cancellationToken);
         var reply = await RequestWithRetriesAsync(() =>
         {
-            var send = new GroupSend { GroupId = groupId, MessageId = id, SenderKeyCiphertext = ciphertext, Kind = kind, ClientTimestamp = sentAt };
+            var send = new GroupSend { GroupId = groupId, MessageId = id, Kind = kind, ClientTimestamp = sentAt };
+            if (_options.EncryptedByRelay)
+                send.PerDevice = new RecipientCiphertexts
+                {
+                    Items = { new RecipientCiphertext { Device = new DeviceCiphertext { DeviceId = 0, Ciphertext = ciphertext, Type = CiphertextType.Plaintext } } },
+                };
+            else
+                send.SenderKeyCiphertext = ciphertext;
             send.Mentions.AddRange(mentioned);
             return new Frame { GroupSend = send };
         }, "the group message could not be sent", recover: null, cancellationToken);

@@ -24,6 +24,19 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     /// <see cref="WhatsAppClient.Events"/> itself before the next batch arrives.
     /// </summary>
     public Storage.MessageStore? Store { get; init; }
+    /// <summary>
+    /// This device's key store: when set, everything sent is end-to-end encrypted and everything received decrypted
+    /// (PROTOCOL.md §13a, <see cref="WhatsAppClient.Encryption"/>), and the device publishes its keys at login. Null:
+    /// payloads are opaque bytes the application encrypts itself.
+    /// </summary>
+    public Crypto.KeyStore? Keys { get; init; }
+
+    /// <summary>
+    /// For a client that talks to a local process holding the device (the CLI's relay) rather than to the server: that
+    /// process encrypts, so sends carry the payload in one PLAINTEXT ciphertext for device 0, which never leaves the machine.
+    /// </summary>
+    public bool EncryptedByRelay { get; init; }
+
     /// <summary>The local address to connect from (default: chosen by the OS).</summary>
     public System.Net.IPAddress? LocalAddress { get; init; }
 
@@ -40,14 +53,15 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
 /// <summary>
 /// A logged-in device: reconnects with backoff and resumes after its last ack, retries sends under a stable
 /// message id, drops duplicate deliveries, acknowledges what it handed to <see cref="Events"/>, and fixes its
-/// device lists from STALE_DEVICES answers. Payload bytes are opaque (end-to-end encryption is a later layer).
+/// device lists from STALE_DEVICES answers. With <see cref="ClientOptions.Keys"/> it encrypts and decrypts end to end
+/// (WhatsAppClient.Encryption.cs); without, payload bytes are opaque.
 /// </summary>
 public sealed partial class WhatsAppClient : IAsyncDisposable
 {
     private const int SeenWindow = 10_000;
 
     private readonly ClientOptions _options;
-    private readonly Channel<ClientEvent> _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<ClientEvent> _events = Channel.CreateUnbounded<ClientEvent>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly ConcurrentDictionary<string, uint[]> _devices = new(StringComparer.Ordinal);
     private readonly HashSet<DeliveryKey> _seen = [];
     private readonly Queue<DeliveryKey> _seenOrder = new();
@@ -145,9 +159,23 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var client = new WhatsAppClient(options, credentials, Math.Max(lastAckedSeq, options.Store?.LastAckedSeq ?? 0));
+        if (options.Keys is { } keys)
+            client._e2e = new Crypto.EndToEnd(keys, credentials.UserId, credentials.DeviceId);
         var first = await client.LoginAsync(cancellationToken);
         client._connected.TrySetResult(first);
         client._loop = Task.Run(() => client.RunAsync(first));
+        if (client._e2e is not null)
+        {
+            try
+            {
+                await client.PublishKeysAsync(cancellationToken);
+            }
+            catch
+            {
+                await client.DisposeAsync();
+                throw;
+            }
+        }
         return client;
     }
 
@@ -344,10 +372,10 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                     switch (push.PacketCase)
                     {
                         case Frame.PacketOneofCase.Deliver:
-                            if (FirstSight(DeliveryKey.Of(push.Deliver)))
+                            if (FirstSight(DeliveryKey.Of(push.Deliver)) && Open(push.Deliver, events) is { } opened)
                             {
-                                batch.Add(push);
-                                events.Add(new MessageReceived(push.Deliver));
+                                batch.Add(ReferenceEquals(opened, push.Deliver) ? push : new Frame { Deliver = opened });
+                                events.Add(new MessageReceived(opened));
                             }
                             ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             break;
@@ -368,6 +396,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                             break;
                         case Frame.PacketOneofCase.PreKeyLow:
                             events.Add(new PreKeysLow(push.PreKeyLow));
+                            Replenish();
                             break;
                         case Frame.PacketOneofCase.Reconnect:
                             // Acknowledge what was handed over so far, then leave: requests in flight on this
@@ -400,6 +429,8 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     {
         if (_options.Store is { } store && (batch.Count > 0 || ackUpTo > LastAckedSeq))
             store.Save(Credentials.UserId, batch, connection is null ? 0 : ackUpTo);
+        // The ratchet steps of what was decrypted, once the messages are stored (see EndToEnd on durability).
+        _e2e?.Commit();
         foreach (var e in events)
             await _events.Writer.WriteAsync(e);
         batch.Clear();
@@ -440,33 +471,46 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     /// lost replies and reconnects, so it is stored and shown once.
     /// </summary>
     public async Task<SendResult> SendAsync(string to, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text, byte[]? messageId = null,
-        byte[]? targetMessageId = null, CancellationToken cancellationToken = default)
+        byte[]? targetMessageId = null, CancellationToken cancellationToken = default, bool silent = false)
     {
         var id = ByteString.CopyFrom(messageId ?? Guid.NewGuid().ToByteArray());
         var sentAt = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var target = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId);
-        // Rebuilt for every attempt: a STALE_DEVICES answer changes whom the ciphertexts are for.
-        Frame Build()
+        var template = new Send { MessageId = id, ToUserId = to, Kind = kind, ClientTimestamp = sentAt, TargetMessageId = target, Silent = silent };
+        var content = new Protocol.E2eContent { Body = ByteString.CopyFrom(payload.Span) };
+        // Rebuilt (and with encryption re-encrypted) for every attempt: a STALE_DEVICES answer changes whom the ciphertexts are for.
+        Task<Frame> Build()
         {
-            var send = new Send { MessageId = id, ToUserId = to, Kind = kind, ClientTimestamp = sentAt, TargetMessageId = target };
+            if (_e2e is not null)
+                return EncryptedSendAsync(template, content, cancellationToken);
+            var send = template.Clone();
+            if (_options.EncryptedByRelay)
+            {
+                send.Ciphertexts.Add(new DeviceCiphertext { DeviceId = 0, Ciphertext = content.Body, Type = CiphertextType.Plaintext });
+                return Task.FromResult(new Frame { Send = send });
+            }
             send.Ciphertexts.AddRange(DevicesOf(to, [1]).Select(d => Ciphertext(d, payload)));
             send.SelfCiphertexts.AddRange(DevicesOf(Credentials.UserId, [Credentials.DeviceId]).Where(d => d != Credentials.DeviceId)
                 .Select(d => Ciphertext(d, payload)));
-            return new Frame { Send = send };
+            return Task.FromResult(new Frame { Send = send });
         }
-        var reply = await RequestWithRetriesAsync(Build, "the message could not be sent", refused =>
-        {
-            if (refused.Code != ErrorCode.StaleDevices)
-                return false;
-            foreach (var stale in refused.Error.StaleDevices)
-            {
-                var self = stale.UserId == Credentials.UserId;
-                var known = DevicesOf(stale.UserId, self ? [Credentials.DeviceId] : [1]);
-                _devices[stale.UserId] = known.Except(stale.ExtraDeviceIds).Union(stale.MissingDeviceIds).Order().ToArray();
-            }
-            return true;
-        }, cancellationToken);
+        var reply = await RequestWithRetriesAsync(Build, "the message could not be sent", RecoverStale, cancellationToken);
         return reply.SendResult;
+    }
+
+    /// <summary>STALE_DEVICES: the device lists it names are corrected (and their sessions forgotten), then the request is tried again.</summary>
+    private bool RecoverStale(ServerErrorException refused)
+    {
+        if (refused.Code != ErrorCode.StaleDevices)
+            return false;
+        foreach (var stale in refused.Error.StaleDevices)
+        {
+            var self = stale.UserId == Credentials.UserId;
+            var known = DevicesOf(stale.UserId, _e2e?.Keys.KnownDevices(stale.UserId) ?? (self ? [Credentials.DeviceId] : [1]));
+            _devices[stale.UserId] = known.Except(stale.ExtraDeviceIds).Union(stale.MissingDeviceIds).Order().ToArray();
+            ForgetStale(stale);
+        }
+        return true;
     }
 
     /// <summary>
@@ -476,7 +520,11 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     /// times apart from rate limiting. <paramref name="recover"/> may fix the client's state after a refusal and return
     /// true to try again; other refusals throw <see cref="ServerErrorException"/>.
     /// </summary>
-    private async Task<Frame> RequestWithRetriesAsync(Func<Frame> request, string failure, Func<ServerErrorException, bool>? recover,
+    private Task<Frame> RequestWithRetriesAsync(Func<Frame> request, string failure, Func<ServerErrorException, bool>? recover,
+        CancellationToken cancellationToken) =>
+        RequestWithRetriesAsync(() => Task.FromResult(request()), failure, recover, cancellationToken);
+
+    private async Task<Frame> RequestWithRetriesAsync(Func<Task<Frame>> request, string failure, Func<ServerErrorException, bool>? recover,
         CancellationToken cancellationToken)
     {
         Exception? last = null;
@@ -486,7 +534,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             var connection = await ConnectionOtherThanAsync(lost, cancellationToken);
             try
             {
-                return await connection.RequestAsync(request(), cancellationToken).WaitAsync(_options.RequestTimeout, cancellationToken);
+                return await connection.RequestAsync(await request(), cancellationToken).WaitAsync(_options.RequestTimeout, cancellationToken);
             }
             catch (ServerErrorException e) when (e.Code == ErrorCode.RateLimited)
             {

@@ -47,6 +47,9 @@ internal sealed class ScriptedServer : IAsyncDisposable
     /// <summary>Pings are answered with Pong (without asking the script) unless this is off.</summary>
     public bool AnswerPings { get; init; } = true;
 
+    /// <summary>UploadKeys are answered with their PreKeyCount (without asking the script) unless this is off.</summary>
+    public bool AnswerKeyUploads { get; init; } = true;
+
     /// <summary>Pushed to a connection right after its LoginOk.</summary>
     public IReadOnlyList<Frame> PushAfterLogin { get; init; } = [];
 
@@ -129,6 +132,16 @@ internal sealed class ScriptedServer : IAsyncDisposable
                 }
                 if (frame.RequestId == 0)
                     continue;
+                // A `wa` device publishes its keys at login (PROTOCOL.md §13): the key directory takes them.
+                if (frame.PacketCase == Frame.PacketOneofCase.UploadKeys && AnswerKeyUploads)
+                {
+                    await stream.WriteFrameAsync(new Frame
+                    {
+                        RequestId = frame.RequestId,
+                        PreKeyCount = new PreKeyCount { OneTimePrekeys = (uint)frame.UploadKeys.OneTimePrekeys.Count, SignedPrekeyId = frame.UploadKeys.SignedPrekey?.KeyId ?? 0 },
+                    }, _stop.Token);
+                    continue;
+                }
                 if (_script(frame) is not { } reply)
                 {
                     tcp.Close();

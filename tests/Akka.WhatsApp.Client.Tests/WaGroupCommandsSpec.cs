@@ -1,4 +1,5 @@
 using Akka.WhatsApp.Cli;
+using Akka.WhatsApp.Client.Crypto;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 using Xunit;
@@ -14,7 +15,11 @@ public sealed class WaGroupCommandsSpec : IDisposable
     public WaGroupCommandsSpec() =>
         new Cli.Profile { UserId = "alice", DeviceId = 1, Token = Convert.ToBase64String([1, 2, 3]) }.Save(_profile);
 
-    public void Dispose() => Directory.Delete(_profile, recursive: true);
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_profile, recursive: true);
+    }
 
     private async Task<(int Code, string Output)> WaAsync(ScriptedServer server, params string[] args)
     {
@@ -78,16 +83,53 @@ public sealed class WaGroupCommandsSpec : IDisposable
     }
 
     [Fact]
-    public async Task Group_send_posts_the_texts_bytes_as_the_sender_key_ciphertext()
+    public async Task Group_send_gives_the_sender_key_to_the_members_devices_then_posts_the_text_encrypted_once()
     {
-        await using var server = new ScriptedServer(f =>
-            new Frame { GroupSendResult = new GroupSendResult { MessageId = f.GroupSend.MessageId, GroupSeq = 12, ServerTimestamp = 1_700_000_000_000 } });
+        // Bob has one device with published keys; the scripted server hands out its bundle and stores what is sent.
+        using var bobKeys = KeyStore.Open(Path.Combine(_profile, "bob-keys.db"));
+        var bob = new EndToEnd(bobKeys, "bob", 1);
+        var bobUpload = bob.FullUpload(DateTimeOffset.UtcNow);
+        await using var server = new ScriptedServer(f => f.PacketCase switch
+        {
+            Frame.PacketOneofCase.GetGroupInfo => new Frame
+            {
+                GroupInfo = new GroupInfo { GroupId = Group, Members = { new GroupMember { UserId = "alice" }, new GroupMember { UserId = "bob" } } },
+            },
+            Frame.PacketOneofCase.FetchPreKeyBundles => new Frame
+            {
+                PreKeyBundles = new PreKeyBundles
+                {
+                    UserId = f.FetchPreKeyBundles.UserId,
+                    Bundles =
+                    {
+                        f.FetchPreKeyBundles.UserId == "bob"
+                            ? new PreKeyBundle
+                            {
+                                DeviceId = 1, RegistrationId = bobUpload.RegistrationId, IdentityKey = bobUpload.IdentityKey, SignedPrekey = bobUpload.SignedPrekey,
+                                OneTimePrekey = bobUpload.OneTimePrekeys[0], KemPrekey = bobUpload.OneTimeKemPrekeys[0],
+                            }
+                            : new PreKeyBundle { DeviceId = 1 }, // alice's own, this device: skipped
+                    },
+                },
+            },
+            Frame.PacketOneofCase.Send => new Frame { SendResult = new SendResult { MessageId = f.Send.MessageId, ServerTimestamp = 1_700_000_000_000 } },
+            _ => new Frame { GroupSendResult = new GroupSendResult { MessageId = f.GroupSend.MessageId, GroupSeq = 12, ServerTimestamp = 1_700_000_000_000 } },
+        });
 
         var (code, output) = await WaAsync(server, "group", "send", Group, "héllo group");
 
         Assert.True(code == 0, output);
+        var distribution = server.Requests(f => f.Send).Single();
+        Assert.Equal((ContentKind.SenderKeyDistribution, "bob", true), (distribution.Kind, distribution.ToUserId, distribution.Silent));
+        var toBob = Assert.Single(distribution.Ciphertexts);
+        Assert.Equal(CiphertextType.PrekeyMessage, toBob.Type);
+        var key = bob.Decrypt("alice", 1, toBob.Type, toBob.Ciphertext).Content.SenderKeyDistribution;
+        Assert.Equal(Group, key.GroupId);
+        bob.Accept("alice", 1, key);
+
         var send = server.Requests(f => f.GroupSend).Single();
-        Assert.Equal("héllo group", send.SenderKeyCiphertext.ToStringUtf8());
+        Assert.DoesNotContain("héllo", System.Text.Encoding.UTF8.GetString(send.SenderKeyCiphertext.ToByteArray()));
+        Assert.Equal("héllo group", bob.Decrypt("alice", 1, CiphertextType.SenderKeyMessage, send.SenderKeyCiphertext, Group).Content.Body.ToStringUtf8());
         Assert.StartsWith($"✓ {Convert.ToHexString(send.MessageId.Span).ToLowerInvariant()} at ", output);
         Assert.Contains("(group seq 12)", output);
     }
@@ -171,19 +213,39 @@ public sealed class WaGroupCommandsSpec : IDisposable
     [Fact]
     public async Task Listen_shows_group_messages_with_their_seq_and_group_events_as_one_line_and_reads_only_messages()
     {
+        // Alice's device published its keys before; carol starts a session from them, gives alice her sender key, posts.
+        var alice = new EndToEnd(KeyStore.Open(Path.Combine(_profile, "keys.db")), "alice", 1);
+        var upload = alice.FullUpload(DateTimeOffset.UtcNow);
+        alice.Keys.PublishedFor = "alice:1";
+        alice.Keys.Dispose();
+        using var carolKeys = KeyStore.Open(Path.Combine(_profile, "carol-keys.db"));
+        var carol = new EndToEnd(carolKeys, "carol", 1);
+        carol.Start("alice", new PreKeyBundle
+        {
+            DeviceId = 1, RegistrationId = upload.RegistrationId, IdentityKey = upload.IdentityKey, SignedPrekey = upload.SignedPrekey,
+            OneTimePrekey = upload.OneTimePrekeys[0], KemPrekey = upload.OneTimeKemPrekeys[0],
+        });
+        var senderKey = carol.Encrypt("alice", 1, new E2eContent { SenderKeyDistribution = carol.OwnSenderKey(Group, out _).Distribution(Group) });
+
         var added = new Deliver
         {
             Seq = 1, MessageId = ByteString.CopyFrom(new byte[16]), FromUserId = "alice", GroupId = Group, GroupSeq = 4, Kind = ContentKind.System,
             System = new SystemEvent { GroupEvent = new GroupEvent { Type = GroupEventType.MembersAdded, ActorUserId = "alice", UserIds = { "bob" } } },
         };
+        var distribution = new Deliver
+        {
+            Seq = 2, MessageId = ByteString.CopyFrom(Enumerable.Repeat((byte)2, 16).ToArray()), FromUserId = "carol", FromDeviceId = 1,
+            Kind = ContentKind.SenderKeyDistribution, Ciphertext = senderKey.Ciphertext, CiphertextType = senderKey.Type,
+        };
         var message = new Deliver
         {
-            Seq = 2, MessageId = ByteString.CopyFrom(Enumerable.Repeat((byte)1, 16).ToArray()), FromUserId = "carol", GroupId = Group, GroupSeq = 5,
-            Kind = ContentKind.Text, Ciphertext = ByteString.CopyFromUtf8("hi all"),
+            Seq = 3, MessageId = ByteString.CopyFrom(Enumerable.Repeat((byte)1, 16).ToArray()), FromUserId = "carol", FromDeviceId = 1, GroupId = Group, GroupSeq = 5,
+            Kind = ContentKind.Text, Ciphertext = carol.GroupEncrypt(Group, new E2eContent { Body = ByteString.CopyFromUtf8("hi all") }),
+            CiphertextType = CiphertextType.SenderKeyMessage,
         };
         await using var server = new ScriptedServer(_ => new Frame { Ok = new Ok() })
         {
-            PushAfterLogin = [new Frame { Deliver = added }, new Frame { Deliver = message }],
+            PushAfterLogin = [new Frame { Deliver = added }, new Frame { Deliver = distribution }, new Frame { Deliver = message }],
         };
 
         var listening = WaAsync(server, "listen", "--seconds", "3");
@@ -195,7 +257,9 @@ public sealed class WaGroupCommandsSpec : IDisposable
         Assert.Contains($"[group {Group} #5] carol: hi all", output);
         Assert.Equal((Group, "carol", ReceiptType.Read), (receipt.GroupId, receipt.ToUserId, receipt.Type));
         Assert.Equal(message.MessageId, receipt.MessageIds.Single());
-        Assert.Single(server.Requests(f => f.SendReceipt)); // none for the system event
+        Assert.Single(server.Requests(f => f.SendReceipt)); // none for the system event or the sender key
+        Assert.Equal(3ul, server.Requests(f => f.Ack).Max(a => a.UpToSeq));
+        Assert.Empty(server.Requests(f => f.UploadKeys)); // published before
     }
 
     [Theory]

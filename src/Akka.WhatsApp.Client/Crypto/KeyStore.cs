@@ -326,6 +326,23 @@ public sealed class KeyStore : IDisposable
         return known.Count > 0 && known.All(i => i.Verified);
     }
 
+    // ---- device lists ----
+
+    /// <summary>The device list of a user as this device last learned it (bundles, STALE_DEVICES), or null when it never did.</summary>
+    public uint[]? KnownDevices(string userId)
+    {
+        lock (_gate)
+            return Meta("devices:" + userId) is { } list
+                ? list.Length == 0 ? [] : [.. list.Split(',').Select(d => uint.Parse(d, System.Globalization.CultureInfo.InvariantCulture))]
+                : null;
+    }
+
+    public void SetKnownDevices(string userId, IEnumerable<uint> devices)
+    {
+        lock (_gate)
+            SetMeta("devices:" + userId, string.Join(',', devices.Order()));
+    }
+
     // ---- what was published ----
 
     /// <summary>The account and device the keys were last published for (a new registration publishes afresh).</summary>

@@ -237,6 +237,10 @@ public sealed class MessageStore : IDisposable
         return found.Count == 0 ? null : found[0].State;
     }
 
+    /// <summary>One of this user's own messages by id (hex), as stored when it was sent; null when it is not here.</summary>
+    public StoredMessage? Outgoing(string messageId) =>
+        Query("WHERE message_id = $id AND outgoing = 1 LIMIT 1", c => c.Parameters.AddWithValue("$id", messageId)).SingleOrDefault();
+
     private IReadOnlyList<StoredMessage> Query(string where, Action<SqliteCommand> parameters)
     {
         lock (_gate)

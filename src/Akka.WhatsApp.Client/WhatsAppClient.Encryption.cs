@@ -1,0 +1,337 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Akka.WhatsApp.Client.Crypto;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
+
+namespace Akka.WhatsApp.Client;
+
+/// <summary>A message could not be end-to-end encrypted (a recipient device published no keys, or its keys are not validly signed).</summary>
+public sealed class EncryptionException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// End-to-end encryption (PROTOCOL.md §13a), on when <see cref="ClientOptions.Keys"/> is set: the device publishes its
+/// keys at login and tops them up on PreKeyLow; every 1:1 payload is encrypted per device over a Double Ratchet
+/// session (started from a fetched bundle with PQXDH), every group payload once with this device's sender key (given
+/// to the members' devices over their sessions first, and replaced when a member left); what arrives is decrypted
+/// before it is stored and shown. A message that cannot be decrypted is acknowledged, reported as
+/// <see cref="UndecryptableMessage"/> and asked again from its sender (RETRY_REQUEST, §8.4), which answers by
+/// re-encrypting it from its message store.
+/// </summary>
+public sealed partial class WhatsAppClient
+{
+    private EndToEnd? _e2e;
+    private readonly SemaphoreSlim _sessionSetup = new(1, 1);
+    private readonly ConcurrentDictionary<DeliveryKey, byte> _retriesAsked = new();
+    private int _replenishing;
+
+    /// <summary>This device's encryption layer; null when the client sends opaque payloads (no <see cref="ClientOptions.Keys"/>).</summary>
+    public EndToEnd? Encryption => _e2e;
+
+    private async Task PublishKeysAsync(CancellationToken cancellationToken)
+    {
+        var e2e = _e2e!;
+        var device = $"{Credentials.UserId}:{Credentials.DeviceId}";
+        var now = DateTimeOffset.UtcNow;
+        if (e2e.Keys.PublishedFor != device)
+        {
+            await UploadKeysAsync(e2e.FullUpload(now), cancellationToken);
+            e2e.Keys.PublishedFor = device;
+        }
+        else if (e2e.RotateSignedPreKey(now) is { } rotation)
+        {
+            await UploadKeysAsync(rotation, cancellationToken);
+        }
+    }
+
+    /// <summary>PreKeyLow: uploads new one-time keys, once at a time, in the background.</summary>
+    private void Replenish()
+    {
+        if (_e2e is null || Interlocked.Exchange(ref _replenishing, 1) == 1)
+            return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (_e2e.Replenish(await GetPreKeyCountAsync(_closing.Token)) is { } upload)
+                    await UploadKeysAsync(upload, _closing.Token);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The next PreKeyLow (at the latest the next login) tries again.
+            }
+            finally
+            {
+                Volatile.Write(ref _replenishing, 0);
+            }
+        });
+    }
+
+    // ---- sending ----
+
+    /// <summary>
+    /// The devices of <paramref name="user"/> to encrypt for (for this user: the other devices), with a session for
+    /// each: bundles are fetched for the devices that have none (all of the user's devices when its list is unknown).
+    /// </summary>
+    private async Task<uint[]> SessionsForAsync(string user, CancellationToken cancellationToken)
+    {
+        var e2e = _e2e!;
+        var self = user == Credentials.UserId;
+        await _sessionSetup.WaitAsync(cancellationToken);
+        try
+        {
+            var known = _devices.GetValueOrDefault(user) ?? e2e.Keys.KnownDevices(user);
+            var missing = known?.Where(d => !(self && d == Credentials.DeviceId) && !e2e.HasSession(user, d)).ToArray();
+            if (known is null || missing!.Length > 0)
+            {
+                var bundles = await FetchPreKeyBundlesAsync(user, missing, cancellationToken);
+                foreach (var bundle in bundles.Bundles.Where(b => !(self && b.DeviceId == Credentials.DeviceId)))
+                {
+                    try
+                    {
+                        if (e2e.Start(user, bundle))
+                            await _events.Writer.WriteAsync(new SecurityCodeChanged(user, bundle.DeviceId), cancellationToken);
+                    }
+                    catch (CryptographicException e)
+                    {
+                        throw new EncryptionException($"the keys of {user} device {bundle.DeviceId} are not validly signed: {e.Message}", e);
+                    }
+                }
+                if (known is null)
+                {
+                    // A device of the account that published no keys gets no bundle; the server's STALE_DEVICES names it.
+                    known = [.. bundles.Bundles.Select(b => b.DeviceId).Union(self ? [Credentials.DeviceId] : []).Order()];
+                    _devices[user] = known;
+                    e2e.Keys.SetKnownDevices(user, known);
+                }
+                var unserved = known.Where(d => !(self && d == Credentials.DeviceId) && !e2e.HasSession(user, d)).ToArray();
+                if (unserved.Length > 0)
+                    throw new EncryptionException(
+                        $"{(self ? "your" : user + "'s")} device {string.Join(", ", unserved)} has published no encryption keys: it cannot be sent to until it logs in with an encrypting client");
+            }
+            _devices[user] = known;
+            return [.. known.Where(d => !(self && d == Credentials.DeviceId))];
+        }
+        finally
+        {
+            _sessionSetup.Release();
+        }
+    }
+
+    private async Task<Frame> EncryptedSendAsync(Send template, E2eContent content, CancellationToken cancellationToken)
+    {
+        var e2e = _e2e!;
+        var to = await SessionsForAsync(template.ToUserId, cancellationToken);
+        var self = await SessionsForAsync(Credentials.UserId, cancellationToken);
+        var send = template.Clone();
+        send.Ciphertexts.AddRange(to.Select(d => e2e.Encrypt(template.ToUserId, d, content)));
+        send.SelfCiphertexts.AddRange(self.Select(d => e2e.Encrypt(Credentials.UserId, d, content)));
+        return new Frame { Send = send };
+    }
+
+    /// <summary>STALE_DEVICES with encryption: forget the sessions of removed and reinstalled devices; the next attempt fetches what is missing.</summary>
+    private void ForgetStale(StaleDevices stale)
+    {
+        if (_e2e is null)
+            return;
+        foreach (var device in stale.ExtraDeviceIds.Concat(stale.StaleDeviceIds))
+            _e2e.Forget(stale.UserId, device);
+        _e2e.Keys.SetKnownDevices(stale.UserId, _devices[stale.UserId]);
+    }
+
+    /// <summary>
+    /// The group's members' devices get this device's current sender key over their 1:1 sessions (ContentKind
+    /// SENDER_KEY_DISTRIBUTION, silent) unless they have it; a key some former member holds is replaced first.
+    /// </summary>
+    private async Task<ByteString> EncryptForGroupAsync(string groupId, E2eContent content, CancellationToken cancellationToken)
+    {
+        var e2e = _e2e!;
+        var members = (await GetGroupInfoAsync(groupId, cancellationToken)).Members.Select(m => m.UserId).Where(u => u != Credentials.UserId).ToHashSet();
+        var chain = e2e.OwnSenderKey(groupId, out _);
+        var shared = e2e.Keys.SharedWith(groupId, chain.KeyId);
+        if (shared.Any(s => s.User != Credentials.UserId && !members.Contains(s.User)))
+        {
+            e2e.DropOwnSenderKey(groupId);
+            chain = e2e.OwnSenderKey(groupId, out _);
+            shared = new HashSet<(string, uint)>();
+        }
+        var distribution = new E2eContent { SenderKeyDistribution = chain.Distribution(groupId) };
+        foreach (var member in members.Order(StringComparer.Ordinal))
+        {
+            var devices = _devices.GetValueOrDefault(member) ?? e2e.Keys.KnownDevices(member);
+            if (devices is not null && devices.All(d => shared.Contains((member, d))))
+                continue;
+            var id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+            var template = new Send
+            {
+                MessageId = id, ToUserId = member, Kind = ContentKind.SenderKeyDistribution, Silent = true,
+                ClientTimestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            };
+            await RequestWithRetriesAsync(() => EncryptedSendAsync(template, distribution, cancellationToken), "the group key could not be given to " + member,
+                RecoverStale, cancellationToken);
+            var given = (_devices.GetValueOrDefault(member) ?? e2e.Keys.KnownDevices(member) ?? []).Select(d => (member, d))
+                .Concat((_devices.GetValueOrDefault(Credentials.UserId) ?? []).Where(d => d != Credentials.DeviceId).Select(d => (Credentials.UserId, d)));
+            e2e.Keys.MarkShared(groupId, chain.KeyId, [.. shared, .. given]);
+            shared = e2e.Keys.SharedWith(groupId, chain.KeyId);
+        }
+        return e2e.GroupEncrypt(groupId, content);
+    }
+
+    // ---- receiving ----
+
+    /// <summary>
+    /// What the pump keeps of a pushed Deliver: with encryption on, the decrypted copy (ciphertext = the payload, type
+    /// PLAINTEXT), or null for what only the layer consumes (sender keys, retry requests) and for what could not be
+    /// decrypted (then <paramref name="notices"/> says so and the sender is asked for a new copy).
+    /// </summary>
+    private Deliver? Open(Deliver d, List<ClientEvent> notices)
+    {
+        if (_e2e is not { } e2e || d.Kind == ContentKind.System)
+            return d;
+        if (d.Kind == ContentKind.RetryRequest)
+        {
+            if (d.CiphertextType == CiphertextType.Plaintext)
+                AnswerRetry(d);
+            return null;
+        }
+        Decrypted decrypted;
+        try
+        {
+            if (d.CiphertextType is not (CiphertextType.PrekeyMessage or CiphertextType.SignalMessage or CiphertextType.SenderKeyMessage))
+                throw new CryptographicException($"a {d.CiphertextType} message is not end-to-end encrypted");
+            decrypted = e2e.Decrypt(d.FromUserId, d.FromDeviceId, d.CiphertextType, d.Ciphertext, d.GroupId);
+        }
+        catch (CryptographicException e)
+        {
+            // Not seen: the sender's re-encrypted copy comes with the same message id and must not count as a duplicate.
+            _seen.Remove(DeliveryKey.Of(d));
+            notices.Add(new UndecryptableMessage(d, e.Message));
+            AskRetry(d);
+            return null;
+        }
+        if (decrypted.IdentityChanged)
+            notices.Add(new SecurityCodeChanged(d.FromUserId, d.FromDeviceId));
+        if (decrypted.Content.SenderKeyDistribution is { } distribution)
+        {
+            try
+            {
+                e2e.Accept(d.FromUserId, d.FromDeviceId, distribution);
+            }
+            catch (CryptographicException e)
+            {
+                notices.Add(new UndecryptableMessage(d, e.Message));
+            }
+        }
+        if (d.Kind == ContentKind.SenderKeyDistribution)
+            return null;
+        var plain = d.Clone();
+        plain.Ciphertext = decrypted.Content.Body;
+        plain.CiphertextType = CiphertextType.Plaintext;
+        return plain;
+    }
+
+    /// <summary>RETRY_REQUEST to the sender's devices (PLAINTEXT: it holds no secret), once per message.</summary>
+    private void AskRetry(Deliver failed)
+    {
+        // A copy from another of this user's own devices is not asked again (a user sends no 1:1 message to itself).
+        if (failed.FromUserId == Credentials.UserId || !_retriesAsked.TryAdd(DeliveryKey.Of(failed), 0))
+            return;
+        var to = failed.FromUserId;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var request = new RetryRequestContent { RegistrationId = _e2e!.Identity.RegistrationId, GroupId = failed.GroupId }.ToByteString();
+                var id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+                Frame Build()
+                {
+                    var send = new Send
+                    {
+                        MessageId = id, ToUserId = to, Kind = ContentKind.RetryRequest, TargetMessageId = failed.MessageId, Silent = true,
+                        ClientTimestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                    };
+                    send.Ciphertexts.AddRange(DevicesOf(to, _e2e.Keys.KnownDevices(to) ?? [failed.FromDeviceId])
+                        .Select(d => new DeviceCiphertext { DeviceId = d, Ciphertext = request, Type = CiphertextType.Plaintext }));
+                    send.SelfCiphertexts.AddRange(DevicesOf(Credentials.UserId, _e2e.Keys.KnownDevices(Credentials.UserId) ?? [Credentials.DeviceId])
+                        .Where(d => d != Credentials.DeviceId)
+                        .Select(d => new DeviceCiphertext { DeviceId = d, Ciphertext = request, Type = CiphertextType.Plaintext }));
+                    return new Frame { Send = send };
+                }
+                await RequestWithRetriesAsync(() => Task.FromResult(Build()), "the retry request could not be sent", RecoverStale, _closing.Token);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException or OperationCanceledException or ObjectDisposedException)
+            {
+                _retriesAsked.TryRemove(DeliveryKey.Of(failed), out _);
+            }
+        });
+    }
+
+    /// <summary>
+    /// A device could not decrypt one of this device's messages: re-encrypt it from the message store, for that
+    /// device only, over a new session, and send it with resend (§8.4), with the group's sender key for a group message.
+    /// </summary>
+    private void AnswerRetry(Deliver request)
+    {
+        if (_options.Store is not { } store || _e2e is not { } e2e)
+            return;
+        RetryRequestContent content;
+        try
+        {
+            content = RetryRequestContent.Parser.ParseFrom(request.Ciphertext);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return;
+        }
+        var original = store.Outgoing(Storage.MessageStore.Hex(request.TargetMessageId));
+        if (original is null || original.FromDevice != Credentials.DeviceId)
+            return; // not this device's message
+        var (user, device) = (request.FromUserId, request.FromDeviceId);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _sessionSetup.WaitAsync(_closing.Token);
+                try
+                {
+                    e2e.Forget(user, device);
+                    var bundle = (await FetchPreKeyBundlesAsync(user, [device], _closing.Token)).Bundles.SingleOrDefault();
+                    if (bundle is null)
+                        return;
+                    if (e2e.Start(user, bundle))
+                        await _events.Writer.WriteAsync(new SecurityCodeChanged(user, device), _closing.Token);
+                }
+                finally
+                {
+                    _sessionSetup.Release();
+                }
+                var payload = new E2eContent { Body = ByteString.CopyFrom(original.Body.Span) };
+                if (content.GroupId.Length > 0)
+                {
+                    payload.SenderKeyDistribution = e2e.OwnSenderKey(content.GroupId, out _).Distribution(content.GroupId);
+                    var perDevice = new RecipientCiphertexts();
+                    perDevice.Items.Add(new RecipientCiphertext { UserId = user, Device = e2e.Encrypt(user, device, payload) });
+                    await RequestAsync(new Frame
+                    {
+                        GroupSend = new GroupSend
+                        {
+                            GroupId = content.GroupId, MessageId = request.TargetMessageId, PerDevice = perDevice, Kind = original.Kind, Resend = true, Silent = true,
+                        },
+                    }, _closing.Token);
+                    return;
+                }
+                var send = new Send { MessageId = request.TargetMessageId, ToUserId = original.Chat.Id, Kind = original.Kind, Resend = true, Silent = true };
+                if (user == Credentials.UserId)
+                    send.SelfCiphertexts.Add(e2e.Encrypt(user, device, payload));
+                else
+                    send.Ciphertexts.Add(e2e.Encrypt(user, device, payload));
+                await RequestAsync(new Frame { Send = send }, _closing.Token);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException or OperationCanceledException or ObjectDisposedException
+                                          or CryptographicException)
+            {
+                // The asking device asks again when it sees the next copy fail; nothing else to do here.
+            }
+        });
+    }
+}
