@@ -205,7 +205,8 @@ public sealed class LocalRelay : IAsyncDisposable
             case Frame.PacketOneofCase.GroupSend when request.GroupSend is { PerDevice.Items: [{ UserId: "", Device: { DeviceId: 0, Type: CiphertextType.Plaintext } only }] } post:
                 return new Frame
                 {
-                    GroupSendResult = await _client.GroupSendAsync(post.GroupId, only.Ciphertext.Memory, post.Kind, post.MessageId.ToByteArray(), post.Mentions, _stop.Token),
+                    GroupSendResult = await _client.GroupSendAsync(post.GroupId, only.Ciphertext.Memory, post.Kind, post.MessageId.ToByteArray(), post.Mentions, _stop.Token,
+                        post.TargetMessageId.IsEmpty ? null : post.TargetMessageId.ToByteArray()),
                 };
             default:
                 return await _client.RequestAsync(request, _stop.Token);

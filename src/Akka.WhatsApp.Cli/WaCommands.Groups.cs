@@ -116,7 +116,7 @@ public static partial class WaCommands
                      }),
                      Define("send", "post a text message to a group", [groupArgument, textArgument], async (p, device, ct) =>
                      {
-                         // Like `wa send`, a development tool without Signal: the text's bytes stand in for the sender-key ciphertext.
+                         // Encrypted once with this device's sender key, which the members' devices get first (PROTOCOL.md §13a).
                          var group = p.GetValue(groupArgument)!;
                          var sent = await SendTextAsync(device, Client.Storage.ChatId.Group(group), p.GetValue(textArgument)!, ct);
                          output.WriteLine($"✓ {sent.Hex} at {sent.At.ToLocalTime():HH:mm:ss} (group seq {sent.GroupSeq})");

@@ -79,7 +79,9 @@ public static partial class WaCommands
             // And it is a new install: new identity and prekeys (published at the first login), no old sessions.
             File.Delete(DeviceSession.StorePath(folder));
             DeleteKeyStore(folder);
-            output.WriteLine($"{(isNew ? "registered" : "registered again")}: you are {credentials.UserId} (device {credentials.DeviceId})");
+            // The first login publishes the device's keys: from now on others can start sessions with it.
+            await (await DeviceAsync(p, holds: false, ct)).DisposeAsync();
+            output.WriteLine($"{(isNew ? "registered" : "registered again")}: you are {credentials.UserId} (device {credentials.DeviceId}); encryption keys published");
         });
 
         var login = new Command("login", "check the saved credentials against the server");
@@ -169,6 +171,25 @@ public static partial class WaCommands
             await events;
         });
 
+        var messageArgument = new Argument<string>("message") { Description = "the message id (hex, as `wa send` and `wa history` show it)" };
+        Command ChangeCommand(string name, string description, ContentKind kind, Argument<string> content)
+        {
+            var command = new Command(name, description) { chatArgument, messageArgument, content };
+            command.SetAction(async (p, ct) =>
+            {
+                var target = MessageIdOf(p.GetValue(messageArgument)!) ?? throw new CliException("a message id is 32 hex characters");
+                await using var device = await DeviceAsync(p, holds: false, ct);
+                var conversation = await ChatOfAsync(device.Client, p.GetValue(chatArgument)!, ct);
+                var sent = await SendTextAsync(device, conversation, TextOf(p.GetValue(content)!, input), ct, kind, target.ToByteArray());
+                output.WriteLine($"✓ {sent.Hex} at {sent.At:HH:mm:ss}");
+                await TellUnshownAsync(device, output, ct);
+            });
+            return command;
+        }
+        var edit = ChangeCommand("edit", "change the text of a message you sent (within the edit window)", ContentKind.Edit, textArgument);
+        var react = ChangeCommand("react", "react to a message with an emoji", ContentKind.Reaction,
+            new Argument<string>("emoji") { Description = "the reaction, e.g. 👍" });
+
         var history = new Command("history", "show what this profile stored of a chat (or the list of chats)") { optionalChatArgument };
         history.Options.Add(limitOption);
         history.SetAction(async (p, ct) =>
@@ -245,7 +266,7 @@ public static partial class WaCommands
 
         foreach (var command in new[]
                  {
-                     register, verify, login, send, listen, chat, history, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
+                     register, verify, login, send, edit, react, listen, chat, history, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
@@ -322,8 +343,12 @@ public static partial class WaCommands
 
     private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq);
 
-    /// <summary>Sends a text to a user or group and keeps it in the store as this user's own (✓).</summary>
-    private static async Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct)
+    /// <summary>
+    /// Sends a text (or, with <paramref name="kind"/> and <paramref name="target"/>, an edit or a reaction) to a user or
+    /// group, end-to-end encrypted, and keeps it in the store as this user's own (✓).
+    /// </summary>
+    private static async Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct,
+        ContentKind kind = ContentKind.Text, byte[]? target = null)
     {
         var body = System.Text.Encoding.UTF8.GetBytes(text);
         var credentials = device.Client.Credentials;
@@ -331,15 +356,15 @@ public static partial class WaCommands
         ulong at, groupSeq = 0;
         if (chat.IsGroup)
         {
-            var posted = await device.Client.GroupSendAsync(chat.Id, body, cancellationToken: ct);
+            var posted = await device.Client.GroupSendAsync(chat.Id, body, kind, cancellationToken: ct, targetMessageId: target);
             (id, at, groupSeq) = (posted.MessageId, posted.ServerTimestamp, posted.GroupSeq);
         }
         else
         {
-            var result = await device.Client.SendAsync(chat.Id, body, cancellationToken: ct);
+            var result = await device.Client.SendAsync(chat.Id, body, kind, targetMessageId: target, cancellationToken: ct, silent: kind == ContentKind.Reaction);
             (id, at) = (result.MessageId, result.ServerTimestamp);
         }
-        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, ContentKind.Text, body, groupSeq);
+        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, kind, body, groupSeq);
         return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq);
     }
 
@@ -420,7 +445,12 @@ public static partial class WaCommands
         {
             case MessageReceived { Deliver: var d }:
                 var when = DateTimeOffset.FromUnixTimeMilliseconds((long)d.ServerTimestamp).ToLocalTime();
-                var text = d.Ciphertext.ToStringUtf8();
+                var text = d.Kind switch
+                {
+                    ContentKind.Edit => $"(edited {MessageStore.Hex(d.TargetMessageId)}) {d.Ciphertext.ToStringUtf8()}",
+                    ContentKind.Reaction => $"reacted {d.Ciphertext.ToStringUtf8()} to {MessageStore.Hex(d.TargetMessageId)}",
+                    _ => d.Ciphertext.ToStringUtf8(),
+                };
                 output.WriteLine(d switch
                 {
                     { GroupId.Length: > 0, System.GroupEvent: { } change } => $"[{when:HH:mm:ss}] [group {d.GroupId}] {Describe(change)}",

@@ -97,6 +97,8 @@ public sealed partial class WhatsAppClient
                         throw new EncryptionException($"the keys of {user} device {bundle.DeviceId} are not validly signed: {e.Message}", e);
                     }
                 }
+                if (known is null && !self && bundles.Bundles.Count == 0)
+                    throw new EncryptionException($"{user} has published no encryption keys yet (no device of theirs logged in with an encrypting client)");
                 if (known is null)
                 {
                     // A device of the account that published no keys gets no bundle; the server's STALE_DEVICES names it.

@@ -159,7 +159,7 @@ public sealed partial class WhatsAppClient
     /// rate limiting, so it is stored and shown once.
     /// </summary>
     public async Task<GroupSendResult> GroupSendAsync(string groupId, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text,
-        byte[]? messageId = null, IEnumerable<string>? mentions = null, CancellationToken cancellationToken = default)
+        byte[]? messageId = null, IEnumerable<string>? mentions = null, CancellationToken cancellationToken = default, byte[]? targetMessageId = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(groupId);
         if (messageId is { Length: not IdLength })
@@ -175,7 +175,11 @@ public sealed partial class WhatsAppClient
             ciphertext = await EncryptForGroupAsync(groupId, new E2eContent { Body = ciphertext }, cancellationToken);
         var reply = await RequestWithRetriesAsync(() =>
         {
-            var send = new GroupSend { GroupId = groupId, MessageId = id, Kind = kind, ClientTimestamp = sentAt };
+            var send = new GroupSend
+            {
+                GroupId = groupId, MessageId = id, Kind = kind, ClientTimestamp = sentAt, Silent = kind == ContentKind.Reaction,
+                TargetMessageId = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId),
+            };
             if (_options.EncryptedByRelay)
                 send.PerDevice = new RecipientCiphertexts
                 {

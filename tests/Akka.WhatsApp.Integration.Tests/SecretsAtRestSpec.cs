@@ -37,6 +37,54 @@ public abstract class SecretsAtRestSpec(MessagingNode fixture)
             Assert.False(Holds(stored, form), $"the device token is in the journal ({name})");
     }
 
+    /// <summary>
+    /// F7, "server cannot read message content" (#14): two `wa` profiles chat 1:1 and in a group, edit and react, with
+    /// distinctive texts that reach the other side; none of them is anywhere in what the server stored, raw or as hex,
+    /// while the group's name (metadata the server keeps in the clear) is found by the same scan.
+    /// </summary>
+    [Fact]
+    public async Task Nothing_a_wa_chat_says_is_in_the_journal()
+    {
+        var edge = await fixture.Node.EdgeEndpoint;
+        async Task<string> Wa(string profile, params string[] args)
+        {
+            var output = new StringWriter();
+            var code = await Cli.WaCommands.RunAsync(["--profile", profile, "--server", $"127.0.0.1:{edge.Port}", .. args], output, new StringReader(""));
+            Assert.True(code == 0, $"wa {string.Join(' ', args)} exited {code}: {output}");
+            return output.ToString();
+        }
+        async Task<(string Profile, string User)> Register()
+        {
+            var profile = Directory.CreateTempSubdirectory("wa-e2e-").FullName;
+            var phone = NewPhone();
+            await Wa(profile, "register", phone);
+            await Wa(profile, "verify", phone, "--management", fixture.Node.ManagementUri.ToString());
+            return (profile, Cli.Profile.Load(profile).UserId!);
+        }
+        var (alice, aliceId) = await Register();
+        var (bob, bobId) = await Register();
+        string Secret(string what) => $"{what}-{Guid.NewGuid():N}";
+        var (hello, edited, reaction, groupText, groupEdit, groupName) =
+            (Secret("hello"), Secret("edited"), Secret("reaction"), Secret("group"), Secret("group-edit"), Secret("name"));
+
+        var sent = (await Wa(alice, "send", bobId, hello)).Split(' ')[1];
+        await Wa(alice, "edit", bobId, sent, edited);
+        await Wa(bob, "react", aliceId, sent, reaction);
+        var group = (await Wa(alice, "group", "create", groupName, bobId)).Split(' ')[1];
+        var posted = (await Wa(alice, "group", "send", group, groupText)).Split(' ')[1];
+        await Wa(alice, "edit", group, posted, groupEdit);
+
+        var atBob = await Wa(bob, "listen", "--seconds", "3");
+        foreach (var text in new[] { hello, edited, groupText, groupEdit })
+            Assert.Contains(text, atBob);
+        Assert.Contains(reaction, await Wa(alice, "listen", "--seconds", "3"));
+
+        var stored = await StoredAsync(fixture.Settings);
+        Assert.True(Holds(stored, Encoding.UTF8.GetBytes(groupName)), "the scan does not see what the node stored: it proves nothing");
+        foreach (var text in new[] { hello, edited, reaction, groupText, groupEdit })
+            Assert.False(Holds(stored, Encoding.UTF8.GetBytes(text)), $"\"{text}\" is readable in the journal");
+    }
+
     /// <summary>The token raw, as hex text and as base64 text (with and without padding, URL-safe too).</summary>
     private static IEnumerable<(string Name, byte[] Bytes)> Forms(byte[] token)
     {
