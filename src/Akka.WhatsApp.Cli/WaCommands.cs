@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Crypto;
 using Akka.WhatsApp.Client.Storage;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
@@ -100,6 +101,8 @@ public static partial class WaCommands
             var text = TextOf(p.GetValue(textArgument)!, input);
             var id = await SendTextAsync(device, ChatId.User(to), text, ct);
             output.WriteLine($"✓ {id.Hex} at {id.At:HH:mm:ss}");
+            if (id.Warning is { } warning)
+                output.WriteLine(warning);
             await TellUnshownAsync(device, output, ct);
         });
 
@@ -158,7 +161,11 @@ public static partial class WaCommands
                         continue;
                     var sent = await SendTextAsync(device, conversation, line, stop.Token);
                     lock (output)
+                    {
                         output.WriteLine($"[{sent.At.ToLocalTime():HH:mm:ss}] you: {line}  ✓");
+                        if (sent.Warning is { } warning)
+                            output.WriteLine(warning);
+                    }
                 }
                 // End of input: stay until --seconds, if given, to see the answers.
                 if (p.GetValue(forOption) > 0)
@@ -182,6 +189,8 @@ public static partial class WaCommands
                 var conversation = await ChatOfAsync(device.Client, p.GetValue(chatArgument)!, ct);
                 var sent = await SendTextAsync(device, conversation, TextOf(p.GetValue(content)!, input), ct, kind, target.ToByteArray());
                 output.WriteLine($"✓ {sent.Hex} at {sent.At:HH:mm:ss}");
+                if (sent.Warning is { } warning)
+                    output.WriteLine(warning);
                 await TellUnshownAsync(device, output, ct);
             });
             return command;
@@ -189,6 +198,56 @@ public static partial class WaCommands
         var edit = ChangeCommand("edit", "change the text of a message you sent (within the edit window)", ContentKind.Edit, textArgument);
         var react = ChangeCommand("react", "react to a message with an emoji", ContentKind.Reaction,
             new Argument<string>("emoji") { Description = "the reaction, e.g. 👍" });
+
+        var safety = new Command("safety", "show the safety number (and QR payload) to compare with a contact in person") { toArgument };
+        safety.SetAction(async (p, ct) =>
+        {
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            var contact = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
+            var (number, qr, verified) = await SafetyAsync(device, contact, output, ct);
+            output.WriteLine($"safety number with {contact}{(verified ? " (verified)" : "")}:");
+            output.WriteLine(number[..35]);
+            output.WriteLine(number[36..]);
+            output.WriteLine($"QR payload: {Convert.ToBase64String(qr.ToByteArray())}");
+            if (!verified)
+                output.WriteLine($"compare it with {contact}'s screen, then run `wa verify-contact {contact} <number>`");
+        });
+
+        var numberArgument = new Argument<string[]>("number")
+        {
+            Description = "the 60 digits the contact's `wa safety` shows (spaces allowed), or its QR payload", Arity = ArgumentArity.OneOrMore,
+        };
+        var verifyContact = new Command("verify-contact", "mark a contact verified once their safety number matches yours") { toArgument, numberArgument };
+        verifyContact.SetAction(async (p, ct) =>
+        {
+            await using var device = await DeviceAsync(p, holds: false, ct);
+            var contact = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
+            var (number, qr, _) = await SafetyAsync(device, contact, output, ct);
+            var given = string.Concat(string.Concat(p.GetValue(numberArgument)!).Where(c => !char.IsWhiteSpace(c)));
+            var digits = string.Concat(given.Where(char.IsAsciiDigit));
+            bool matches;
+            if (digits.Length == given.Length)
+                matches = digits == number.Replace(" ", "", StringComparison.Ordinal);
+            else
+            {
+                SafetyQr scanned;
+                try
+                {
+                    scanned = SafetyQr.Parser.ParseFrom(Convert.FromBase64String(given));
+                }
+                catch (Exception e) when (e is FormatException or InvalidProtocolBufferException)
+                {
+                    throw new CliException("give the 60 digits of the safety number, or the QR payload `wa safety` prints");
+                }
+                matches = scanned.LocalUserId == contact && scanned.RemoteUserId == device.Profile.UserId
+                          && scanned.LocalFingerprint.Equals(qr.RemoteFingerprint) && scanned.RemoteFingerprint.Equals(qr.LocalFingerprint);
+            }
+            if (!matches)
+                throw new CliException($"the safety numbers differ: {contact} is NOT verified (someone may be in between, or a device changed: compare again)");
+            var keys = device.Client.Encryption!.Keys;
+            keys.MarkVerified(contact, (await device.Client.GetIdentityKeysAsync(contact, ct)).Devices.Select(d => (d.DeviceId, d.IdentityKey.ToByteArray())));
+            output.WriteLine($"{contact} is verified");
+        });
 
         var history = new Command("history", "show what this profile stored of a chat (or the list of chats)") { optionalChatArgument };
         history.Options.Add(limitOption);
@@ -266,7 +325,7 @@ public static partial class WaCommands
 
         foreach (var command in new[]
                  {
-                     register, verify, login, send, edit, react, listen, chat, history, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
+                     register, verify, login, send, edit, react, listen, chat, history, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
@@ -341,7 +400,8 @@ public static partial class WaCommands
 
     private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(10);
 
-    private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq);
+    /// <summary>A sent message; <paramref name="Warning"/> when the contact's security code changed and the user has not looked at it yet.</summary>
+    private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq, string? Warning);
 
     /// <summary>
     /// Sends a text (or, with <paramref name="kind"/> and <paramref name="target"/>, an edit or a reaction) to a user or
@@ -365,7 +425,36 @@ public static partial class WaCommands
             (id, at) = (result.MessageId, result.ServerTimestamp);
         }
         device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, kind, body, groupSeq);
-        return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq);
+        var warning = !chat.IsGroup && device.Client.Encryption?.Keys.Identities(chat.Id).Any(i => i.Changed) == true
+            ? $"⚠ your security code with {chat.Id} changed: `wa safety {chat.Id}` shows the new one"
+            : null;
+        return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq, warning);
+    }
+
+    /// <summary>
+    /// The safety number with a contact, from the identity keys of both users' current devices (PROTOCOL.md §13a). The
+    /// contact's keys the server names are recorded first, so that a key other than the one this device's sessions use
+    /// shows as a change (and unverifies the contact) instead of being verified silently.
+    /// </summary>
+    private static async Task<(string Number, SafetyQr Qr, bool Verified)> SafetyAsync(DeviceSession device, string contact, TextWriter output,
+        CancellationToken ct)
+    {
+        if (device.Client.Encryption is not { } e2e)
+            throw new CliException("another `wa listen` or `wa chat` holds this profile's keys: run this command there, or stop it first");
+        var self = device.Profile.UserId!;
+        var mine = (await device.Client.GetIdentityKeysAsync(self, ct)).Devices
+            .Where(d => d.DeviceId != device.Profile.DeviceId).Select(d => d.IdentityKey.ToByteArray()).Append(e2e.Identity.PublicKey).ToList();
+        var theirs = (await device.Client.GetIdentityKeysAsync(contact, ct)).Devices;
+        if (theirs.Count == 0)
+            throw new CliException($"{contact} has published no identity key yet");
+        foreach (var d in theirs)
+            if (e2e.Keys.SeeIdentity(contact, d.DeviceId, d.IdentityKey.ToByteArray()))
+                output.WriteLine($"⚠ {contact}'s device {d.DeviceId} has a new security code");
+        var keys = theirs.Select(d => d.IdentityKey.ToByteArray()).ToList();
+        var current = theirs.Select(d => d.DeviceId).ToHashSet();
+        var verified = e2e.Keys.Identities(contact).Where(i => current.Contains(i.DeviceId)).All(i => i.Verified);
+        e2e.Keys.AcknowledgeChanges(contact);
+        return (SafetyNumber.Compute(self, mine, contact, keys), SafetyNumber.Qr(self, mine, contact, keys), verified);
     }
 
     private static async Task TellUnshownAsync(DeviceSession device, TextWriter output, CancellationToken ct)
@@ -474,6 +563,12 @@ public static partial class WaCommands
                 break;
             case BacklogDone:
                 output.WriteLine("— up to date —");
+                break;
+            case SecurityCodeChanged changed:
+                output.WriteLine($"⚠ your security code with {changed.UserId} changed (device {changed.DeviceId}): `wa safety {changed.UserId}` to verify it again");
+                break;
+            case UndecryptableMessage failed:
+                output.WriteLine($"(a message from {failed.Deliver.FromUserId} could not be decrypted: {failed.Reason}; asked their device to send it again)");
                 break;
             case Disconnected d:
                 output.WriteLine($"disconnected: {d.Reason}{(d.WillReconnect ? "; reconnecting" : "")}");

@@ -180,6 +180,46 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task Safety_numbers_match_on_both_sides_verify_a_contact_and_a_reinstall_changes_them_and_warns()
+    {
+        var (alice, aliceId, _) = await NewProfileAsync("alice");
+        var (bob, bobId, _) = await NewProfileAsync("bob");
+        await WaAsync(alice, "send", bobId, "hi");
+        await WaAsync(bob, "listen", "--seconds", "1");
+
+        static string Number(string screen) => string.Join(' ', screen.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^([0-9]{5} ){5}[0-9]{5}$")));
+        var atAlice = await WaAsync(alice, "safety", bobId);
+        var atBob = await WaAsync(bob, "safety", aliceId);
+        Assert.Matches("^([0-9]{5} ){11}[0-9]{5}$", Number(atAlice));
+        Assert.Equal(Number(atAlice), Number(atBob));
+        Assert.DoesNotContain("(verified)", atAlice);
+
+        var output = new StringWriter();
+        var wrong = string.Concat(Number(atBob).Reverse());
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", alice, "--server", $"127.0.0.1:{fixture.Edge.Port}", "verify-contact", bobId, wrong], output));
+        Assert.Contains("NOT verified", output.ToString());
+        Assert.Contains($"{bobId} is verified", await WaAsync(alice, "verify-contact", bobId, Number(atBob)));
+        // Scanning the QR payload alice shows verifies her on bob's side; bob's own payload does not.
+        static string Qr(string screen) => screen.Split('\n').Single(l => l.StartsWith("QR payload: ", StringComparison.Ordinal))["QR payload: ".Length..].Trim();
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", bob, "--server", $"127.0.0.1:{fixture.Edge.Port}", "verify-contact", aliceId, Qr(atBob)], output));
+        Assert.Contains($"{aliceId} is verified", await WaAsync(bob, "verify-contact", aliceId, Qr(atAlice)));
+        Assert.Contains($"safety number with {bobId} (verified)", await WaAsync(alice, "safety", bobId));
+
+        // Bob's device loses its keys (a reinstall that kept the login): it publishes new ones. Alice's next message
+        // goes to the new keys, and she is told the code changed.
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(DeviceSession.KeysPath(bob) + suffix);
+        await WaAsync(bob, "login");
+        var sent = await WaAsync(alice, "send", bobId, "after the reinstall");
+        Assert.Contains($"security code with {bobId} changed", sent);
+        Assert.Contains("after the reinstall", await WaAsync(bob, "listen", "--seconds", "2"));
+        var now = await WaAsync(alice, "safety", bobId);
+        Assert.DoesNotContain("(verified)", now);
+        Assert.NotEqual(Number(atAlice), Number(now));
+        Assert.DoesNotContain("security code", await WaAsync(alice, "send", bobId, "looked at it"));
+    }
+
+    [Fact]
     public async Task Commands_without_credentials_explain_what_to_do()
     {
         var empty = Directory.CreateTempSubdirectory("wa-empty-").FullName;

@@ -319,6 +319,10 @@ public sealed class KeyStore : IDisposable
         }
     }
 
+    /// <summary>The user looked at the new security code (without verifying it): no more warnings about that change.</summary>
+    public void AcknowledgeChanges(string userId) =>
+        Write("UPDATE identities SET changed = 0 WHERE user_id = $user", ("$user", userId));
+
     /// <summary>True when every device of <paramref name="userId"/> this store knows was verified with its current key.</summary>
     public bool IsVerified(string userId)
     {
