@@ -234,7 +234,8 @@ public sealed partial class ProtocolSchemaSpec
     }
 
     private static IEnumerable<MessageDescriptor> AllMessages() =>
-        Frame.Descriptor.File.Dependencies.Append(Frame.Descriptor.File)
+        // e2e.proto is not on the wire between client and server (it is inside the ciphertexts), so Frame does not import it.
+        Frame.Descriptor.File.Dependencies.Append(Frame.Descriptor.File).Append(E2eContent.Descriptor.File)
             .SelectMany(f => f.Dependencies.Append(f))
             .Distinct()
             .SelectMany(f => f.MessageTypes)
