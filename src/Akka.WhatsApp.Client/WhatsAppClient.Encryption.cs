@@ -81,6 +81,13 @@ public sealed partial class WhatsAppClient
         try
         {
             var known = _devices.GetValueOrDefault(user) ?? e2e.Keys.KnownDevices(user);
+            if (known is null && self)
+            {
+                // This user's own list comes from the account, so that no bundle (and one-time key) of this device is taken for nothing.
+                var list = await RequestAsync(new Frame { ListDevices = new ListDevices() }, cancellationToken);
+                known = [.. (list.DeviceList?.Devices.Select(d => d.DeviceId) ?? []).Append(Credentials.DeviceId).Distinct().Order()];
+                e2e.Keys.SetKnownDevices(user, known);
+            }
             var missing = known?.Where(d => !(self && d == Credentials.DeviceId) && !e2e.HasSession(user, d)).ToArray();
             if (known is null || missing!.Length > 0)
             {

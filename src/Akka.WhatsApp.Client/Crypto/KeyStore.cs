@@ -44,6 +44,16 @@ public sealed class KeyStore : IDisposable
         return store;
     }
 
+    /// <summary>A store that lives as long as the process (load generators, tests): nothing is written to disk.</summary>
+    public static KeyStore InMemory()
+    {
+        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = ":memory:", Pooling = false }.ToString());
+        db.Open();
+        var store = new KeyStore(db, ":memory:");
+        store.Migrate();
+        return store;
+    }
+
     private void Migrate()
     {
         Execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");

@@ -83,11 +83,12 @@ public sealed record LoadContext
     }
 
     /// <summary>Logs every user in (ConnectConcurrency at a time); connection i uses <see cref="OptionsFor"/>(i).</summary>
-    public async Task<List<WhatsAppClient>> ConnectAsync(IReadOnlyList<Credentials> users, CancellationToken cancellationToken)
+    public async Task<List<WhatsAppClient>> ConnectAsync(IReadOnlyList<Credentials> users, CancellationToken cancellationToken,
+        Func<int, ClientOptions>? options = null)
     {
         var clients = new WhatsAppClient[users.Count];
         await Parallel.ForAsync(0, users.Count, new ParallelOptions { MaxDegreeOfParallelism = ConnectConcurrency, CancellationToken = cancellationToken },
-            async (i, ct) => clients[i] = await WhatsAppClient.ConnectAsync(OptionsFor(i), users[i], cancellationToken: ct));
+            async (i, ct) => clients[i] = await WhatsAppClient.ConnectAsync((options ?? OptionsFor)(i), users[i], cancellationToken: ct));
         return [.. clients];
     }
 

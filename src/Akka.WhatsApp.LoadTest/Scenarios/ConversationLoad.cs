@@ -28,11 +28,21 @@ public sealed class ConversationLoad : IAsyncDisposable
         _readers = clients.Select((c, i) => Task.Run(() => ReadAsync(c, i))).ToList();
     }
 
-    public static async Task<ConversationLoad> StartAsync(LoadContext context, int users, CancellationToken cancellationToken)
+    /// <param name="encrypt">
+    /// Each user encrypts end to end as `wa` does (PROTOCOL.md §13a; its keys in memory, published at login): the
+    /// server's work is the same apart from the bundle fetches and the first, larger, prekey message per conversation.
+    /// </param>
+    public static async Task<ConversationLoad> StartAsync(LoadContext context, int users, CancellationToken cancellationToken, bool encrypt = false)
     {
         if (users < 2)
             throw new ArgumentException("--users must be at least 2: messages go to a peer");
-        return new ConversationLoad(context, await context.OnlineUsersAsync(users, cancellationToken));
+        if (!encrypt)
+            return new ConversationLoad(context, await context.OnlineUsersAsync(users, cancellationToken));
+        context.Progress.WriteLine($"loadtest: provisioning {users} users (end-to-end encrypted)");
+        var credentials = await context.ProvisionAsync(users, cancellationToken);
+        context.Progress.WriteLine($"loadtest: connecting {users} users and publishing their keys");
+        return new ConversationLoad(context,
+            await context.ConnectAsync(credentials, cancellationToken, i => context.OptionsFor(i) with { Keys = Client.Crypto.KeyStore.InMemory() }));
     }
 
     public int Users => _clients.Count;
@@ -117,6 +127,8 @@ public sealed class ConversationLoad : IAsyncDisposable
     {
         await LoadContext.DisposeAllAsync(_clients);
         await Task.WhenAll(_readers);
+        foreach (var client in _clients)
+            client.Encryption?.Keys.Dispose();
     }
 
     /// <summary>One step's bookkeeping, fed by the send continuations and by every receiving client.</summary>

@@ -11,6 +11,7 @@ public sealed class OneToOneScenario : IScenario
         1:1 messages between online users at open-loop rates: send→ack and send→receive latency, delivered/s, losses.
           --users 200  --rate 1000 (or a list: 500,1000,2000)  --warmup 5  --seconds 15  --size 100
           --late-ms 1000 (slower arrivals count as late)  --drain 10 (seconds to wait for stragglers)
+          --encrypt off (on: every user encrypts end to end, as `wa` does)
         """;
 
     public async Task<ScenarioRun> RunAsync(LoadContext context, ScenarioArgs args, CancellationToken cancellationToken)
@@ -22,16 +23,22 @@ public sealed class OneToOneScenario : IScenario
         var size = args.Int("size", 100);
         var late = TimeSpan.FromMilliseconds(args.Double("late-ms", 1000));
         var drain = TimeSpan.FromSeconds(args.Double("drain", 10));
+        var encrypt = args.String("encrypt", "off") switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new ArgumentException($"--encrypt is on or off, not '{other}'"),
+        };
         var started = DateTimeOffset.UtcNow;
 
-        await using var load = await ConversationLoad.StartAsync(context, users, cancellationToken);
+        await using var load = await ConversationLoad.StartAsync(context, users, cancellationToken, encrypt);
         var steps = new List<StepResult>();
         foreach (var rate in rates)
             steps.Add(await load.RunStepAsync(rate, warmup, seconds, size, late, drain, cancellationToken));
         return new ScenarioRun
         {
             Scenario = Name,
-            Title = $"one-to-one: {users} online users, {size} B messages to random peers",
+            Title = $"one-to-one: {users} online users, {size} B messages to random peers{(encrypt ? ", end-to-end encrypted" : "")}",
             StartedAt = started,
             Parameters = new(args.Used),
             Steps = steps,

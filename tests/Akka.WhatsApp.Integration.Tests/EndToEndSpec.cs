@@ -1,0 +1,146 @@
+using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Crypto;
+using Akka.WhatsApp.Client.Storage;
+using Akka.WhatsApp.Host;
+using Akka.WhatsApp.Testing;
+using Akka.WhatsApp.Protocol;
+using Xunit;
+using static Akka.WhatsApp.Integration.Tests.TestUsers;
+
+namespace Akka.WhatsApp.Integration.Tests;
+
+public sealed class PostgresEndToEndNode() : MessagingNode(JournalKind.Postgres);
+
+/// <summary>
+/// The SDK's encryption layer through a real node on PostgreSQL (PROTOCOL.md §13a): sessions from the key directory,
+/// a message that cannot be decrypted asked again and re-encrypted by its sender, sender keys replaced when a member goes.
+/// </summary>
+public sealed class EndToEndSpec(PostgresEndToEndNode fixture) : IClassFixture<PostgresEndToEndNode>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("wa-e2e-it-").FullName;
+    private readonly List<IDisposable> _stores = [];
+
+    private sealed record Device(WhatsAppClient Client, MessageStore Store, KeyStore Keys) : IAsyncDisposable
+    {
+        public EndToEnd E2e => Client.Encryption!;
+
+        public async Task<SendResult> SendTextAsync(string to, string text)
+        {
+            var result = await Client.SendAsync(to, Payload(text));
+            Store.RecordSent(Client.Credentials.UserId, Client.Credentials.DeviceId, ChatId.User(to), result.MessageId, result.ServerTimestamp,
+                ContentKind.Text, Payload(text));
+            return result;
+        }
+
+        public async ValueTask DisposeAsync() => await Client.DisposeAsync();
+    }
+
+    private async Task<Device> DeviceAsync(Credentials? credentials = null)
+    {
+        credentials ??= await RegisterAsync(fixture.Node);
+        var name = $"{credentials.UserId}-{credentials.DeviceId}";
+        var store = MessageStore.Open(Path.Combine(_folder, name + "-messages.db"));
+        var keys = KeyStore.Open(Path.Combine(_folder, name + "-keys.db"));
+        _stores.Add(store);
+        _stores.Add(keys);
+        var client = await WhatsAppClient.ConnectAsync(await OptionsAsync(fixture.Node) with { Store = store, Keys = keys }, credentials);
+        return new Device(client, store, keys);
+    }
+
+    [Fact]
+    public async Task Keys_are_published_at_login_and_messages_travel_encrypted_both_ways()
+    {
+        await using var alice = await DeviceAsync();
+        var bobCredentials = await RegisterAsync(fixture.Node);
+        await using (var first = await DeviceAsync(bobCredentials))
+        {
+            var count = await first.Client.GetPreKeyCountAsync();
+            Assert.Equal((100u, 20u), (count.OneTimePrekeys, count.OneTimeKemPrekeys));
+            Assert.NotEqual(0u, count.KemLastResortPrekeyId);
+        }
+
+        // Bob is offline: what the server holds for him is ciphertext.
+        await alice.SendTextAsync(bobCredentials.UserId, "first");
+        var raw = Assert.Single(await RawBacklogAsync(fixture.Node, bobCredentials));
+        Assert.Equal(CiphertextType.PrekeyMessage, raw.CiphertextType);
+        Assert.DoesNotContain("first", System.Text.Encoding.UTF8.GetString(raw.Ciphertext.ToByteArray()));
+        await using var bob = await DeviceAsync(bobCredentials);
+        var got = (await bob.Client.NextAsync<MessageReceived>()).Single();
+        Assert.Equal(("first", CiphertextType.Plaintext), (got.Text(), got.Deliver.CiphertextType));
+        Assert.Equal("first", System.Text.Encoding.UTF8.GetString(Assert.Single(bob.Store.History(ChatId.User(alice.Client.Credentials.UserId))).Body.Span));
+
+        await bob.SendTextAsync(alice.Client.Credentials.UserId, "reply");
+        Assert.Equal("reply", (await alice.Client.NextAsync<MessageReceived>()).Single().Text());
+        Assert.Equal(99u, (await bob.Client.GetPreKeyCountAsync()).OneTimePrekeys); // alice took one, once
+    }
+
+    [Fact]
+    public async Task A_message_the_recipient_cannot_decrypt_is_asked_again_and_arrives_re_encrypted_under_its_id()
+    {
+        await using var alice = await DeviceAsync();
+        await using var bob = await DeviceAsync();
+        var aliceId = alice.Client.Credentials.UserId;
+        await alice.SendTextAsync(bob.Client.Credentials.UserId, "one");
+        Assert.Equal("one", (await bob.Client.NextAsync<MessageReceived>()).Single().Text());
+
+        // Bob loses the session (a restore from an old backup): alice's next prekey message names a one-time key he used.
+        bob.E2e.Forget(aliceId, 1);
+        var lost = await alice.SendTextAsync(bob.Client.Credentials.UserId, "two");
+        var failed = (await bob.Client.NextAsync<UndecryptableMessage>()).Single();
+        Assert.Equal(lost.MessageId, failed.Deliver.MessageId);
+
+        // Alice's device answers the RETRY_REQUEST from its store with a new session; bob gets "two" under the same id.
+        var again = (await bob.Client.NextAsync<MessageReceived>()).Single();
+        Assert.Equal(("two", lost.MessageId), (again.Text(), again.Deliver.MessageId));
+        Assert.Equal(lost.ServerTimestamp, again.Deliver.ServerTimestamp);
+        Assert.Contains(bob.Store.History(ChatId.User(aliceId)), m => m.MessageId == MessageStore.Hex(lost.MessageId));
+        await alice.SendTextAsync(bob.Client.Credentials.UserId, "three");
+        Assert.Equal("three", (await bob.Client.NextAsync<MessageReceived>()).Single().Text());
+    }
+
+    [Fact]
+    public async Task Group_members_read_the_sender_key_messages_and_a_removal_rotates_the_key()
+    {
+        await using var alice = await DeviceAsync();
+        await using var bob = await DeviceAsync();
+        await using var carol = await DeviceAsync();
+        var (bobId, carolId) = (bob.Client.Credentials.UserId, carol.Client.Credentials.UserId);
+        var group = (await alice.Client.CreateGroupAsync("friends", [bobId, carolId])).Group.GroupId;
+
+        await alice.Client.GroupSendAsync(group, Payload("hello both"));
+        foreach (var member in new[] { bob, carol })
+            Assert.Equal("hello both", (await NextTextAsync(member)).Text());
+        var firstKey = alice.E2e.OwnSenderKey(group, out _).KeyId;
+        await alice.Client.GroupSendAsync(group, Payload("still the same key"));
+        Assert.Equal(firstKey, alice.E2e.OwnSenderKey(group, out _).KeyId);
+
+        await alice.Client.RemoveMembersAsync(group, [carolId]);
+        await alice.Client.GroupSendAsync(group, Payload("carol is gone"));
+        Assert.NotEqual(firstKey, alice.E2e.OwnSenderKey(group, out _).KeyId);
+        Assert.DoesNotContain(alice.Keys.SharedWith(group, alice.E2e.OwnSenderKey(group, out _).KeyId), s => s.User == carolId);
+        var texts = new List<string>();
+        await Eventually.Until(async () =>
+        {
+            texts.AddRange((await bob.Client.DrainAsync(TimeSpan.FromMilliseconds(300))).OfType<MessageReceived>()
+                .Where(m => m.Deliver.Kind == ContentKind.Text).Select(m => m.Text()));
+            return texts.Contains("carol is gone");
+        }, TimeSpan.FromSeconds(20), "bob to read the message under the new key");
+        Assert.DoesNotContain(carol.Store.History(ChatId.Group(group)), m => m.Body.Length > 0 && System.Text.Encoding.UTF8.GetString(m.Body.Span) == "carol is gone");
+    }
+
+    /// <summary>The next message with text (group events come as SYSTEM messages first).</summary>
+    private static async Task<MessageReceived> NextTextAsync(Device device)
+    {
+        while (true)
+            if ((await device.Client.NextAsync<MessageReceived>()).Single() is { Deliver.Kind: ContentKind.Text } message)
+                return message;
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+            store.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
