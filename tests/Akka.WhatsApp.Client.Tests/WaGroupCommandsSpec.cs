@@ -108,10 +108,11 @@ public sealed class WaGroupCommandsSpec : IDisposable
                                 DeviceId = 1, RegistrationId = bobUpload.RegistrationId, IdentityKey = bobUpload.IdentityKey, SignedPrekey = bobUpload.SignedPrekey,
                                 OneTimePrekey = bobUpload.OneTimePrekeys[0], KemPrekey = bobUpload.OneTimeKemPrekeys[0],
                             }
-                            : new PreKeyBundle { DeviceId = 1 }, // alice's own, this device: skipped
+                            : throw new InvalidOperationException("alice's own list comes from ListDevices: no bundle of hers is fetched"),
                     },
                 },
             },
+            Frame.PacketOneofCase.ListDevices => new Frame { DeviceList = new DeviceList { Devices = { new DeviceInfo { DeviceId = 1 } } } },
             Frame.PacketOneofCase.Send => new Frame { SendResult = new SendResult { MessageId = f.Send.MessageId, ServerTimestamp = 1_700_000_000_000 } },
             _ => new Frame { GroupSendResult = new GroupSendResult { MessageId = f.GroupSend.MessageId, GroupSeq = 12, ServerTimestamp = 1_700_000_000_000 } },
         });
