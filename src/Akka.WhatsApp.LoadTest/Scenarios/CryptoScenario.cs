@@ -32,6 +32,10 @@ public sealed class CryptoScenario : IScenario
         var steps = new List<StepResult>();
         try
         {
+            // A short pass first, so that the measured ones do not pay for the JIT.
+            foreach (var _ in Measure("warm-up", KeyStore.InMemory, 20, 200, size, cancellationToken))
+            {
+            }
             foreach (var durable in new[] { false, true })
             {
                 var n = 0;
