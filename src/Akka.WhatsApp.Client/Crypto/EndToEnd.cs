@@ -26,7 +26,10 @@ public sealed class EndToEnd
     public static readonly TimeSpan SignedPreKeyRotation = TimeSpan.FromDays(7);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(string, uint), RatchetSession> _sessions = [];
+    /// <summary>Earlier sessions kept per remote device, for messages still in flight under them.</summary>
+    public const int MaxPreviousSessions = 4;
+
+    private readonly Dictionary<(string, uint), Sessions> _sessions = [];
     private readonly Dictionary<(string, string, uint), SenderKeyChain> _senderKeys = [];
     private readonly HashSet<(string, uint)> _dirtySessions = [];
     private readonly HashSet<(string, string, uint)> _dirtySenderKeys = [];
@@ -97,7 +100,7 @@ public sealed class EndToEnd
     public uint RegistrationIdOf(string user, uint device)
     {
         lock (_gate)
-            return Session(user, device)?.RemoteRegistrationId ?? 0;
+            return Session(user, device)?.Current.RemoteRegistrationId ?? 0;
     }
 
     /// <summary>The devices of a user this device has sessions with.</summary>
@@ -112,8 +115,10 @@ public sealed class EndToEnd
         var session = Pqxdh.Initiate(Identity, bundle);
         lock (_gate)
         {
-            _sessions[(user, bundle.DeviceId)] = session;
-            Keys.Save([(user, bundle.DeviceId, session.State)]);
+            var sessions = Session(user, bundle.DeviceId) ?? new Sessions();
+            sessions.Use(session);
+            _sessions[(user, bundle.DeviceId)] = sessions;
+            Keys.Save([(user, bundle.DeviceId, sessions.Record)]);
             _dirtySessions.Remove((user, bundle.DeviceId));
         }
         return Keys.SeeIdentity(user, bundle.DeviceId, bundle.IdentityKey.ToByteArray());
@@ -136,9 +141,10 @@ public sealed class EndToEnd
         var plaintext = Padded(content).ToByteArray();
         lock (_gate)
         {
-            var session = Session(user, device) ?? throw new InvalidOperationException($"no session with {user} device {device}");
+            var sessions = Session(user, device) ?? throw new InvalidOperationException($"no session with {user} device {device}");
+            var session = sessions.Current;
             var message = session.Encrypt(plaintext);
-            Keys.Save([(user, device, session.State)]);
+            Keys.Save([(user, device, sessions.Record)]);
             _dirtySessions.Remove((user, device));
             if (session.Pending is { } pending)
             {
@@ -192,8 +198,9 @@ public sealed class EndToEnd
         lock (_gate)
         {
             // The initiator repeats its prekey message until it hears back: the session it set up is the one to use.
-            if (Session(user, device) is { } existing && existing.BaseKey.Equals(message.BaseKey))
-                return new Decrypted(Content(Decrypt(user, device, existing, message.Message)), false);
+            var sessions = Session(user, device);
+            if (sessions?.WithBaseKey(message.BaseKey) is { } existing)
+                return new Decrypted(Content(Decrypt(user, device, sessions, existing, message.Message)), false);
             var signed = Keys.SignedPreKeySecret(message.SignedPrekeyId)
                          ?? throw new CryptographicException($"the signed prekey {message.SignedPrekeyId} is not (or no longer) this device's");
             byte[]? oneTime = null;
@@ -204,7 +211,10 @@ public sealed class EndToEnd
                                ?? throw new CryptographicException($"the ML-KEM prekey {message.KemPrekeyId} was used already");
             var session = Pqxdh.Respond(Identity, message, signed, oneTime, kemSeed);
             var content = Content(session.Decrypt(message.Message));
-            _sessions[(user, device)] = session;
+            // The new session becomes the one to send with; the one it replaces stays for what is still in flight under it.
+            sessions ??= new Sessions();
+            sessions.Use(session);
+            _sessions[(user, device)] = sessions;
             _dirtySessions.Add((user, device));
             _usedPreKeys.Add((message.OneTimePrekeyId, message.KemPrekeyId));
             var changed = Keys.SeeIdentity(user, device, message.IdentityKey.ToByteArray());
@@ -216,14 +226,31 @@ public sealed class EndToEnd
     {
         lock (_gate)
         {
-            var session = Session(user, device) ?? throw new CryptographicException($"no session with {user} device {device}");
-            return new Decrypted(Content(Decrypt(user, device, session, message)), false);
+            var sessions = Session(user, device) ?? throw new CryptographicException($"no session with {user} device {device}");
+            CryptographicException? failure = null;
+            foreach (var session in sessions.All)
+            {
+                try
+                {
+                    return new Decrypted(Content(Decrypt(user, device, sessions, session, message)), false);
+                }
+                catch (CryptographicException e)
+                {
+                    failure ??= e;
+                }
+            }
+            throw failure!;
         }
     }
 
-    private byte[] Decrypt(string user, uint device, RatchetSession session, RatchetMessage message)
+    /// <summary>
+    /// Decrypts with one of the device's sessions; a session the other side answers in becomes the one to send with
+    /// (after two devices started sessions with each other at once, both settle on the one that was answered).
+    /// </summary>
+    private byte[] Decrypt(string user, uint device, Sessions sessions, RatchetSession session, RatchetMessage message)
     {
         var plaintext = session.Decrypt(message);
+        sessions.Use(session);
         _dirtySessions.Add((user, device));
         return plaintext;
     }
@@ -303,7 +330,7 @@ public sealed class EndToEnd
             if (_dirtySessions.Count == 0 && _dirtySenderKeys.Count == 0 && _usedPreKeys.Count == 0)
                 return;
             Keys.Save(
-                _dirtySessions.Select(k => (k.Item1, k.Item2, _sessions[k].State)).ToList(),
+                _dirtySessions.Select(k => (k.Item1, k.Item2, _sessions[k].Record)).ToList(),
                 _dirtySenderKeys.Where(_senderKeys.ContainsKey).Select(k => (k.Item1, k.Item2, k.Item3, _senderKeys[k].State)).ToList());
             foreach (var (oneTime, kem) in _usedPreKeys)
                 Keys.RemoveOneTimeKeys(oneTime, kem);
@@ -315,13 +342,55 @@ public sealed class EndToEnd
 
     // ---- helpers ----
 
-    private RatchetSession? Session(string user, uint device)
+    private Sessions? Session(string user, uint device)
     {
-        if (_sessions.TryGetValue((user, device), out var session))
-            return session;
-        if (Keys.LoadSession(user, device) is not { } state)
+        if (_sessions.TryGetValue((user, device), out var sessions))
+            return sessions;
+        if (Keys.LoadSession(user, device) is not { Current: not null } record)
             return null;
-        return _sessions[(user, device)] = new RatchetSession(state);
+        return _sessions[(user, device)] = new Sessions(record);
+    }
+
+    /// <summary>The sessions with one remote device: the current one first, then earlier ones, newest first.</summary>
+    private sealed class Sessions
+    {
+        private readonly List<RatchetSession> _all = [];
+
+        public Sessions()
+        {
+        }
+
+        public Sessions(State.SessionRecord record)
+        {
+            _all.Add(new RatchetSession(record.Current));
+            _all.AddRange(record.Previous.Select(p => new RatchetSession(p)));
+        }
+
+        public RatchetSession Current => _all[0];
+
+        /// <summary>A copy: decrypting may reorder the list.</summary>
+        public IReadOnlyList<RatchetSession> All => [.. _all];
+
+        public RatchetSession? WithBaseKey(ByteString baseKey) => _all.FirstOrDefault(s => s.BaseKey.Equals(baseKey));
+
+        /// <summary>Makes <paramref name="session"/> the one to send with, keeping at most <see cref="MaxPreviousSessions"/> others.</summary>
+        public void Use(RatchetSession session)
+        {
+            _all.Remove(session);
+            _all.Insert(0, session);
+            if (_all.Count > MaxPreviousSessions + 1)
+                _all.RemoveRange(MaxPreviousSessions + 1, _all.Count - MaxPreviousSessions - 1);
+        }
+
+        public State.SessionRecord Record
+        {
+            get
+            {
+                var record = new State.SessionRecord { Current = _all[0].State };
+                record.Previous.AddRange(_all.Skip(1).Select(s => s.State));
+                return record;
+            }
+        }
     }
 
     private SenderKeyChain? SenderKey(string group, string user, uint device)

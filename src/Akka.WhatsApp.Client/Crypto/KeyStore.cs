@@ -190,12 +190,12 @@ public sealed class KeyStore : IDisposable
 
     // ---- sessions ----
 
-    public State.Session? LoadSession(string userId, uint deviceId)
+    public State.SessionRecord? LoadSession(string userId, uint deviceId)
     {
         lock (_gate)
         {
             using var command = Command("SELECT state FROM sessions WHERE user_id = $user AND device_id = $device", ("$user", userId), ("$device", (long)deviceId));
-            return command.ExecuteScalar() is byte[] bytes ? State.Session.Parser.ParseFrom(bytes) : null;
+            return command.ExecuteScalar() is byte[] bytes ? State.SessionRecord.Parser.ParseFrom(bytes) : null;
         }
     }
 
@@ -213,7 +213,7 @@ public sealed class KeyStore : IDisposable
     }
 
     /// <summary>Writes sessions (and sender keys) in one durable transaction.</summary>
-    public void Save(IEnumerable<(string User, uint Device, State.Session Session)> sessions,
+    public void Save(IEnumerable<(string User, uint Device, State.SessionRecord Session)> sessions,
         IEnumerable<(string Group, string User, uint Device, State.SenderKey Key)>? senderKeys = null)
     {
         lock (_gate)

@@ -87,6 +87,29 @@ public sealed class EndToEndSpec : IDisposable
     }
 
     [Fact]
+    public void Two_devices_that_start_sessions_with_each_other_at_once_settle_on_one_and_lose_nothing()
+    {
+        var alice = NewDevice("alice");
+        var bob = NewDevice("bob");
+        var fromAlice = Send(alice, bob, "hi bob");
+        var fromBob = Send(bob, alice, "hi alice");
+        Assert.Equal((CiphertextType.PrekeyMessage, CiphertextType.PrekeyMessage), (fromAlice.Type, fromBob.Type));
+        // Crossing in flight: each side takes the other's prekey message, which replaces the session it had started.
+        Assert.Equal("hi bob", Receive(bob, alice, fromAlice));
+        Assert.Equal("hi alice", Receive(alice, bob, fromBob));
+        for (var i = 0; i < 5; i++)
+        {
+            var a = Send(alice, bob, $"a{i}");
+            var b = Send(bob, alice, $"b{i}");
+            Assert.Equal($"a{i}", Receive(bob, alice, a));
+            Assert.Equal($"b{i}", Receive(alice, bob, b));
+        }
+        // Messages still under an earlier session decrypt too.
+        var late = Send(alice, bob, "late");
+        Assert.Equal("late", Receive(bob, alice, late));
+    }
+
+    [Fact]
     public void A_hundred_messages_delivered_in_random_order_all_decrypt_and_a_replay_is_refused()
     {
         var alice = NewDevice("alice");
