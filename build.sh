@@ -118,6 +118,11 @@ BENCH
     load offline-sync --messages 10000
     load typing --signals 500
     load one-to-one --users 1000 --rate "${BENCH_RATES:-1000,2000,5000,10000}" --warmup 5 --seconds 15
+    # End-to-end encryption (#14): its cost in the SDK, and the 1:1 load with and without it in the generator
+    # (10 contacts each, so that the steps measure conversations under way, not their first prekey messages).
+    load crypto
+    load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15
+    load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15 --encrypt on
     load ramp --users 1000 --from 1000 --step 1000 --to 12000 --p99-ms 100 --warmup 3 --seconds 10
     # A 1,024-member group at rising rates (time to the last member), then 2 KB payloads (one stored copy per member).
     load group-fanout --members 1024 --rate "${BENCH_GROUP_RATES:-0.5,2,4,8}" --seconds 10

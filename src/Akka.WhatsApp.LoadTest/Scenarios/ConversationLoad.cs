@@ -32,17 +32,83 @@ public sealed class ConversationLoad : IAsyncDisposable
     /// Each user encrypts end to end as `wa` does (PROTOCOL.md §13a; its keys in memory, published at login): the
     /// server's work is the same apart from the bundle fetches and the first, larger, prekey message per conversation.
     /// </param>
-    public static async Task<ConversationLoad> StartAsync(LoadContext context, int users, CancellationToken cancellationToken, bool encrypt = false)
+    /// <param name="contacts">
+    /// How many peers each user talks to (0: anyone): user i's contacts are i ± 1 … i ± contacts/2, so every
+    /// conversation goes both ways, as chats do. With encryption their sessions are set up before the first step.
+    /// </param>
+    public static async Task<ConversationLoad> StartAsync(LoadContext context, int users, CancellationToken cancellationToken, bool encrypt = false,
+        int contacts = 0)
     {
         if (users < 2)
             throw new ArgumentException("--users must be at least 2: messages go to a peer");
+        if (contacts < 0 || contacts % 2 == 1 || contacts >= users)
+            throw new ArgumentException("--contacts is 0 (anyone) or an even number below --users");
         if (!encrypt)
-            return new ConversationLoad(context, await context.OnlineUsersAsync(users, cancellationToken));
+            return new ConversationLoad(context, await context.OnlineUsersAsync(users, cancellationToken)) { _contacts = contacts };
         context.Progress.WriteLine($"loadtest: provisioning {users} users (end-to-end encrypted)");
         var credentials = await context.ProvisionAsync(users, cancellationToken);
         context.Progress.WriteLine($"loadtest: connecting {users} users and publishing their keys");
-        return new ConversationLoad(context,
-            await context.ConnectAsync(credentials, cancellationToken, i => context.OptionsFor(i) with { Keys = Client.Crypto.KeyStore.InMemory() }));
+        var load = new ConversationLoad(context,
+            await context.ConnectAsync(credentials, cancellationToken, i => context.OptionsFor(i) with { Keys = Client.Crypto.KeyStore.InMemory() }))
+        {
+            _contacts = contacts,
+        };
+        if (contacts > 0)
+            await load.StartSessionsAsync(cancellationToken);
+        return load;
+    }
+
+    private int _contacts;
+
+    /// <summary>
+    /// Every pair of contacts exchanges a message each way, outside any step, so that the steps measure conversations
+    /// under way (ratchet messages) rather than their first, larger, prekey messages.
+    /// </summary>
+    private async Task StartSessionsAsync(CancellationToken cancellationToken)
+    {
+        var pairs = Enumerable.Range(0, _clients.Count).SelectMany(a => Enumerable.Range(1, _contacts / 2).Select(k => (A: a, B: (a + k) % _clients.Count))).ToList();
+        _context.Progress.WriteLine($"loadtest: starting {pairs.Count} encrypted conversations");
+        foreach (var (round, reverse) in new[] { (1, false), (2, true) })
+        {
+            var step = new StepTracker(Interlocked.Increment(ref _nextStep), TimeSpan.FromMinutes(1));
+            lock (_steps)
+                _steps[step.Id] = step;
+            using var gate = new SemaphoreSlim(64);
+            var sends = pairs.Select(async (pair, i) =>
+            {
+                var (from, to) = reverse ? (pair.B, pair.A) : (pair.A, pair.B);
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    var due = Stopwatch.GetTimestamp();
+                    var payload = Payload(HeaderBytes, due, step.Id, from, i);
+                    step.Sent();
+                    await Send(step, _clients[from], _clients[to].Credentials.UserId, payload, i, due, cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }).ToList();
+            await Task.WhenAll(sends);
+            var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+            while (step.Missing() > 0 && Stopwatch.GetTimestamp() < deadline)
+                await Task.Delay(50, cancellationToken);
+            lock (_steps)
+                _steps.Remove(step.Id);
+            if (step.Missing() > 0)
+                throw new InvalidOperationException($"{step.Missing()} of the session-starting messages (round {round}) never arrived");
+        }
+    }
+
+    private static byte[] Payload(int size, long due, int step, int from, long index)
+    {
+        var payload = new byte[Math.Max(HeaderBytes, size)];
+        BinaryPrimitives.WriteInt64LittleEndian(payload, due);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), step);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), from);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), index);
+        return payload;
     }
 
     public int Users => _clients.Count;
@@ -72,14 +138,19 @@ public sealed class ConversationLoad : IAsyncDisposable
             if (i == warmupItems)
                 cpuFrom = _context.Stats.Take();
             var from = Random.Shared.Next(_clients.Count);
-            var to = Random.Shared.Next(_clients.Count - 1);
-            if (to >= from)
-                to++;
-            var payload = new byte[Math.Max(HeaderBytes, size)];
-            BinaryPrimitives.WriteInt64LittleEndian(payload, due);
-            BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), step.Id);
-            BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), from);
-            BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), i);
+            int to;
+            if (_contacts > 0)
+            {
+                var offset = 1 + Random.Shared.Next(_contacts / 2);
+                to = (from + (Random.Shared.Next(2) == 0 ? offset : _clients.Count - offset)) % _clients.Count;
+            }
+            else
+            {
+                to = Random.Shared.Next(_clients.Count - 1);
+                if (to >= from)
+                    to++;
+            }
+            var payload = Payload(size, due, step.Id, from, i);
             step.Sent();
             sends.Add(Send(step, _clients[from], _clients[to].Credentials.UserId, payload, i, due, cancellationToken));
             if (sends.Count > 50_000)

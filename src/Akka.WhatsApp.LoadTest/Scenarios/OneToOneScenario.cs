@@ -11,7 +11,7 @@ public sealed class OneToOneScenario : IScenario
         1:1 messages between online users at open-loop rates: send→ack and send→receive latency, delivered/s, losses.
           --users 200  --rate 1000 (or a list: 500,1000,2000)  --warmup 5  --seconds 15  --size 100
           --late-ms 1000 (slower arrivals count as late)  --drain 10 (seconds to wait for stragglers)
-          --encrypt off (on: every user encrypts end to end, as `wa` does)
+          --encrypt off (on: every user encrypts end to end, as `wa` does)  --contacts 0 (each user talks to this many peers; 0 = anyone)
         """;
 
     public async Task<ScenarioRun> RunAsync(LoadContext context, ScenarioArgs args, CancellationToken cancellationToken)
@@ -31,14 +31,15 @@ public sealed class OneToOneScenario : IScenario
         };
         var started = DateTimeOffset.UtcNow;
 
-        await using var load = await ConversationLoad.StartAsync(context, users, cancellationToken, encrypt);
+        var contacts = args.Int("contacts", 0);
+        await using var load = await ConversationLoad.StartAsync(context, users, cancellationToken, encrypt, contacts);
         var steps = new List<StepResult>();
         foreach (var rate in rates)
             steps.Add(await load.RunStepAsync(rate, warmup, seconds, size, late, drain, cancellationToken));
         return new ScenarioRun
         {
             Scenario = Name,
-            Title = $"one-to-one: {users} online users, {size} B messages to random peers{(encrypt ? ", end-to-end encrypted" : "")}",
+            Title = $"one-to-one: {users} online users, {size} B messages to random {(contacts > 0 ? $"contacts ({contacts} each)" : "peers")}{(encrypt ? ", end-to-end encrypted" : "")}",
             StartedAt = started,
             Parameters = new(args.Used),
             Steps = steps,
