@@ -558,8 +558,10 @@ public static partial class WaCommands
                     output.WriteLine($"[group {r.GroupId}] {(r.Type == ReceiptType.Read ? "✓✓ (read)" : "✓✓")} {id} by {r.FromUserId}");
                 break;
             case ReceiptReceived { Receipt: var r } when r.ToUserId.Length == 0:
+                // Only for messages the user wrote: not for the sender keys and retry requests the SDK sent by itself.
                 foreach (var id in r.MessageIds.Select(MessageStore.Hex))
-                    output.WriteLine($"{Ticks(device.Store.StateOf(id) ?? MessageState.Delivered)} {id} by {r.FromUserId}");
+                    if (device.Store.StateOf(id) is { } state)
+                        output.WriteLine($"{Ticks(state)} {id} by {r.FromUserId}");
                 break;
             case BacklogDone:
                 output.WriteLine("— up to date —");

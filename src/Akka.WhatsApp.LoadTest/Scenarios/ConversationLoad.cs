@@ -34,7 +34,7 @@ public sealed class ConversationLoad : IAsyncDisposable
     /// </param>
     /// <param name="contacts">
     /// How many peers each user talks to (0: anyone): user i's contacts are i ± 1 … i ± contacts/2, so every
-    /// conversation goes both ways, as chats do. With encryption their sessions are set up before the first step.
+    /// conversation goes both ways, as chats do. Each conversation starts (one message each way) before the first step.
     /// </param>
     public static async Task<ConversationLoad> StartAsync(LoadContext context, int users, CancellationToken cancellationToken, bool encrypt = false,
         int contacts = 0)
@@ -43,18 +43,18 @@ public sealed class ConversationLoad : IAsyncDisposable
             throw new ArgumentException("--users must be at least 2: messages go to a peer");
         if (contacts < 0 || contacts % 2 == 1 || contacts >= users)
             throw new ArgumentException("--contacts is 0 (anyone) or an even number below --users");
-        if (!encrypt)
-            return new ConversationLoad(context, await context.OnlineUsersAsync(users, cancellationToken)) { _contacts = contacts };
-        context.Progress.WriteLine($"loadtest: provisioning {users} users (end-to-end encrypted)");
+        context.Progress.WriteLine($"loadtest: provisioning {users} users{(encrypt ? " (end-to-end encrypted)" : "")}");
         var credentials = await context.ProvisionAsync(users, cancellationToken);
-        context.Progress.WriteLine($"loadtest: connecting {users} users and publishing their keys");
-        var load = new ConversationLoad(context,
-            await context.ConnectAsync(credentials, cancellationToken, i => context.OptionsFor(i) with { Keys = Client.Crypto.KeyStore.InMemory() }))
+        context.Progress.WriteLine($"loadtest: connecting {users} users{(encrypt ? " and publishing their keys" : "")}");
+        var load = new ConversationLoad(context, encrypt
+            ? await context.ConnectAsync(credentials, cancellationToken, i => context.OptionsFor(i) with { Keys = Client.Crypto.KeyStore.InMemory() })
+            : await context.ConnectAsync(credentials, cancellationToken))
         {
             _contacts = contacts,
         };
+        // With or without encryption alike, so that both compare a server in the same state (entities started, code warm).
         if (contacts > 0)
-            await load.StartSessionsAsync(cancellationToken);
+            await load.StartConversationsAsync(cancellationToken);
         return load;
     }
 
@@ -62,12 +62,12 @@ public sealed class ConversationLoad : IAsyncDisposable
 
     /// <summary>
     /// Every pair of contacts exchanges a message each way, outside any step, so that the steps measure conversations
-    /// under way (ratchet messages) rather than their first, larger, prekey messages.
+    /// under way (with encryption: ratchet messages) rather than their first (prekey) messages.
     /// </summary>
-    private async Task StartSessionsAsync(CancellationToken cancellationToken)
+    private async Task StartConversationsAsync(CancellationToken cancellationToken)
     {
         var pairs = Enumerable.Range(0, _clients.Count).SelectMany(a => Enumerable.Range(1, _contacts / 2).Select(k => (A: a, B: (a + k) % _clients.Count))).ToList();
-        _context.Progress.WriteLine($"loadtest: starting {pairs.Count} encrypted conversations");
+        _context.Progress.WriteLine($"loadtest: starting {pairs.Count} conversations");
         foreach (var (round, reverse) in new[] { (1, false), (2, true) })
         {
             var step = new StepTracker(Interlocked.Increment(ref _nextStep), TimeSpan.FromMinutes(1));
@@ -97,7 +97,7 @@ public sealed class ConversationLoad : IAsyncDisposable
             lock (_steps)
                 _steps.Remove(step.Id);
             if (step.Missing() > 0)
-                throw new InvalidOperationException($"{step.Missing()} of the session-starting messages (round {round}) never arrived");
+                throw new InvalidOperationException($"{step.Missing()} of the conversations' first messages (round {round}) never arrived");
         }
     }
 
