@@ -96,16 +96,6 @@ public sealed class EndToEnd
             return Session(user, device) is not null;
     }
 
-    /// <summary>The registration id of the session with a device (0: none), for <c>DeviceCiphertext.registration_id</c>.</summary>
-    public uint RegistrationIdOf(string user, uint device)
-    {
-        lock (_gate)
-            return Session(user, device)?.Current.RemoteRegistrationId ?? 0;
-    }
-
-    /// <summary>The devices of a user this device has sessions with.</summary>
-    public IReadOnlyList<uint> SessionDevices(string user) => Keys.SessionDevices(user);
-
     /// <summary>
     /// Starts a session from a fetched bundle (PQXDH initiator), replacing any earlier one with that device. Returns
     /// true when the device's identity key differs from the one seen before. A badly signed bundle throws.

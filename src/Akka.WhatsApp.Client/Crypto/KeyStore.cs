@@ -32,14 +32,7 @@ public sealed class KeyStore : IDisposable
     /// <summary>Opens the store at <paramref name="path"/>, creating it (with a new identity) when it does not exist.</summary>
     public static KeyStore Open(string path)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var created = !File.Exists(path);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        if (created && !OperatingSystem.IsWindows())
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var store = new KeyStore(db, path);
-        store.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+        var store = new KeyStore(Storage.DeviceDatabase.Open(path), path);
         store.Migrate();
         return store;
     }
@@ -196,19 +189,6 @@ public sealed class KeyStore : IDisposable
         {
             using var command = Command("SELECT state FROM sessions WHERE user_id = $user AND device_id = $device", ("$user", userId), ("$device", (long)deviceId));
             return command.ExecuteScalar() is byte[] bytes ? State.SessionRecord.Parser.ParseFrom(bytes) : null;
-        }
-    }
-
-    public IReadOnlyList<uint> SessionDevices(string userId)
-    {
-        lock (_gate)
-        {
-            using var command = Command("SELECT device_id FROM sessions WHERE user_id = $user ORDER BY device_id", ("$user", userId));
-            using var reader = command.ExecuteReader();
-            var devices = new List<uint>();
-            while (reader.Read())
-                devices.Add((uint)reader.GetInt64(0));
-            return devices;
         }
     }
 

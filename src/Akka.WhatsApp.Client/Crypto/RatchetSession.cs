@@ -32,9 +32,6 @@ public sealed class RatchetSession
     public ByteString RemoteIdentity => _state.RemoteIdentity;
     public uint RemoteRegistrationId => _state.RemoteRegistrationId;
 
-    /// <summary>True until a message from the remote side confirmed the session (the initiator sends PreKeyRatchetMessages until then).</summary>
-    public bool Unconfirmed => _state.Pending is not null;
-
     public ByteString BaseKey => _state.BaseKey;
 
     public PendingPreKey? Pending => _state.Pending;

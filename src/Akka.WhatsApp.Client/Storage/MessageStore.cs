@@ -67,14 +67,7 @@ public sealed class MessageStore : IDisposable
     /// <summary>Opens (creating and migrating as needed) the store at <paramref name="path"/>.</summary>
     public static MessageStore Open(string path)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        var created = !File.Exists(path);
-        var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        db.Open();
-        if (created && !OperatingSystem.IsWindows())
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var store = new MessageStore(db) { Path = path };
-        store.Execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+        var store = new MessageStore(DeviceDatabase.Open(path)) { Path = path };
         store.Migrate();
         return store;
     }
