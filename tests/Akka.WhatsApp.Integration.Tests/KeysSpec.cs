@@ -165,6 +165,65 @@ public sealed class KeysSpec(PostgresKeysNode fixture) : IClassFixture<PostgresK
     }
 
     [Fact]
+    public async Task A_per_device_group_message_must_cover_every_member_device_at_its_current_install()
+    {
+        var (alice, bob, carol) = (await RegisterAsync(Node), await RegisterAsync(Node), await RegisterAsync(Node));
+        using var bobsInstall = Key.Create(SignatureAlgorithm.Ed25519);
+        await using var b = await ConnectAsync(Node, bob);
+        await b.UploadKeysAsync(FirstUpload(bobsInstall, oneTime: 1)); // registration id 4711; carol never publishes keys
+        await using var a = await ConnectAsync(Node, alice);
+        var group = (await a.CreateGroupAsync("per device", [bob.UserId, carol.UserId])).Group.GroupId;
+        var id = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+
+        Task<Frame> PostAsync(params (string User, uint Device, uint Registration)[] to) => SendAsync(false, to);
+        Task<Frame> SendAsync(bool resend, params (string User, uint Device, uint Registration)[] to)
+        {
+            var items = new RecipientCiphertexts();
+            items.Items.AddRange(to.Select(t => new RecipientCiphertext
+            {
+                UserId = t.User,
+                Device = new DeviceCiphertext { DeviceId = t.Device, RegistrationId = t.Registration, Ciphertext = Random(40), Type = CiphertextType.SignalMessage },
+            }));
+            return a.RequestAsync(new Frame { GroupSend = new GroupSend { GroupId = group, MessageId = id, Kind = ContentKind.Text, PerDevice = items, Resend = resend } });
+        }
+
+        async Task<Dictionary<string, StaleDevices>> RefusedAsync(params (string, uint, uint)[] to)
+        {
+            var refused = await Assert.ThrowsAsync<ServerErrorException>(() => PostAsync(to));
+            Assert.Equal(ErrorCode.StaleDevices, refused.Code);
+            return refused.Error.StaleDevices.ToDictionary(s => s.UserId);
+        }
+
+        // Carol got nothing: her device 1 is missing. Bob's is there, but for another install.
+        var stale = await RefusedAsync((bob.UserId, 1, 815));
+        Assert.Equal(new[] { bob.UserId, carol.UserId }.Order(), stale.Keys.Order());
+        Assert.Equal("missing [] extra [] stale [1]", Lists(stale[bob.UserId]));
+        Assert.Equal("missing [1] extra [] stale []", Lists(stale[carol.UserId]));
+        // A device that does not exist is extra; any registration id is stale for a device that published no keys.
+        stale = await RefusedAsync((bob.UserId, 1, 4711), (bob.UserId, 2, 0), (carol.UserId, 1, 9));
+        Assert.Equal("missing [] extra [2] stale []", Lists(stale[bob.UserId]));
+        Assert.Equal("missing [] extra [] stale [1]", Lists(stale[carol.UserId]));
+        Assert.DoesNotContain(bob.UserId, (await RefusedAsync((bob.UserId, 1, 4711))).Keys);
+
+        // The complete list is taken (0: not checked); a retry of it is its duplicate whatever it carries now.
+        var posted = (await PostAsync((bob.UserId, 1, 4711), (carol.UserId, 1, 0))).GroupSendResult;
+        Assert.False(posted.Duplicate);
+        var retry = (await PostAsync((bob.UserId, 1, 815))).GroupSendResult;
+        Assert.Equal((true, posted.GroupSeq), (retry.Duplicate, retry.GroupSeq));
+        var got = await b.NextAsync<MessageReceived>(2, Wait); // the group's creation, then the message
+        Assert.Equal((ContentKind.System, ContentKind.Text), (got[0].Deliver.Kind, got[1].Deliver.Kind));
+        Assert.Equal(id, got[1].Deliver.MessageId);
+
+        // A resend goes to the devices it names only, but each for its current install.
+        var resend = await Assert.ThrowsAsync<ServerErrorException>(() => SendAsync(true, (bob.UserId, 1, 815)));
+        Assert.Equal("missing [] extra [] stale [1]", Lists(Assert.Single(resend.Error.StaleDevices)));
+        Assert.Equal(posted.GroupSeq, (await SendAsync(true, (bob.UserId, 1, 4711))).GroupSendResult.GroupSeq);
+    }
+
+    private static string Lists(StaleDevices s) =>
+        $"missing [{string.Join(",", s.MissingDeviceIds)}] extra [{string.Join(",", s.ExtraDeviceIds)}] stale [{string.Join(",", s.StaleDeviceIds)}]";
+
+    [Fact]
     public async Task A_device_that_logs_in_with_few_one_time_prekeys_left_is_told_after_the_login()
     {
         var alice = await RegisterAsync(Node);

@@ -6,6 +6,8 @@ using G = Akka.WhatsApp.Domain.Groups.GroupReplies;
 using M = Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
 using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
 using static Akka.WhatsApp.Edge.Handlers.GroupsHandler;
+using Registrations = System.Collections.Immutable.ImmutableDictionary<Akka.WhatsApp.Domain.UserId,
+    System.Collections.Immutable.ImmutableSortedDictionary<uint, uint>>;
 
 namespace Akka.WhatsApp.Edge.Handlers;
 
@@ -33,6 +35,7 @@ public sealed class GroupMessagesHandler : IPacketHandler
             GroupSend.PayloadOneofCase.PerDevice => PerDevice(send.PerDevice),
             _ => throw new RequestException(ErrorCode.InvalidArgument, "a group message needs sender_key_ciphertext or per_device ciphertexts"),
         };
+        var registrations = send.PayloadCase == GroupSend.PayloadOneofCase.PerDevice ? RegistrationsOf(send.PerDevice) : [];
         var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions.Distinct().Take(MaxUsersPerRequest)], target,
             (long)Math.Min(send.ClientTimestamp, long.MaxValue), send.Silent);
         MessagingHandler.CheckDeliverSize(session, meta with { Group = group }, payload switch
@@ -43,7 +46,9 @@ public sealed class GroupMessagesHandler : IPacketHandler
         });
         if (send.Resend)
             return await ResendAsync(session, group, messageId, meta, payload as PerDevicePayload
-                ?? throw new RequestException(ErrorCode.InvalidArgument, "a resend carries per_device ciphertexts for the devices it is for"));
+                ?? throw new RequestException(ErrorCode.InvalidArgument, "a resend carries per_device ciphertexts for the devices it is for"), registrations);
+        if (payload is PerDevicePayload perDevice)
+            await CheckDevicesAsync(session, group, messageId, perDevice, registrations);
         return await AskGroupAsync(session, new GroupCommands.Post(group, session.User, session.Device, messageId, meta, payload)) switch
         {
             G.Posted p => Result(p.MessageId, p.Seq, p.At, p.Duplicate),
@@ -60,15 +65,16 @@ public sealed class GroupMessagesHandler : IPacketHandler
     /// A new copy of a group message this user posted, for the member devices it names only (PROTOCOL.md §8.4): with the
     /// original group seq and time, stored in each named member's mailbox (the group's log is not touched).
     /// </summary>
-    private static async Task<Frame?> ResendAsync(IEdgeSession session, GroupId group, MessageId messageId, MessageMeta meta, PerDevicePayload payload)
+    private static async Task<Frame?> ResendAsync(IEdgeSession session, GroupId group, MessageId messageId, MessageMeta meta, PerDevicePayload payload,
+        Registrations registrations)
     {
         var (user, device, backend) = (session.User, session.Device, session.Backend);
         var post = await AskGroupAsync(session, new GroupCommands.GetPost(group, user, messageId)) as G.Posted
                    ?? throw new RequestException(ErrorCode.Internal, "unexpected answer");
         var members = payload.Ciphertexts.Keys.ToList();
         var devices = await Task.WhenAll(members.Select(m => session.AskAsync<IAccountReply>(backend.Accounts, new AccountCommands.GetDeliveryInfo(m, user))));
-        var unknown = members.Zip(devices, (member, reply) => SendPolicy.UnknownDevices(member, (reply as A.DeliveryInfo)?.Devices ?? [],
-                payload.Ciphertexts[member].Keys, member == user ? device.Value : null))
+        var unknown = members.Zip(devices, (member, reply) => Check(SendPolicy.UnknownDevices, member, reply as A.DeliveryInfo,
+                payload.Ciphertexts[member].Keys, registrations, member == user ? device.Value : null))
             .OfType<DeviceMismatch>().ToList();
         if (unknown.Count > 0)
             throw new RequestException(ErrorCode.StaleDevices, "a resend names devices that do not exist", stale: [.. unknown.Select(WireMapping.Wire)]);
@@ -79,6 +85,46 @@ public sealed class GroupMessagesHandler : IPacketHandler
             throw new RequestException(refused.Error == MailboxError.NotFound ? ErrorCode.NotFound : ErrorCode.InvalidArgument, refused.Reason);
         return Result(messageId, post.Seq, post.At, duplicate: false);
     }
+
+    /// <summary>
+    /// §11 and §8.2: a per-device group message covers every device of every other member and the sender's other devices,
+    /// each for its current install; else nothing is stored and the answer is STALE_DEVICES, one entry per member whose list
+    /// differs. A retry of a message the group already took gets the original answer instead (as a 1:1 retry does).
+    /// Members are read before the post, so a member who joins in between is covered by the next message, not this one.
+    /// </summary>
+    private static async Task CheckDevicesAsync(IEdgeSession session, GroupId group, MessageId messageId, PerDevicePayload payload, Registrations registrations)
+    {
+        var (user, device) = (session.User, session.Device.Value);
+        var info = await AskGroupAsync(session, new GroupCommands.GetInfo(group, user)) as G.Info
+                   ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the group");
+        var members = info.Group.Members.Select(m => m.User).ToList();
+        var lists = await Task.WhenAll(members.Select(m => session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.GetDeliveryInfo(m, user))));
+        var stale = members.Zip(lists, (member, reply) => Check(SendPolicy.Mismatch, member, reply as A.DeliveryInfo,
+                payload.Ciphertexts.GetValueOrDefault(member)?.Keys ?? [], registrations, member == user ? device : null))
+            .OfType<DeviceMismatch>().ToList();
+        if (stale.Count == 0)
+            return;
+        if (await session.AskAsync<IGroupReply>(session.Backend.Groups, new GroupCommands.GetPost(group, user, messageId)) is G.Posted)
+            return; // a retry: the group answers it as the duplicate it is
+        throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the members' current devices", stale: [.. stale.Select(WireMapping.Wire)]);
+    }
+
+    /// <summary>One member's devices against the ciphertexts for it: the lists (<paramref name="lists"/>) and the registration ids.</summary>
+    private static DeviceMismatch? Check(Func<UserId, IEnumerable<uint>, IEnumerable<uint>, uint?, DeviceMismatch?> lists, UserId member,
+        A.DeliveryInfo? current, IEnumerable<uint> given, Registrations registrations, uint? sendingDevice)
+    {
+        if (current is null)
+            return null; // the account is gone: the group drops it on its own
+        var named = registrations.GetValueOrDefault(member) ?? ImmutableSortedDictionary<uint, uint>.Empty;
+        return SendPolicy.With(lists(member, current.Devices, given, sendingDevice), member,
+            SendPolicy.StaleRegistrations(named, current.Devices, current.RegistrationOf));
+    }
+
+    /// <summary>The registration id each per-device ciphertext was encrypted for (0 = not checked), per user and device.</summary>
+    private static Registrations RegistrationsOf(RecipientCiphertexts wire) =>
+        wire.Items.Where(i => i.Device is { RegistrationId: not 0 } && i.UserId.Length > 0)
+            .GroupBy(i => new UserId(i.UserId))
+            .ToImmutableDictionary(g => g.Key, g => g.GroupBy(i => i.Device.DeviceId).ToImmutableSortedDictionary(d => d.Key, d => d.First().Device.RegistrationId));
 
     private static PerDevicePayload PerDevice(RecipientCiphertexts wire)
     {
