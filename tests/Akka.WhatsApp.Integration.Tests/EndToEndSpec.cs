@@ -128,6 +128,31 @@ public sealed class EndToEndSpec(PostgresEndToEndNode fixture) : IClassFixture<P
         Assert.DoesNotContain(carol.Store.History(ChatId.Group(group)), m => m.Body.Length > 0 && System.Text.Encoding.UTF8.GetString(m.Body.Span) == "carol is gone");
     }
 
+    [Fact]
+    public async Task A_device_whose_one_time_prekeys_run_low_tops_them_up_by_itself()
+    {
+        await using var bob = await DeviceAsync();
+        var bobId = bob.Client.Credentials.UserId;
+        // 91 fetches by others (each connection may fetch 50 at once) leave bob with 9: the server pushes PreKeyLow.
+        var fetchers = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ => await ConnectAsync(fixture.Node, await RegisterAsync(fixture.Node))));
+        try
+        {
+            for (var i = 0; i < 91; i++)
+                await fetchers[i % 2].FetchPreKeyBundlesAsync(bobId);
+        }
+        finally
+        {
+            foreach (var f in fetchers)
+                await f.DisposeAsync();
+        }
+        var low = (await bob.Client.NextAsync<PreKeysLow>()).Single();
+        Assert.Equal(9u, low.Low.Remaining);
+        await Eventually.Until(async () => (await bob.Client.GetPreKeyCountAsync()).OneTimePrekeys == EndToEnd.PreKeyBatch, TimeSpan.FromSeconds(20),
+            "bob's device to upload a new batch of one-time prekeys");
+        var count = await bob.Client.GetPreKeyCountAsync();
+        Assert.Equal(EndToEnd.KemPreKeyBatch, (int)count.OneTimeKemPrekeys);
+    }
+
     /// <summary>The next message with text (group events come as SYSTEM messages first).</summary>
     private static async Task<MessageReceived> NextTextAsync(Device device)
     {

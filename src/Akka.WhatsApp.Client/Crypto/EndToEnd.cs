@@ -65,14 +65,17 @@ public sealed class EndToEnd
         return upload;
     }
 
-    /// <summary>Tops the server's one-time keys up to a full batch each; null when nothing is missing.</summary>
+    /// <summary>
+    /// Tops the server's one-time keys up to a full batch each; null when nothing is missing. Like every upload that
+    /// carries the identity key (its KEM keys are signed), it names the install's registration id (PROTOCOL.md §13).
+    /// </summary>
     public UploadKeys? Replenish(PreKeyCount count)
     {
         var prekeys = PreKeyBatch - (int)Math.Min(count.OneTimePrekeys, PreKeyBatch);
         var kem = KemPreKeyBatch - (int)Math.Min(count.OneTimeKemPrekeys, KemPreKeyBatch);
         if (prekeys < PreKeyBatch / 2 && kem < KemPreKeyBatch / 2)
             return null;
-        var upload = new UploadKeys { IdentityKey = ByteString.CopyFrom(Identity.PublicKey) };
+        var upload = new UploadKeys { IdentityKey = ByteString.CopyFrom(Identity.PublicKey), RegistrationId = Identity.RegistrationId };
         upload.OneTimePrekeys.AddRange(Keys.NewOneTimePreKeys(prekeys));
         upload.OneTimeKemPrekeys.AddRange(Keys.NewKemPreKeys(kem, lastResort: false));
         return upload;
@@ -83,7 +86,10 @@ public sealed class EndToEnd
     {
         if (Keys.SignedPreKeyCreated is { } created && now - created < SignedPreKeyRotation)
             return null;
-        var upload = new UploadKeys { IdentityKey = ByteString.CopyFrom(Identity.PublicKey), SignedPrekey = Keys.NewSignedPreKey(now) };
+        var upload = new UploadKeys
+        {
+            IdentityKey = ByteString.CopyFrom(Identity.PublicKey), RegistrationId = Identity.RegistrationId, SignedPrekey = Keys.NewSignedPreKey(now),
+        };
         Keys.PruneSignedPreKeys();
         return upload;
     }

@@ -65,6 +65,20 @@ public sealed class EndToEndSpec : IDisposable
     }
 
     [Fact]
+    public void Top_ups_and_rotations_carry_the_identity_and_registration_id_the_server_requires_with_signed_keys()
+    {
+        var bob = NewDevice("bob");
+        Assert.Null(bob.E2e.Replenish(new PreKeyCount { OneTimePrekeys = 60, OneTimeKemPrekeys = 15 })); // not low yet
+        var topUp = bob.E2e.Replenish(new PreKeyCount { OneTimePrekeys = 9, OneTimeKemPrekeys = 0 })!;
+        Assert.Equal((bob.Published.IdentityKey, bob.Published.RegistrationId), (topUp.IdentityKey, topUp.RegistrationId));
+        Assert.Equal((EndToEnd.PreKeyBatch - 9, EndToEnd.KemPreKeyBatch), (topUp.OneTimePrekeys.Count, topUp.OneTimeKemPrekeys.Count));
+        Assert.Null(bob.E2e.RotateSignedPreKey(Now.AddDays(6)));
+        var rotation = bob.E2e.RotateSignedPreKey(Now.AddDays(7))!;
+        Assert.Equal((bob.Published.IdentityKey, bob.Published.RegistrationId), (rotation.IdentityKey, rotation.RegistrationId));
+        Assert.NotEqual(bob.Published.SignedPrekey.KeyId, rotation.SignedPrekey.KeyId);
+    }
+
+    [Fact]
     public void Two_devices_talk_both_ways_and_the_first_reply_ends_the_prekey_messages()
     {
         var alice = NewDevice("alice");
