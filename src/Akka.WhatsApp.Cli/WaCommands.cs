@@ -546,6 +546,8 @@ public static partial class WaCommands
                     { System.DeviceListChanged: { } list } => $"[{when:HH:mm:ss}] your devices are now {string.Join(", ", list.DeviceIds)}" +
                         (list.Added.Count > 0 ? $" (device {string.Join(", ", list.Added)} linked)" : "") +
                         (list.Removed.Count > 0 ? $" (device {string.Join(", ", list.Removed)} removed)" : ""),
+                    { System.IdentityKeyChanged: { } changed } =>
+                        $"[{when:HH:mm:ss}] {changed.UserId} device {changed.DeviceId} has a new encryption key (a new install or a new device)",
                     { GroupId.Length: > 0 } when d.FromUserId == self => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] you (other device): {text}",
                     { GroupId.Length: > 0 } => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] {d.FromUserId}: {text}",
                     { ToUserId.Length: > 0 } => $"[{when:HH:mm:ss}] you (other device) → {d.ToUserId}: {text}",

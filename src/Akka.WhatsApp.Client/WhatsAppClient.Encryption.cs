@@ -92,8 +92,12 @@ public sealed partial class WhatsAppClient
             if (known is null || missing!.Length > 0)
             {
                 var bundles = await FetchPreKeyBundlesAsync(user, missing, cancellationToken);
+                byte[]? primary = null;
                 foreach (var bundle in bundles.Bundles.Where(b => !(self && b.DeviceId == Credentials.DeviceId)))
                 {
+                    if (bundle.DeviceId != 1 && !EndToEnd.BelongsToAccount(bundle, primary ??= await PrimaryIdentityAsync(user, bundles, cancellationToken)))
+                        throw new EncryptionException(
+                            $"{(self ? "your" : user + "'s")} device {bundle.DeviceId} is not signed by the account's primary device: nothing is sent to it (the server may have added it)");
                     try
                     {
                         if (e2e.Start(user, bundle))
@@ -125,6 +129,20 @@ public sealed partial class WhatsAppClient
         {
             _sessionSetup.Release();
         }
+    }
+
+    /// <summary>The identity key of <paramref name="user"/>'s primary device, which signs its companions (PROTOCOL.md §7).</summary>
+    private async Task<byte[]> PrimaryIdentityAsync(string user, PreKeyBundles fetched, CancellationToken cancellationToken)
+    {
+        var e2e = _e2e!;
+        if (fetched.Bundles.FirstOrDefault(b => b.DeviceId == 1) is { } inFetch)
+            return inFetch.IdentityKey.ToByteArray();
+        if (user == Credentials.UserId && Credentials.DeviceId == 1)
+            return e2e.Identity.PublicKey;
+        if (e2e.Keys.Identities(user).FirstOrDefault(i => i.DeviceId == 1) is { } known)
+            return known.IdentityKey;
+        return (await GetIdentityKeysAsync(user, cancellationToken)).Devices.FirstOrDefault(d => d.DeviceId == 1)?.IdentityKey.ToByteArray()
+               ?? throw new EncryptionException($"{user} has no primary device with published keys: its companion devices cannot be checked");
     }
 
     private async Task<Frame> EncryptedSendAsync(Send template, E2eContent content, CancellationToken cancellationToken)
@@ -195,8 +213,13 @@ public sealed partial class WhatsAppClient
     /// </summary>
     private Deliver? Open(Deliver d, List<ClientEvent> notices)
     {
-        if (_e2e is not { } e2e || d.Kind == ContentKind.System)
+        if (_e2e is not { } e2e)
             return d;
+        if (d.Kind == ContentKind.System)
+        {
+            Learn(e2e, d.System, notices);
+            return d;
+        }
         if (d.Kind == ContentKind.RetryRequest)
         {
             if (d.CiphertextType == CiphertextType.Plaintext)
@@ -237,6 +260,40 @@ public sealed partial class WhatsAppClient
         plain.Ciphertext = decrypted.Content.Body;
         plain.CiphertextType = CiphertextType.Plaintext;
         return plain;
+    }
+
+    /// <summary>
+    /// What the server's SYSTEM events tell the encryption layer: a contact's device with a new identity key (a reinstall,
+    /// or a device new to us: its next message starts a session with it) and this user's own device list (sessions with
+    /// removed devices are dropped, added ones get one at the next send).
+    /// </summary>
+    private void Learn(EndToEnd e2e, SystemEvent? system, List<ClientEvent> notices)
+    {
+        switch (system?.EventCase)
+        {
+            case SystemEvent.EventOneofCase.IdentityKeyChanged:
+                var changed = system.IdentityKeyChanged;
+                if (changed.UserId == Credentials.UserId && changed.DeviceId == Credentials.DeviceId || changed.IdentityKey.Length == 0)
+                    return;
+                if (e2e.SeeNewIdentity(changed.UserId, changed.DeviceId, changed.IdentityKey.ToByteArray()))
+                    notices.Add(new SecurityCodeChanged(changed.UserId, changed.DeviceId));
+                var known = DevicesOf(changed.UserId, e2e.Keys.KnownDevices(changed.UserId) ?? []);
+                if (known.Length > 0 && !known.Contains(changed.DeviceId))
+                    Remember(e2e, changed.UserId, [.. known.Append(changed.DeviceId).Order()]);
+                break;
+            case SystemEvent.EventOneofCase.DeviceListChanged:
+                var list = system.DeviceListChanged;
+                foreach (var removed in list.Removed)
+                    e2e.Forget(Credentials.UserId, removed);
+                Remember(e2e, Credentials.UserId, [.. list.DeviceIds.Append(Credentials.DeviceId).Distinct().Order()]);
+                break;
+        }
+    }
+
+    private void Remember(EndToEnd e2e, string user, uint[] devices)
+    {
+        _devices[user] = devices;
+        e2e.Keys.SetKnownDevices(user, devices);
     }
 
     /// <summary>RETRY_REQUEST to the sender's devices (PLAINTEXT: it holds no secret), once per message.</summary>

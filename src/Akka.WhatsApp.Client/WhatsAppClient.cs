@@ -118,11 +118,14 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
 
     /// <summary>
     /// Starts linking this (new) device: returns the link code to show to the primary, and a task that completes
-    /// with this device's credentials once the primary approved the code (within its expiry).
+    /// with this device's credentials once the primary approved the code (within its expiry). With a key store in
+    /// <paramref name="options"/>, the identity key is the store's (<paramref name="identityKey"/> may be null) and the
+    /// primary's account signature is kept in it, for the device's first upload.
     /// </summary>
-    public static async Task<(string LinkCode, Task<Credentials> Linked)> RequestLinkAsync(ClientOptions options, string deviceName, byte[] identityKey,
+    public static async Task<(string LinkCode, Task<Credentials> Linked)> RequestLinkAsync(ClientOptions options, string deviceName, byte[]? identityKey,
         CancellationToken cancellationToken = default)
     {
+        identityKey = options.Keys?.Identity.PublicKey ?? identityKey ?? throw new ArgumentNullException(nameof(identityKey), "an identity key or a key store is needed");
         var connection = await HelloAsync(options, cancellationToken);
         try
         {
@@ -130,7 +133,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             {
                 RequestDeviceLink = new RequestDeviceLink { DeviceName = deviceName, IdentityKey = ByteString.CopyFrom(identityKey), Platform = options.Platform },
             }, cancellationToken).WaitAsync(options.RequestTimeout, cancellationToken);
-            return (reply.DeviceLinkCode.LinkCode, WaitForLinkAsync(connection));
+            return (reply.DeviceLinkCode.LinkCode, WaitForLinkAsync(connection, options.Keys));
         }
         catch
         {
@@ -139,14 +142,18 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         }
     }
 
-    private static async Task<Credentials> WaitForLinkAsync(WhatsAppConnection connection)
+    private static async Task<Credentials> WaitForLinkAsync(WhatsAppConnection connection, Crypto.KeyStore? keys)
     {
         await using (connection)
         {
             await foreach (var push in connection.Pushes.ReadAllAsync())
             {
                 if (push.PacketCase == Frame.PacketOneofCase.DeviceLinked)
+                {
+                    if (keys is not null)
+                        keys.AccountSignature = push.DeviceLinked.AccountSignature.ToByteArray();
                     return new Credentials(push.DeviceLinked.UserId, push.DeviceLinked.DeviceId, push.DeviceLinked.Token.ToByteArray());
+                }
                 if (push.PacketCase == Frame.PacketOneofCase.DeviceLinkFailed)
                     throw new ServerErrorException(new Error { Code = push.DeviceLinkFailed.Reason, Message = "linking failed" });
             }
@@ -634,10 +641,18 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         RequestAsync(block ? new Frame { BlockUser = new BlockUser { UserId = user } } : new Frame { UnblockUser = new UnblockUser { UserId = user } },
             cancellationToken);
 
-    /// <summary>Approves a device that shows <paramref name="linkCode"/> (primary only).</summary>
-    public async Task<DeviceList> ApproveLinkAsync(string linkCode, byte[] identityKey, CancellationToken cancellationToken = default) =>
-        (await RequestAsync(new Frame { ApproveDeviceLink = new ApproveDeviceLink { LinkCode = linkCode, IdentityKey = ByteString.CopyFrom(identityKey) } },
-            cancellationToken)).DeviceList;
+    /// <summary>
+    /// Approves a device that shows <paramref name="linkCode"/> (primary only). With encryption on, the approval carries
+    /// this device's signature over the new device's identity key, which the new device publishes so that contacts can
+    /// check it belongs to the account (PROTOCOL.md §7).
+    /// </summary>
+    public async Task<DeviceList> ApproveLinkAsync(string linkCode, byte[] identityKey, CancellationToken cancellationToken = default)
+    {
+        var approve = new ApproveDeviceLink { LinkCode = linkCode, IdentityKey = ByteString.CopyFrom(identityKey) };
+        if (_e2e is not null)
+            approve.AccountSignature = ByteString.CopyFrom(_e2e.SignCompanion(identityKey));
+        return (await RequestAsync(new Frame { ApproveDeviceLink = approve }, cancellationToken)).DeviceList;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -123,11 +123,12 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
     [Fact]
     public void Link_approvals_carry_the_reply_reference_across_nodes()
     {
-        var approval = new LinkApproved("code", Ann, DeviceId.Primary, [7, 7], TestActor);
+        var approval = new LinkApproved("code", Ann, DeviceId.Primary, [7, 7], TestActor, [.. Enumerable.Repeat((byte)9, 64)]);
         var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(approval);
         var back = (LinkApproved)serializer.FromBinary(serializer.ToBinary(approval), serializer.Manifest(approval));
         Assert.Equal(TestActor, back.ReplyTo);
         Assert.Equal(approval.IdentityKey, back.IdentityKey);
+        Assert.Equal(approval.AccountSignature, back.AccountSignature);
     }
 
     [Fact]

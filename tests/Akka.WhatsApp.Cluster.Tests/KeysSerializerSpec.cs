@@ -32,6 +32,7 @@ public sealed class KeysSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterSe
         new KeyCommands.GetCount(Ann, new DeviceId(2)),
         new KeyCommands.GetIdentities(Ann, [1, 2]),
         new KeyReplies.Count(3, 7, 1, 8),
+        new KeyReplies.Count(100, 1, 20, 1000, NewIdentity: true),
         new KeyReplies.Bundles([new KeyBundle(2, Snapshot.Devices[2], OneTime, Kem, false, 4), new KeyBundle(1, Snapshot.Devices[1], null, Kem, true)]),
         new KeyReplies.Identities([new DeviceIdentity(1, [1]), new DeviceIdentity(2, [2])]),
         new KeyReplies.Rejected(KeyError.InvalidArgument, "why"),

@@ -64,7 +64,16 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
             new MailboxCommands.Enqueue(new UserId("bob"), Id, new UserId("alice"), new DeviceId(1), Meta, Ciphertexts),
             new MailboxCommands.Enqueue(new UserId("bob"), MessageId.New(), new UserId("alice"), new DeviceId(1), GroupMessage.Meta, AllDevices, 2),
         ]),
+        new MailboxEvents.MessageEnqueued(GroupMessage with
+        {
+            Meta = new MessageMeta(14, Silent: true, IdentityKey: new IdentityKeyChange(2, [.. Enumerable.Range(0, 32).Select(i => (byte)i)])), ExceptDevice = 0,
+        }),
         new MailboxCommands.ListGroups(new UserId("bob")),
+        new MailboxCommands.GetPeers(new UserId("bob"), 1000),
+        new MailboxReplies.PeersAre([new UserId("carol"), new UserId("alice")]),
+        new IMailboxEvent[] { new MailboxEvents.MessageEnqueued(Message), new MailboxEvents.MessageEnqueued(Message with { Seq = 2, MessageId = MessageId.New(),
+                From = new UserId("bob"), Meta = Message.Meta with { SyncTo = new UserId("carol") } }) }
+            .Aggregate(MailboxState.Empty, (s, e) => s.Apply(e)),
         new MailboxCommands.GetGroupReceipts(new UserId("bob"), Id),
         new MailboxReplies.BatchEnqueued(3, 2, 1),
         new MailboxReplies.GroupsAre([new GroupId("g1"), new GroupId("g2")]),

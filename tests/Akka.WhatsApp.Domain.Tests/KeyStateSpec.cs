@@ -32,7 +32,7 @@ public sealed class KeyStateSpec
     public void Each_one_time_prekey_is_handed_out_once_then_the_bundle_has_none_and_the_last_resort_KEM_key()
     {
         var state = Run(KeyState.Empty, First(oneTime: 2, kem: 1), out var count);
-        Assert.Equal(new Count(2, 100, 1, 200), count);
+        Assert.Equal(new Count(2, 100, 1, 200, NewIdentity: true), count);
 
         state = Run(state, Fetch(1), out var first);
         state = Run(state, Fetch(1), out var second);
@@ -79,11 +79,11 @@ public sealed class KeyStateSpec
     {
         var state = Run(KeyState.Empty, First(oneTime: 3, kem: 2), out _);
         state = Run(state, new Upload(Ann, DeviceId.Primary, [], 4711, null, null, [Key(10)], [], false, []), out var added);
-        Assert.Equal(new Count(4, 100, 2, 200), added);
+        Assert.Equal(new Count(4, 100, 2, 200), added); // the same identity: nothing to tell
 
         var reinstall = First(oneTime: 1, kem: 0, identity: [.. Enumerable.Repeat((byte)8, 32)]) with { RegistrationId = 99 };
         state = Run(state, reinstall, out var replaced);
-        Assert.Equal(new Count(1, 100, 0, 200), replaced);
+        Assert.Equal(new Count(1, 100, 0, 200, NewIdentity: true), replaced); // the edge tells the device's contacts
         Assert.Equal((byte)8, state.Devices[1].IdentityKey[0]);
         Assert.Equal(99u, state.Devices[1].RegistrationId);
 

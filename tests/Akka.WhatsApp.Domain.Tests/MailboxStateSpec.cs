@@ -36,6 +36,26 @@ public sealed class MailboxStateSpec
     }
 
     [Fact]
+    public void The_peers_are_the_users_of_recent_one_to_one_messages_newest_first_each_once()
+    {
+        var (carol, dave, erin) = (new UserId("carol"), new UserId("dave"), new UserId("erin"));
+        var state = MailboxState.Empty;
+        foreach (var message in new[]
+        {
+            Message(MessageId.New(), Alice),
+            Message(MessageId.New(), Bob, new MessageMeta(1, SyncTo: carol)),               // bob's own copy of a message to carol
+            Message(MessageId.New(), dave, new MessageMeta(1, Group: new GroupId("g1"))), // a group message: not a conversation
+            Message(MessageId.New(), erin, new MessageMeta(ContentKinds.System)),             // a SYSTEM message neither
+            Message(MessageId.New(), Alice),
+        })
+            state = Run(state, message, out _);
+
+        Assert.Equal(new[] { Alice, carol }, state.RecentPeers(10).ToArray());
+        Assert.Equal(new[] { Alice }, state.RecentPeers(1).ToArray());
+        Assert.Empty(MailboxState.Empty.RecentPeers(10));
+    }
+
+    [Fact]
     public void PendingFor_gives_exactly_a_devices_entries_after_any_seq_in_order()
     {
         // Entries for device 1, device 2 or both, interleaved; the lookup starts at a binary search, so compare it

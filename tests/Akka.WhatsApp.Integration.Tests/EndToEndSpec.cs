@@ -35,16 +35,56 @@ public sealed class EndToEndSpec(PostgresEndToEndNode fixture) : IClassFixture<P
         public async ValueTask DisposeAsync() => await Client.DisposeAsync();
     }
 
-    private async Task<Device> DeviceAsync(Credentials? credentials = null)
+    /// <summary>A device with its own stores; another <paramref name="install"/> of the same credentials is a reinstall (new keys).</summary>
+    private async Task<Device> DeviceAsync(Credentials? credentials = null, string install = "", KeyStore? keys = null)
     {
         credentials ??= await RegisterAsync(fixture.Node);
-        var name = $"{credentials.UserId}-{credentials.DeviceId}";
+        var name = $"{credentials.UserId}-{credentials.DeviceId}{install}";
         var store = MessageStore.Open(Path.Combine(_folder, name + "-messages.db"));
-        var keys = KeyStore.Open(Path.Combine(_folder, name + "-keys.db"));
         _stores.Add(store);
-        _stores.Add(keys);
+        keys ??= NewKeys(name); // the same credentials and install: the same keys
         var client = await WhatsAppClient.ConnectAsync(await OptionsAsync(fixture.Node) with { Store = store, Keys = keys }, credentials);
         return new Device(client, store, keys);
+    }
+
+    private KeyStore NewKeys(string? name = null)
+    {
+        var keys = KeyStore.Open(Path.Combine(_folder, $"{name ?? Guid.NewGuid().ToString("N")}-keys.db"));
+        _stores.Add(keys);
+        return keys;
+    }
+
+    /// <summary>Links a companion with its own key store to <paramref name="primary"/>'s account (the primary signs it, §7).</summary>
+    private async Task<(Credentials Credentials, KeyStore Keys)> LinkAsync(Device primary, string name)
+    {
+        var keys = NewKeys();
+        var (code, linked) = await WhatsAppClient.RequestLinkAsync(await OptionsAsync(fixture.Node) with { Keys = keys }, name, identityKey: null);
+        await primary.Client.ApproveLinkAsync(code, keys.Identity.PublicKey);
+        return (await linked, keys);
+    }
+
+    [Fact]
+    public async Task A_companion_the_primary_signed_is_sent_to_and_one_it_did_not_sign_is_refused()
+    {
+        await using var alice = await DeviceAsync();
+        await using var bob = await DeviceAsync();
+        var bobId = bob.Client.Credentials.UserId;
+        var (laptopCredentials, laptopKeys) = await LinkAsync(bob, "laptop");
+        Assert.True(Primitives.Verify(bob.Keys.Identity.PublicKey, laptopKeys.Identity.PublicKey, laptopKeys.AccountSignature));
+        await using var laptop = await DeviceAsync(laptopCredentials, keys: laptopKeys);
+        Assert.Equal(laptopKeys.AccountSignature,
+            Assert.Single((await alice.Client.FetchPreKeyBundlesAsync(bobId, [2])).Bundles).AccountSignature.ToByteArray());
+
+        await alice.SendTextAsync(bobId, "to both of bob's devices");
+        Assert.Equal("to both of bob's devices", (await NextTextAsync(bob)).Text());
+        Assert.Equal("to both of bob's devices", (await NextTextAsync(laptop)).Text());
+
+        // A device whose account signature is not the primary's (as a device the server added would be): nothing goes to it.
+        var (tabletCredentials, tabletKeys) = await LinkAsync(bob, "tablet");
+        tabletKeys.AccountSignature = IdentityKeyPair.Generate().Sign(tabletKeys.Identity.PublicKey);
+        await using var tablet = await DeviceAsync(tabletCredentials, keys: tabletKeys);
+        var refused = await Assert.ThrowsAsync<EncryptionException>(() => alice.SendTextAsync(bobId, "not for the tablet"));
+        Assert.Contains("device 3 is not signed by the account's primary device", refused.Message);
     }
 
     [Fact]
@@ -151,6 +191,41 @@ public sealed class EndToEndSpec(PostgresEndToEndNode fixture) : IClassFixture<P
             "bob's device to upload a new batch of one-time prekeys");
         var count = await bob.Client.GetPreKeyCountAsync();
         Assert.Equal(EndToEnd.KemPreKeyBatch, (int)count.OneTimeKemPrekeys);
+    }
+
+    [Fact]
+    public async Task A_reinstall_is_announced_to_the_users_it_talked_with_whose_next_message_reaches_the_new_install()
+    {
+        await using var alice = await DeviceAsync();
+        await using var carol = await DeviceAsync();
+        var bobCredentials = await RegisterAsync(fixture.Node);
+        var (aliceId, bobId, carolId) = (alice.Client.Credentials.UserId, bobCredentials.UserId, carol.Client.Credentials.UserId);
+        await using (var bob = await DeviceAsync(bobCredentials))
+        {
+            await alice.SendTextAsync(bobId, "before");
+            Assert.Equal("before", (await NextTextAsync(bob)).Text());
+        }
+
+        await using var reinstalled = await DeviceAsync(bobCredentials, install: "-reinstalled");
+        // Alice, who talked with bob, is told (the server's SYSTEM message; her SDK: the security code changed).
+        var changed = (await alice.Client.NextAsync<SecurityCodeChanged>()).Single();
+        Assert.Equal((bobId, 1u), (changed.UserId, changed.DeviceId));
+        var notice = (await alice.Client.NextAsync<MessageReceived>()).Single().Deliver;
+        Assert.Equal((ContentKind.System, bobId, 1u), (notice.Kind, notice.System.IdentityKeyChanged.UserId, notice.System.IdentityKeyChanged.DeviceId));
+        Assert.Equal(reinstalled.Keys.Identity.PublicKey, notice.System.IdentityKeyChanged.IdentityKey.ToByteArray());
+        Assert.Contains(alice.Keys.Identities(bobId), i => i.Changed && i.IdentityKey.AsSpan().SequenceEqual(reinstalled.Keys.Identity.PublicKey));
+
+        // Her session with the old install is gone: her next message starts one with the new install.
+        await alice.SendTextAsync(bobId, "after");
+        Assert.Equal("after", (await NextTextAsync(reinstalled)).Text());
+        await reinstalled.SendTextAsync(aliceId, "new phone");
+        Assert.Equal("new phone", (await NextTextAsync(alice)).Text());
+
+        // Carol never talked with bob: the first thing she gets from him is his message, not an announcement (it would
+        // have been stored before the reinstall's login was answered).
+        await reinstalled.SendTextAsync(carolId, "hello carol");
+        var first = (await carol.Client.NextAsync<MessageReceived>()).Single();
+        Assert.Equal((ContentKind.Text, "hello carol"), (first.Deliver.Kind, first.Text()));
     }
 
     /// <summary>The next message with text (group events come as SYSTEM messages first).</summary>

@@ -59,11 +59,24 @@ public sealed class EndToEnd
             SignedPrekey = Keys.NewSignedPreKey(now),
             KemLastResortPrekey = Keys.NewKemPreKeys(1, lastResort: true)[0],
             ReplaceOneTimePrekeys = true,
+            AccountSignature = ByteString.CopyFrom(Keys.AccountSignature),
         };
         upload.OneTimePrekeys.AddRange(Keys.NewOneTimePreKeys(PreKeyBatch));
         upload.OneTimeKemPrekeys.AddRange(Keys.NewKemPreKeys(KemPreKeyBatch, lastResort: false));
         return upload;
     }
+
+    /// <summary>The primary's signature over a companion's identity key (PROTOCOL.md §7), made when the primary approves the link.</summary>
+    public byte[] SignCompanion(ReadOnlySpan<byte> companionIdentityKey) => Identity.Sign(companionIdentityKey);
+
+    /// <summary>
+    /// Whether a companion's bundle (device 2 and up) belongs to the account: its account signature is the primary's
+    /// (<paramref name="primaryIdentityKey"/>) over its identity key. Without the check the server could add a device
+    /// of its own to a user and read what is sent to it. Primaries (device 1) need none.
+    /// </summary>
+    public static bool BelongsToAccount(PreKeyBundle bundle, ReadOnlySpan<byte> primaryIdentityKey) =>
+        bundle.DeviceId == 1 || (bundle.AccountSignature.Length == Primitives.SignatureSize
+            && Primitives.Verify(primaryIdentityKey, bundle.IdentityKey.Span, bundle.AccountSignature.Span));
 
     /// <summary>
     /// Tops the server's one-time keys up to a full batch each; null when nothing is missing. Like every upload that
@@ -118,6 +131,22 @@ public sealed class EndToEnd
             _dirtySessions.Remove((user, bundle.DeviceId));
         }
         return Keys.SeeIdentity(user, bundle.DeviceId, bundle.IdentityKey.ToByteArray());
+    }
+
+    /// <summary>
+    /// The server says a device of <paramref name="user"/> has a new identity key (PROTOCOL.md §13, identity_key_changed):
+    /// a session with another key is forgotten, so that the next message starts one with the new install, and the key is
+    /// recorded. True when the device had another key before (its security code changed). The server is trusted here no
+    /// more than for bundles: a user who verified the contact sees the change and may verify again.
+    /// </summary>
+    public bool SeeNewIdentity(string user, uint device, byte[] identityKey)
+    {
+        lock (_gate)
+        {
+            if (Session(user, device) is { } sessions && !sessions.Current.RemoteIdentity.Span.SequenceEqual(identityKey))
+                Forget(user, device);
+        }
+        return Keys.SeeIdentity(user, device, identityKey);
     }
 
     /// <summary>Forgets the session with a device (it was reinstalled or removed): the next message starts a new one.</summary>

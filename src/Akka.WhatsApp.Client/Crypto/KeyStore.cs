@@ -340,6 +340,24 @@ public sealed class KeyStore : IDisposable
     // ---- what was published ----
 
     /// <summary>The account and device the keys were last published for (a new registration publishes afresh).</summary>
+    /// <summary>
+    /// A companion's proof that it belongs to the account (PROTOCOL.md §7): the primary's signature over this device's
+    /// identity key, received with the link and published with every full upload. Empty on a primary.
+    /// </summary>
+    public byte[] AccountSignature
+    {
+        get
+        {
+            lock (_gate)
+                return Meta("account_signature") is { Length: > 0 } hex ? Convert.FromHexString(hex) : [];
+        }
+        set
+        {
+            lock (_gate)
+                SetMeta("account_signature", Convert.ToHexString(value));
+        }
+    }
+
     public string? PublishedFor
     {
         get

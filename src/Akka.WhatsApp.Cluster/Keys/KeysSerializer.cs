@@ -53,8 +53,11 @@ public sealed class KeysSerializer : ProtobufSerializer
 
         // replies
         Map<KeyReplies.Count, Proto.Count>("RC",
-            r => new Proto.Count { OneTime = r.OneTime, SignedPrekeyId = r.SignedPreKeyId, OneTimeKem = r.OneTimeKem, KemLastResortId = r.KemLastResortId },
-            p => new KeyReplies.Count(p.OneTime, p.SignedPrekeyId, p.OneTimeKem, p.KemLastResortId));
+            r => new Proto.Count
+            {
+                OneTime = r.OneTime, SignedPrekeyId = r.SignedPreKeyId, OneTimeKem = r.OneTimeKem, KemLastResortId = r.KemLastResortId, NewIdentity = r.NewIdentity,
+            },
+            p => new KeyReplies.Count(p.OneTime, p.SignedPrekeyId, p.OneTimeKem, p.KemLastResortId, p.NewIdentity));
         Map<KeyReplies.Bundles, Proto.Bundles>("RB",
             r => new Proto.Bundles
             {

@@ -188,6 +188,9 @@ public sealed class MailboxActor : AggregateActor<MailboxState, IMailboxCommand,
             case ListGroups:
                 Sender.Tell(new MailboxReplies.GroupsAre([.. State.Groups.OrderBy(g => g.Value, StringComparer.Ordinal)]));
                 return true;
+            case GetPeers peers:
+                Sender.Tell(new MailboxReplies.PeersAre(State.RecentPeers(peers.Max)));
+                return true;
             case GetGroupReceipts receipts:
                 Sender.Tell(new MailboxReplies.GroupReceiptsAre(State.GroupReceiptsFor(receipts.MessageId)));
                 return true;

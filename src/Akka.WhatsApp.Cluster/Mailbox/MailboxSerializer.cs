@@ -58,6 +58,8 @@ public sealed class MailboxSerializer : ProtobufSerializer
             p => new MailboxCommands.EnqueueBatch(new UserId(p.Owner), [.. p.Items.Select(FromProto)]));
         Map<MailboxCommands.ListGroups, Proto.ListGroups>("LG",
             c => new Proto.ListGroups { Owner = c.Owner.Value }, p => new MailboxCommands.ListGroups(new UserId(p.Owner)));
+        Map<MailboxCommands.GetPeers, Proto.GetPeers>("PG",
+            c => new Proto.GetPeers { Owner = c.Owner.Value, Max = c.Max }, p => new MailboxCommands.GetPeers(new UserId(p.Owner), p.Max));
         Map<MailboxCommands.GetGroupReceipts, Proto.GetGroupReceipts>("GR",
             c => new Proto.GetGroupReceipts { Owner = c.Owner.Value, MessageId = Bytes(c.MessageId) },
             p => new MailboxCommands.GetGroupReceipts(new UserId(p.Owner), IdOf(p.MessageId)));
@@ -98,6 +100,9 @@ public sealed class MailboxSerializer : ProtobufSerializer
         Map<MailboxReplies.GroupsAre, Proto.GroupsAre>("GA",
             r => new Proto.GroupsAre { Groups = { r.Groups.Select(g => g.Value) } },
             p => new MailboxReplies.GroupsAre([.. p.Groups.Select(g => new GroupId(g))]));
+        Map<MailboxReplies.PeersAre, Proto.PeersAre>("PS",
+            r => new Proto.PeersAre { Users = { r.Users.Select(u => u.Value) } },
+            p => new MailboxReplies.PeersAre([.. p.Users.Select(u => new UserId(u))]));
         Map<MailboxReplies.GroupReceiptsAre, Proto.GroupReceiptsAre>("GX",
             r => new Proto.GroupReceiptsAre { Members = { r.Members.Select(ToProto) } },
             p => new MailboxReplies.GroupReceiptsAre([.. p.Members.Select(FromProto)]));
@@ -156,7 +161,7 @@ public sealed class MailboxSerializer : ProtobufSerializer
         p.Cursors.AddRange(s.Cursors.OrderBy(c => c.Key.Value).Select(c => new Proto.CursorEntry { DeviceId = c.Key.Value, AckedSeq = c.Value }));
         p.Recent.AddRange(s.RecentOrder.Select(id => (id, r: s.Recent[id])).Select(x => new Proto.RecentEntry
         {
-            MessageId = Bytes(x.id), FromUser = x.r.From.Value, Seq = x.r.Seq, AtMs = Ms(x.r.At),
+            MessageId = Bytes(x.id), FromUser = x.r.From.Value, Seq = x.r.Seq, AtMs = Ms(x.r.At), Peer = x.r.Peer?.Value ?? "",
         }));
         p.OwedReceipts.AddRange(s.OwedReceipts.OrderBy(o => o.Key.Sender.Value, StringComparer.Ordinal).ThenBy(o => o.Key.Group?.Value, StringComparer.Ordinal)
             .Select(o => new Proto.OwedEntry { Sender = o.Key.Sender.Value, MessageIds = { o.Value.Select(Bytes) }, GroupId = o.Key.Group?.Value ?? "" }));
@@ -172,7 +177,8 @@ public sealed class MailboxSerializer : ProtobufSerializer
 
     private static MailboxState FromProto(Proto.MailboxSnapshot p)
     {
-        var recent = p.Recent.Select(r => (Id: IdOf(r.MessageId), Entry: new RecentMessage(new UserId(r.FromUser), r.Seq, At(r.AtMs)))).ToList();
+        var recent = p.Recent.Select(r => (Id: IdOf(r.MessageId), Entry: new RecentMessage(new UserId(r.FromUser), r.Seq, At(r.AtMs),
+            r.Peer.Length > 0 ? new UserId(r.Peer) : null))).ToList();
         return MailboxState.Empty with
         {
             LastSeq = p.LastSeq,

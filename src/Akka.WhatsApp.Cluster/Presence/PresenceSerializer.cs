@@ -17,9 +17,10 @@ public sealed class PresenceSerializer : ProtobufSerializer
             l => new Proto.LinkApproved
             {
                 Code = l.Code, User = l.User.Value, ApprovedBy = l.ApprovedBy.Value, IdentityKey = Bytes(l.IdentityKey),
-                ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(l.ReplyTo),
+                ReplyTo = Akka.Serialization.Serialization.SerializedActorPath(l.ReplyTo), AccountSignature = Bytes(l.AccountSignature),
             },
-            p => new LinkApproved(p.Code, new UserId(p.User), new DeviceId(p.ApprovedBy), p.IdentityKey.ToByteArray(), system.Provider.ResolveActorRef(p.ReplyTo)));
+            p => new LinkApproved(p.Code, new UserId(p.User), new DeviceId(p.ApprovedBy), p.IdentityKey.ToByteArray(), system.Provider.ResolveActorRef(p.ReplyTo),
+                p.AccountSignature.ToByteArray()));
         Map<LinkRejected, Proto.LinkRejected>("LX", r => new Proto.LinkRejected { Code = r.Code }, p => new LinkRejected(p.Code));
         Map<LinkResult, Proto.LinkResult>("LR",
             r => new Proto.LinkResult { Code = r.Code, Device = r.Device, ErrorCode = r.ErrorCode, Reason = r.Reason },

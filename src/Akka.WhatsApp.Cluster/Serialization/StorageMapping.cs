@@ -49,13 +49,15 @@ internal static class StorageMapping
         GroupSeq = m.GroupSeq,
         GroupEvent = m.GroupEvent is { } change ? ChangeToProto(change) : null,
         DeviceList = m.DeviceList is { } list ? new MailboxProto.DeviceListChange { Current = { list.Current }, Added = { list.Added }, Removed = { list.Removed } } : null,
+        IdentityKey = m.IdentityKey is { } key ? new MailboxProto.IdentityKeyChange { DeviceId = key.Device, Key = ByteString.CopyFrom(key.Key) } : null,
     };
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
         ? new MessageMeta(0)
         : new MessageMeta(p.Kind, OptionalId(p.ReplyTo), p.ForwardCount, [.. p.Mentions], OptionalId(p.Target), p.ClientTimestampMs, p.Silent,
             UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq, p.GroupEvent is { } change ? ChangeFromProto(change) : null,
-            p.DeviceList is { } list ? new DeviceListChange([.. list.Current], [.. list.Added], [.. list.Removed]) : null);
+            p.DeviceList is { } list ? new DeviceListChange([.. list.Current], [.. list.Added], [.. list.Removed]) : null,
+            p.IdentityKey is { } key ? new IdentityKeyChange(key.DeviceId, key.Key.ToByteArray()) : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(c.Bytes), Type = c.Type };

@@ -101,7 +101,11 @@ public sealed record TakenKeys(uint Device, uint? OneTime, uint? OneTimeKem);
 
 public static class KeyReplies
 {
-    public sealed record Count(uint OneTime, uint SignedPreKeyId, uint OneTimeKem, uint KemLastResortId) : IKeyReply;
+    /// <param name="NewIdentity">
+    /// The answer to an upload that stored a new identity key for the device (its first, or a reinstall's): the edge then
+    /// tells the user's contacts (PROTOCOL.md §13). False for every other count.
+    /// </param>
+    public sealed record Count(uint OneTime, uint SignedPreKeyId, uint OneTimeKem, uint KemLastResortId, bool NewIdentity = false) : IKeyReply;
 
     public sealed record Bundles(ImmutableArray<KeyBundle> List) : IKeyReply;
 

@@ -65,7 +65,7 @@ public sealed record KeyState : IAggregate<KeyState, IKeyCommand, IKeyEvent, IKe
             return Refuse($"a device stores at most {MaxOneTime} one-time prekeys and {MaxOneTimeKem} one-time KEM prekeys");
         var uploaded = new E.Uploaded(u.Device, newIdentity ? u.IdentityKey : stored!.IdentityKey, u.RegistrationId, u.SignedPreKey, u.KemLastResort,
             u.OneTime, u.OneTimeKem, u.ReplaceOneTime, u.AccountSignature, newIdentity);
-        return (Apply(uploaded).CountOf(u.Device.Value), [uploaded]);
+        return (Apply(uploaded).CountOf(u.Device.Value) with { NewIdentity = newIdentity }, [uploaded]);
     }
 
     private static uint? Duplicate(ImmutableArray<PublicKey> given, ImmutableList<PublicKey>? stored)

@@ -37,10 +37,14 @@ public sealed record MessageMeta(
     GroupId? Group = null,
     long GroupSeq = 0,
     Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null,
-    DeviceListChange? DeviceList = null)
+    DeviceListChange? DeviceList = null,
+    IdentityKeyChange? IdentityKey = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }
+
+/// <summary>The SYSTEM event identity_key_changed (PROTOCOL.md §13): a device of the sender has a new identity key.</summary>
+public sealed record IdentityKeyChange(uint Device, byte[] Key);
 
 /// <summary>The SYSTEM event device_list_changed (PROTOCOL.md §6): the owner's devices now, and what changed.</summary>
 public sealed record DeviceListChange(ImmutableArray<uint> Current, ImmutableArray<uint> Added, ImmutableArray<uint> Removed);
@@ -153,6 +157,9 @@ public static class MailboxCommands
 
     /// <summary>The groups the owner is a member of, as the group events in this mailbox tell.</summary>
     public sealed record ListGroups(UserId Owner) : IMailboxCommand;
+
+    /// <summary>The users the owner exchanged 1:1 messages with lately, newest first, at most <paramref name="Max"/> (a read).</summary>
+    public sealed record GetPeers(UserId Owner, int Max) : IMailboxCommand;
 
     /// <summary>The receipts the owner got from group members for one of its group messages.</summary>
     public sealed record GetGroupReceipts(UserId Owner, MessageId MessageId) : IMailboxCommand;
@@ -272,6 +279,8 @@ public static class MailboxReplies
     public sealed record BatchEnqueued(int Stored, int Duplicates, int Rejected) : IMailboxReply;
 
     public sealed record GroupsAre(ImmutableArray<GroupId> Groups) : IMailboxReply;
+
+    public sealed record PeersAre(ImmutableArray<UserId> Users) : IMailboxReply;
 
     public sealed record GroupReceiptsAre(ImmutableArray<MemberReceipt> Members) : IMailboxReply;
 

@@ -8,8 +8,11 @@ using static Akka.WhatsApp.Domain.Mailbox.MailboxReplies;
 
 namespace Akka.WhatsApp.Domain.Mailbox;
 
-/// <summary>What the dedup window remembers of a recent message.</summary>
-public sealed record RecentMessage(UserId From, long Seq, DateTimeOffset At);
+/// <summary>
+/// What the dedup window remembers of a recent message. <paramref name="Peer"/> is the other user of a 1:1 message (its
+/// sender, or the recipient of the owner's sync copy); null for group and SYSTEM messages.
+/// </summary>
+public sealed record RecentMessage(UserId From, long Seq, DateTimeOffset At, UserId? Peer = null);
 
 /// <summary>
 /// The state of one user's mailbox: the entries not yet acknowledged by every device they are for, the
@@ -199,7 +202,7 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
     public MailboxState Apply(IMailboxEvent @event) =>
         @event switch
         {
-            MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From,
+            MessageEnqueued e => ApplyEnqueued(e.Message, e.Message.MessageId, e.Message.From, PeerOf(e.Message),
                 e.Message.Ciphertexts.Keys.Where(d => d != StoredMessage.AllDevices).Select(d => new DeviceId(d))),
             ReceiptEnqueued r => ApplyReceipt(r.Receipt),
             DeviceAcked a => ApplyAck(a.Device, a.UpToSeq).Trim(),
@@ -211,11 +214,34 @@ public sealed record MailboxState : IAggregate<MailboxState, IMailboxCommand, IM
             _ => this,
         };
 
-    private MailboxState ApplyEnqueued(MailboxEntry entry, MessageId id, UserId from, IEnumerable<DeviceId> devices)
+    /// <summary>The other user of a 1:1 message; null for group and SYSTEM messages.</summary>
+    private static UserId? PeerOf(StoredMessage m) =>
+        m.Meta.Group is not null || m.Meta.Kind == ContentKinds.System ? null : m.Meta.SyncTo ?? m.From;
+
+    /// <summary>
+    /// The users of the 1:1 messages in the window, newest first, each once: whom to tell that a device of the owner has a
+    /// new identity key (PROTOCOL.md §13). Read only when that happens, so the window needs nothing more than the peer of
+    /// each message it remembers.
+    /// </summary>
+    public ImmutableArray<UserId> RecentPeers(int max)
+    {
+        var seen = new HashSet<UserId>();
+        var newestFirst = new List<UserId>();
+        foreach (var id in RecentOrder.Reverse())
+        {
+            if (newestFirst.Count >= max)
+                break;
+            if (Recent.TryGetValue(id, out var message) && message.Peer is { } peer && seen.Add(peer))
+                newestFirst.Add(peer);
+        }
+        return [.. newestFirst];
+    }
+
+    private MailboxState ApplyEnqueued(MailboxEntry entry, MessageId id, UserId from, UserId? peer, IEnumerable<DeviceId> devices)
     {
         // A resend carries the id of a message in the window: the window keeps the original (its seq answers retries).
         var resent = Recent.ContainsKey(id);
-        var recent = resent ? Recent : Recent.SetItem(id, new RecentMessage(from, entry.Seq, entry.ServerTimestamp));
+        var recent = resent ? Recent : Recent.SetItem(id, new RecentMessage(from, entry.Seq, entry.ServerTimestamp, peer));
         var order = resent ? RecentOrder : RecentOrder.Enqueue(id);
         while (recent.Count > DedupWindow)
         {

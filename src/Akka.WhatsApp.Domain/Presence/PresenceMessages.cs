@@ -32,7 +32,12 @@ public static class LinkTopics
 }
 
 /// <summary>A primary device approved the link with this code; the waiting device answers <paramref name="ReplyTo"/>.</summary>
-public sealed record LinkApproved(string Code, UserId User, DeviceId ApprovedBy, byte[] IdentityKey, Akka.Actor.IActorRef ReplyTo) : IPresenceSignal;
+public sealed record LinkApproved(string Code, UserId User, DeviceId ApprovedBy, byte[] IdentityKey, Akka.Actor.IActorRef ReplyTo, byte[]? AccountSignature = null)
+    : IPresenceSignal
+{
+    /// <summary>The primary's signature over the new device's identity key (PROTOCOL.md §7), handed to the new device with its credentials.</summary>
+    public byte[] AccountSignature { get; init; } = AccountSignature ?? [];
+}
 
 /// <summary>The waiting device's answer: the new device id, or a wire error code (0 = none).</summary>
 public sealed record LinkResult(string Code, uint Device, int ErrorCode, string Reason) : IPresenceSignal;

@@ -97,12 +97,15 @@ public sealed class DevicesHandler : IPacketHandler
             throw new RequestException(ErrorCode.NotPrimary, "only the primary device can approve a link");
         if (approve.LinkCode.Length == 0)
             throw new RequestException(ErrorCode.InvalidArgument, "link_code is required");
+        if (approve.AccountSignature.Length > KeysHandler.MaxAccountSignature)
+            throw new RequestException(ErrorCode.InvalidArgument, $"account_signature has at most {KeysHandler.MaxAccountSignature} bytes");
         LinkResult result;
         try
         {
             var (user, device) = (session.User, session.Device);
             result = await session.Backend.PresenceBus.Ask<LinkResult>(
-                replyTo => new Publish(LinkTopics.Link(approve.LinkCode), new LinkApproved(approve.LinkCode, user, device, approve.IdentityKey.ToByteArray(), replyTo)),
+                replyTo => new Publish(LinkTopics.Link(approve.LinkCode), new LinkApproved(approve.LinkCode, user, device, approve.IdentityKey.ToByteArray(), replyTo,
+                    approve.AccountSignature.ToByteArray())),
                 LinkApprovalTimeout, CancellationToken.None);
         }
         catch (AskTimeoutException)

@@ -1,5 +1,7 @@
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.WhatsApp.Domain.Keys;
+using Akka.WhatsApp.Domain.Mailbox;
+using DeviceCiphertext = Akka.WhatsApp.Domain.Mailbox.DeviceCiphertext;
 using Akka.WhatsApp.Domain.Presence;
 using Google.Protobuf;
 using NSec.Cryptography;
@@ -39,7 +41,33 @@ public sealed class KeysHandler : IPacketHandler
         if (upload.RegistrationId != 0)
             await session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.SetRegistrationId(session.User, session.Device, upload.RegistrationId));
         session.DeviceActor?.Tell(DeviceSessionActor.PreKeysUploaded.Instance);
-        return new Frame { PreKeyCount = CountOf((KeyReplies.Count)reply) };
+        var count = (KeyReplies.Count)reply;
+        if (count.NewIdentity)
+            await AnnounceIdentityAsync(session, upload.IdentityKey);
+        return new Frame { PreKeyCount = CountOf(count) };
+    }
+
+    /// <summary>How many of the users a device's owner talked with lately learn of its new identity key.</summary>
+    public const int MaxAnnounced = 1_000;
+
+    /// <summary>
+    /// §13: a device has a new identity key (its first, or a reinstall's), so the users the owner exchanged 1:1 messages
+    /// with lately (the window of its mailbox, group members included through their sender-key distributions) get
+    /// <c>identity_key_changed</c> as a SYSTEM message, silent (no push). Its id follows from the user, the device and the
+    /// key, so an announcement made twice is stored once. Done before the upload is answered; a node that dies in between
+    /// leaves it unsaid, and contacts then learn of the new install at their next send (STALE_DEVICES, §8.2).
+    /// </summary>
+    private static async Task AnnounceIdentityAsync(IEdgeSession session, byte[] key)
+    {
+        var (user, device, mailboxes) = (session.User, session.Device, session.Backend.Mailboxes);
+        if (await session.AskAsync<IMailboxReply>(mailboxes, new MailboxCommands.GetPeers(user, MaxAnnounced)) is not MailboxReplies.PeersAre { Users: var peers }
+            || peers.IsEmpty)
+            return;
+        var id = MessageId.Derived($"identity-key\0{user.Value}\0{device.Value}\0{Convert.ToHexString(key)}");
+        var meta = new MessageMeta(ContentKinds.System, Silent: true, IdentityKey: new IdentityKeyChange(device.Value, key));
+        var everyDevice = ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(StoredMessage.AllDevices, new DeviceCiphertext([], 0));
+        await Task.WhenAll(peers.Select(peer =>
+            session.AskAsync<IMailboxReply>(mailboxes, new MailboxCommands.Enqueue(peer, id, user, new DeviceId(0), meta, everyDevice))));
     }
 
     /// <summary>The wire upload as a command, or INVALID_ARGUMENT / INVALID_SIGNATURE saying what is wrong.</summary>

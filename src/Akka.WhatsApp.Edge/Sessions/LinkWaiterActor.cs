@@ -63,6 +63,7 @@ public sealed class LinkWaiterActor : ReceiveActor, IWithTimers
                             DeviceId = ok.Device.Value,
                             Token = Google.Protobuf.ByteString.CopyFrom(linked.Token),
                             PhoneNumber = ok.Phone,
+                            AccountSignature = Google.Protobuf.ByteString.CopyFrom(linked.Approval.AccountSignature),
                         },
                     });
                     linked.Approval.ReplyTo.Tell(new LinkResult(code, ok.Device.Value, 0, ""));

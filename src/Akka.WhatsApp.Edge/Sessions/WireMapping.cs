@@ -70,6 +70,8 @@ public static partial class WireMapping
         d.Mentions.AddRange(m.Meta.Mentions);
         if (m.Meta.GroupEvent is { } change)
             d.System = new SystemEvent { GroupEvent = Wire(change) };
+        if (m.Meta.IdentityKey is { } key)
+            d.System = new SystemEvent { IdentityKeyChanged = new IdentityKeyChanged { UserId = m.From.Value, DeviceId = key.Device, IdentityKey = ByteString.CopyFrom(key.Key) } };
         if (m.Meta.DeviceList is { } list)
             d.System = new SystemEvent { DeviceListChanged = new DeviceListChanged { DeviceIds = { list.Current }, Added = { list.Added }, Removed = { list.Removed } } };
         return d;
