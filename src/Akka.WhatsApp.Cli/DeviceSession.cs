@@ -45,6 +45,7 @@ public sealed class DeviceSession : IAsyncDisposable
     {
         var credentials = profile.Credentials;
         var store = MessageStore.Open(StorePath(folder));
+        store.ApplyRetention(DateTimeOffset.UtcNow); // history older than the profile's retention (a year unless set) goes
         KeyStore? keys = null;
         try
         {

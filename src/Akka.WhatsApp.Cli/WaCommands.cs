@@ -257,10 +257,7 @@ public static partial class WaCommands
             using var store = MessageStore.Open(DeviceSession.StorePath(folder));
             if (p.GetValue(optionalChatArgument) is not { } named)
             {
-                var chats = store.Chats();
-                foreach (var (c, count, last) in chats)
-                    output.WriteLine($"{Describe(c)}\t{count} messages\tlast {last.ToLocalTime():u}");
-                output.WriteLine($"{chats.Count} chats");
+                ShowChats(store, output);
                 return;
             }
             // A phone number needs the server to find the user; ids do not.
@@ -274,8 +271,76 @@ public static partial class WaCommands
             {
                 conversation = ChatOfId(named);
             }
-            var shown = ShowHistory(store, conversation, p.GetValue(limitOption), output);
-            store.MarkShown(shown);
+            ShowHistory(store, conversation, p.GetValue(limitOption), output);
+            store.MarkRead(conversation);
+        });
+
+        var daysArgument = new Argument<int?>("days") { Description = "keep history this many days (omit to show the setting)", Arity = ArgumentArity.ZeroOrOne };
+        var retention = new Command("retention", "how long this profile keeps its history (a year unless set)") { daysArgument };
+        retention.SetAction(p =>
+        {
+            var (folder, _, _) = Open(p, profileOption, serverOption);
+            using var store = MessageStore.Open(DeviceSession.StorePath(folder));
+            if (p.GetValue(daysArgument) is { } days)
+            {
+                if (days < 1)
+                    throw new CliException("history is kept for a day at least");
+                store.Retention = TimeSpan.FromDays(days);
+                var gone = store.ApplyRetention(DateTimeOffset.UtcNow);
+                output.WriteLine($"history is kept for {days} days ({gone} older messages removed)");
+                return;
+            }
+            output.WriteLine($"history is kept for {(int)store.Retention.TotalDays} days");
+        });
+
+        var chats = new Command("chats", "list the conversations this profile stored, with unread counts and the last message");
+        chats.SetAction(p =>
+        {
+            var (folder, _, _) = Open(p, profileOption, serverOption);
+            using var store = MessageStore.Open(DeviceSession.StorePath(folder));
+            ShowChats(store, output);
+        });
+
+        var searchTextArgument = new Argument<string?>("text")
+        {
+            Description = "what to find, in any language (case-insensitive; empty: every message that passes the filters)", Arity = ArgumentArity.ZeroOrOne,
+        };
+        var inOption = new Option<string?>("--in") { Description = "only this chat: a user id, a contact's phone number (+...), or a group id" };
+        var fromOption = new Option<string?>("--from") { Description = "only messages from this date or time on (e.g. 2026-12-01)" };
+        var toOption = new Option<string?>("--to") { Description = "only messages up to this date (the whole day) or time" };
+        var senderOption = new Option<string?>("--sender") { Description = "only messages this user sent" };
+        var mediaOption = new Option<string?>("--media") { Description = "only this kind: image, video, audio or document" };
+        var pageOption = new Option<int>("--limit") { Description = "how many results", DefaultValueFactory = _ => 20 };
+        var search = new Command("search", "search this profile's history (on this device: the server cannot read it)") { searchTextArgument };
+        foreach (var option in new Option[] { inOption, fromOption, toOption, senderOption, mediaOption, pageOption })
+            search.Options.Add(option);
+        search.SetAction(async (p, ct) =>
+        {
+            var (folder, _, _) = Open(p, profileOption, serverOption);
+            using var store = MessageStore.Open(DeviceSession.StorePath(folder));
+            ChatId? only = null;
+            if (p.GetValue(inOption) is { } named)
+            {
+                if (named.StartsWith('+'))
+                {
+                    await using var device = await DeviceAsync(p, holds: false, ct);
+                    only = await ChatOfAsync(device.Client, named, ct);
+                }
+                else
+                {
+                    only = ChatOfId(named);
+                }
+            }
+            var query = new SearchQuery(p.GetValue(searchTextArgument) ?? "", only, DateOption(p.GetValue(fromOption), "--from", endOfDay: false),
+                DateOption(p.GetValue(toOption), "--to", endOfDay: true), p.GetValue(senderOption), MediaKinds(p.GetValue(mediaOption)), p.GetValue(pageOption));
+            var hits = store.Search(query);
+            foreach (var hit in hits)
+            {
+                var m = hit.Message;
+                var what = hit.Snippet.Length > 0 ? hit.Snippet : m.Text ?? $"[{m.Kind.ToString().ToLowerInvariant()} {m.Body.Length} bytes]";
+                output.WriteLine($"[{m.ServerTime.ToLocalTime():u}] {Describe(m.Chat)}\t{(m.Outgoing ? "you" : m.From)}: {what}\t{m.MessageId}");
+            }
+            output.WriteLine($"{hits.Count} found");
         });
 
         var contacts = new Command("contacts", "find which of these numbers are registered") { phonesArgument };
@@ -325,7 +390,7 @@ public static partial class WaCommands
 
         foreach (var command in new[]
                  {
-                     register, verify, login, send, edit, react, listen, chat, history, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
+                     register, verify, login, send, edit, react, listen, chat, history, chats, search, retention, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
@@ -424,7 +489,8 @@ public static partial class WaCommands
             var result = await device.Client.SendAsync(chat.Id, body, kind, targetMessageId: target, cancellationToken: ct, silent: kind == ContentKind.Reaction);
             (id, at) = (result.MessageId, result.ServerTimestamp);
         }
-        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, kind, body, groupSeq);
+        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, kind, body, groupSeq,
+            target is null ? null : ByteString.CopyFrom(target));
         var warning = !chat.IsGroup && device.Client.Encryption?.Keys.Identities(chat.Id).Any(i => i.Changed) == true
             ? $"⚠ your security code with {chat.Id} changed: `wa safety {chat.Id}` shows the new one"
             : null;
@@ -476,8 +542,11 @@ public static partial class WaCommands
         device.Store.MarkShown(unshown.Select(m => m.LocalId));
     }
 
-    private static void ShowHistory(DeviceSession device, ChatId chat, int limit, TextWriter output) =>
-        device.Store.MarkShown(ShowHistory(device.Store, chat, limit, output));
+    private static void ShowHistory(DeviceSession device, ChatId chat, int limit, TextWriter output)
+    {
+        ShowHistory(device.Store, chat, limit, output);
+        device.Store.MarkRead(chat); // the user opened the chat: nothing in it is unread any more
+    }
 
     private static List<long> ShowHistory(MessageStore store, ChatId chat, int limit, TextWriter output)
     {
@@ -485,15 +554,65 @@ public static partial class WaCommands
         foreach (var m in messages)
         {
             var when = m.ServerTime.ToLocalTime();
-            var text = m.Kind == ContentKind.System && m.Deliver?.System?.GroupEvent is { } change
-                ? Describe(change)
-                : System.Text.Encoding.UTF8.GetString(m.Body.Span);
+            var text = m switch
+            {
+                { Deleted: true } => "(deleted)",
+                { Kind: ContentKind.System, Deliver.System.GroupEvent: { } change } => Describe(change),
+                _ => System.Text.Encoding.UTF8.GetString(m.Body.Span) + (m.Edited ? " (edited)" : ""),
+            };
+            var reactions = store.Reactions(chat, m.MessageId);
+            if (reactions.Count > 0)
+                text += "  " + string.Join(" ", reactions.Select(r => $"{r.Emoji} {r.From}"));
             var who = m.Outgoing ? "you" : m.From;
             output.WriteLine(m.Outgoing ? $"[{when:u}] {who}: {text}  {Ticks(m.State)}" : $"[{when:u}] {who}: {text}");
         }
         output.WriteLine($"— {messages.Count} messages of {Describe(chat)} —");
         return [.. messages.Select(m => m.LocalId)];
     }
+
+    private static void ShowChats(MessageStore store, TextWriter output)
+    {
+        var chats = store.Chats();
+        foreach (var c in chats)
+        {
+            var last = c.LastMessage is { } m ? $"\t{(m.Outgoing ? "you" : m.From)}: {Preview(m)}" : "";
+            output.WriteLine($"{Describe(c.Chat)}\t{c.Messages} messages\t{c.Unread} unread\tlast {c.Last.ToLocalTime():u}{last}");
+        }
+        output.WriteLine($"{chats.Count} chats");
+    }
+
+    private static string Preview(StoredMessage m)
+    {
+        var text = m.Deleted ? "(deleted)" : m.Text ?? $"[{m.Kind.ToString().ToLowerInvariant()}]";
+        return text.Length > 40 ? text[..40] + "…" : text;
+    }
+
+    /// <summary>A --from / --to value: a date (the whole day for --to) or a date and time, in local time unless it says otherwise.</summary>
+    private static DateTimeOffset? DateOption(string? value, string name, bool endOfDay)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            return null;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", culture, System.Globalization.DateTimeStyles.None, out var day))
+        {
+            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Local));
+            return endOfDay ? start.AddDays(1).AddMilliseconds(-1) : start;
+        }
+        return DateTimeOffset.TryParse(value, culture, System.Globalization.DateTimeStyles.AssumeLocal, out var at)
+            ? at
+            : throw new CliException($"{name} takes a date (2026-12-01) or a date and time (2026-12-01T18:30), not '{value}'");
+    }
+
+    /// <summary>The content kinds of a --media value.</summary>
+    private static ContentKind[]? MediaKinds(string? media) => media?.ToLowerInvariant() switch
+    {
+        null or "" => null,
+        "image" => [ContentKind.Image, ContentKind.Sticker, ContentKind.Gif],
+        "video" => [ContentKind.Video],
+        "audio" => [ContentKind.Audio, ContentKind.VoiceNote],
+        "document" => [ContentKind.Document],
+        _ => throw new CliException($"--media is image, video, audio or document, not '{media}'"),
+    };
 
     private static string Ticks(MessageState state) => state switch
     {

@@ -379,7 +379,16 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                     switch (push.PacketCase)
                     {
                         case Frame.PacketOneofCase.Deliver:
-                            if (FirstSight(DeliveryKey.Of(push.Deliver)) && Open(push.Deliver, events) is { } opened)
+                            if (!FirstSight(DeliveryKey.Of(push.Deliver)))
+                            {
+                            }
+                            else if (_options.Store?.Holds(push.Deliver, out var unshown) == true)
+                            {
+                                // Stored before, not acknowledged (a crash, a lost ack): not decrypted again, shown once.
+                                if (unshown is not null)
+                                    events.Add(new MessageReceived(unshown));
+                            }
+                            else if (Open(push.Deliver, events) is { } opened)
                             {
                                 batch.Add(ReferenceEquals(opened, push.Deliver) ? push : new Frame { Deliver = opened });
                                 events.Add(new MessageReceived(opened));

@@ -12,12 +12,12 @@ public sealed class MessageStoreSpec : IDisposable
 
     private string StorePath => Path.Combine(_folder, "messages.db");
 
-    private static Frame Deliver(ulong seq, string from, string text, string toUser = "") => new()
+    private static Frame Deliver(ulong seq, string from, string text, string toUser = "", ContentKind kind = ContentKind.Text) => new()
     {
         Deliver = new Deliver
         {
             Seq = seq, MessageId = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()), FromUserId = from, FromDeviceId = 1, ServerTimestamp = 1_700_000_000_000 + seq,
-            Kind = ContentKind.Text, Ciphertext = ByteString.CopyFromUtf8(text), ToUserId = toUser,
+            Kind = kind, Ciphertext = ByteString.CopyFromUtf8(text), ToUserId = toUser,
         },
     };
 
@@ -41,6 +41,35 @@ public sealed class MessageStoreSpec : IDisposable
         Assert.Equal((ChatId.User("bob"), "bob", 7ul), (unshown.Chat, unshown.From, unshown.Seq));
         if (!OperatingSystem.IsWindows())
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(StorePath));
+    }
+
+    [Fact]
+    public async Task A_message_stored_but_not_acknowledged_before_a_crash_is_acknowledged_on_redelivery_and_shown_once()
+    {
+        // The previous run stored three messages and died before its ack: one the application had shown, one not yet.
+        var (shown, unshown, edit, fresh) = (Deliver(1, "bob", "seen before the crash"), Deliver(2, "bob", "stored, not seen"),
+            Deliver(3, "bob", "seen, edited", kind: ContentKind.Edit), Deliver(4, "bob", "new"));
+        edit.Deliver.TargetMessageId = shown.Deliver.MessageId;
+        using (var before = MessageStore.Open(StorePath))
+        {
+            before.Save("alice", [shown, unshown, edit], ackUpTo: 0);
+            before.MarkShown(ChatId.User("bob"), "bob", shown.Deliver.MessageId);
+        }
+
+        // The server delivers them again (nothing was acknowledged), then a new one.
+        await using var server = new ScriptedServer(_ => new Frame { Ok = new Ok() }) { PushAfterLogin = [shown, unshown, edit, fresh] };
+        using var store = MessageStore.Open(StorePath);
+        await using var client = await WhatsAppClient.ConnectAsync(server.Options with { Store = store }, ScriptedServer.Alice);
+        var ack = await server.ReceiveAsync(f => f.PacketCase == Frame.PacketOneofCase.Ack);
+        Assert.Equal(4ul, ack.Ack.UpToSeq);
+        var events = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (events.Count < 2 && await client.Events.WaitToReadAsync(timeout.Token))
+            while (client.Events.TryRead(out var e))
+                if (e is MessageReceived m)
+                    events.Add(m.Deliver.Ciphertext.ToStringUtf8());
+        Assert.Equal(["stored, not seen", "new"], events);
+        Assert.Equal(["seen, edited", "stored, not seen", "new"], store.History(ChatId.User("bob")).Select(m => m.Text));
     }
 
     [Fact]
