@@ -121,6 +121,8 @@ BENCH
     # End-to-end encryption (#14): its cost in the SDK, and the 1:1 load with and without it in the generator
     # (10 contacts each, so that the steps measure conversations under way, not their first prekey messages).
     load crypto
+    # The SDK's history on the device (#22): a year of 100,000 messages, then searches of every kind.
+    load search --messages 100000
     load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15
     load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15 --encrypt on
     load ramp --users 1000 --from 1000 --step 1000 --to 12000 --p99-ms 100 --warmup 3 --seconds 10

@@ -311,8 +311,9 @@ public static partial class WaCommands
         var senderOption = new Option<string?>("--sender") { Description = "only messages this user sent" };
         var mediaOption = new Option<string?>("--media") { Description = "only this kind: image, video, audio or document" };
         var pageOption = new Option<int>("--limit") { Description = "how many results", DefaultValueFactory = _ => 20 };
+        var bestOption = new Option<bool>("--best") { Description = "the best matches first (default: the newest first)" };
         var search = new Command("search", "search this profile's history (on this device: the server cannot read it)") { searchTextArgument };
-        foreach (var option in new Option[] { inOption, fromOption, toOption, senderOption, mediaOption, pageOption })
+        foreach (var option in new Option[] { inOption, fromOption, toOption, senderOption, mediaOption, pageOption, bestOption })
             search.Options.Add(option);
         search.SetAction(async (p, ct) =>
         {
@@ -332,7 +333,8 @@ public static partial class WaCommands
                 }
             }
             var query = new SearchQuery(p.GetValue(searchTextArgument) ?? "", only, DateOption(p.GetValue(fromOption), "--from", endOfDay: false),
-                DateOption(p.GetValue(toOption), "--to", endOfDay: true), p.GetValue(senderOption), MediaKinds(p.GetValue(mediaOption)), p.GetValue(pageOption));
+                DateOption(p.GetValue(toOption), "--to", endOfDay: true), p.GetValue(senderOption), MediaKinds(p.GetValue(mediaOption)), p.GetValue(pageOption),
+                Order: p.GetValue(bestOption) ? SearchOrder.Relevance : SearchOrder.Newest);
             var hits = store.Search(query);
             foreach (var hit in hits)
             {

@@ -108,13 +108,16 @@ public sealed class MessageStoreSearchSpec : IDisposable
             Pushed("dave", "an old dinner", -60 * 24 * 40));
 
         Assert.Equal(3, store.Search(new SearchQuery("DINNER")).Count); // case-insensitive
-        Assert.Equal("dinner dinner dinner", store.Search(new SearchQuery("dinner"))[0].Message.Text); // the best match first
+        // Newest first (the order they reached the device), or the best match first.
+        Assert.Equal(["an old dinner", "dinner dinner dinner", "Dinner tonight at the Italian place?"], Texts(store.Search(new SearchQuery("dinner"))));
+        Assert.Equal("dinner dinner dinner", store.Search(new SearchQuery("dinner", Order: SearchOrder.Relevance))[0].Message.Text);
         Assert.Equal("明天我们一起吃晚饭吧", Assert.Single(store.Search(new SearchQuery("一起吃"))).Message.Text);
         Assert.Contains("[一起吃]", Assert.Single(store.Search(new SearchQuery("一起吃"))).Snippet);
         Assert.Single(store.Search(new SearchQuery("晚饭")));   // two characters: below the trigram length, still found
         Assert.Single(store.Search(new SearchQuery("ужин")));   // Cyrillic, case-insensitive
         Assert.Single(store.Search(new SearchQuery("🎉")));
-        Assert.Contains("[Italian]", store.Search(new SearchQuery("italian"))[0].Snippet);
+        Assert.Equal("Dinner tonight at the [Italian] place?", store.Search(new SearchQuery("italian"))[0].Snippet);
+        Assert.Equal("party [🎉]🎉 tonight", store.Search(new SearchQuery("🎉"))[0].Snippet);
 
         Assert.Equal(["Dinner tonight at the Italian place?", "dinner dinner dinner"],
             Texts(store.Search(new SearchQuery("dinner", ChatId.User("bob")))).Order(StringComparer.Ordinal));
@@ -129,6 +132,25 @@ public sealed class MessageStoreSearchSpec : IDisposable
         Assert.Equal((3, 3), (pages.Count, pages.Select(h => h.Message.LocalId).Distinct().Count()));
         // Quotes and FTS operators in the text are text, not syntax.
         Assert.Empty(store.Search(new SearchQuery("\"dinner OR party\"")));
+    }
+
+    [Fact]
+    public void A_long_text_is_cut_to_the_words_around_the_match()
+    {
+        var text = string.Join(' ', Enumerable.Range(0, 40).Select(i => $"word{i}")) + " the needle " + string.Join(' ', Enumerable.Range(40, 40).Select(i => $"word{i}"));
+        var snippet = MessageStore.Snippet(text, "NEEDLE");
+        Assert.StartsWith("…", snippet, StringComparison.Ordinal);
+        Assert.EndsWith("…", snippet, StringComparison.Ordinal);
+        Assert.Contains(" the [needle] word40 ", snippet, StringComparison.Ordinal);
+        Assert.True(snippet.Length < 130, snippet);
+        Assert.DoesNotContain("word0 ", snippet, StringComparison.Ordinal);
+        // Never half an emoji: 👍🏽 is two code points, four UTF-16 units.
+        var cut = MessageStore.Snippet("x" + string.Concat(Enumerable.Repeat("👍🏽", 60)), "x");
+        Assert.StartsWith("[x]", cut, StringComparison.Ordinal);
+        Assert.EndsWith("…", cut, StringComparison.Ordinal);
+        var rest = System.Globalization.StringInfo.GetTextElementEnumerator(cut[3..^1]);
+        while (rest.MoveNext())
+            Assert.Equal("👍🏽", rest.GetTextElement());
     }
 
     [Fact]

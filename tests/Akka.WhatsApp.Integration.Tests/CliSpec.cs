@@ -117,6 +117,44 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task Chats_history_and_search_work_from_the_device_store_across_commands()
+    {
+        var (alice, aliceId, alicePhone) = await NewProfileAsync("alice");
+        var (bob, bobId, _) = await NewProfileAsync("bob");
+        await WaAsync(alice, "send", bobId, "Ужин в восемь? 🎉");
+        await WaAsync(alice, "send", bobId, "see you at dinner");
+        var group = (await WaAsync(alice, "group", "create", "team", bobId)).Split(' ')[1];
+        await WaAsync(alice, "group", "send", group, "dinner with the team on Friday");
+
+        // A command that shows nothing still stores what the server pushed (before acking it): two chats, all unread.
+        await WaAsync(bob, "contacts", alicePhone);
+        var chats = await WaAsync(bob, "chats");
+        Assert.Contains("2 chats", chats);
+        Assert.Contains("2 messages\t2 unread", chats);
+        Assert.Contains("see you at dinner", chats);
+
+        var history = await WaAsync(bob, "history", aliceId);
+        Assert.True(history.IndexOf("Ужин в восемь", StringComparison.Ordinal) < history.IndexOf("see you at dinner", StringComparison.Ordinal), history);
+        Assert.DoesNotContain("2 messages\t2 unread", await WaAsync(bob, "chats")); // the history was seen
+
+        var all = await WaAsync(bob, "search", "DINNER");
+        Assert.Contains("2 found", all);
+        Assert.True(all.IndexOf("with the team", StringComparison.Ordinal) < all.IndexOf("see you at", StringComparison.Ordinal), all); // newest first
+        Assert.Contains("[dinner]", all);
+        Assert.Contains("[Ужин]", await WaAsync(bob, "search", "ужин", "--in", aliceId));
+        Assert.Contains("1 found", await WaAsync(bob, "search", "dinner", "--in", group));
+        Assert.Contains("1 found", await WaAsync(bob, "search", "🎉", "--sender", aliceId));
+        Assert.Contains("0 found", await WaAsync(bob, "search", "dinner", "--from", "2001-01-01", "--to", "2001-01-31"));
+        Assert.Contains("2 found", await WaAsync(bob, "search", "dinner", "--from", DateTime.Now.AddDays(-1).ToString("yyyy-MM-dd")));
+        Assert.Contains("0 found", await WaAsync(bob, "search", "--media", "image"));
+
+        Assert.Contains("kept for 365 days", await WaAsync(bob, "retention"));
+        Assert.Contains("kept for 30 days (0 older messages removed)", await WaAsync(bob, "retention", "30"));
+        Assert.Contains("kept for 30 days", await WaAsync(bob, "retention"));
+        Assert.Contains("2 found", await WaAsync(bob, "search", "dinner"));
+    }
+
+    [Fact]
     public async Task A_message_that_arrives_while_the_user_runs_another_command_is_stored_and_shown_later()
     {
         var (alice, aliceId, _) = await NewProfileAsync("alice");

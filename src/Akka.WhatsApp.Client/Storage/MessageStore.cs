@@ -74,7 +74,19 @@ public sealed record SearchQuery(
     string? Sender = null,
     IReadOnlyCollection<ContentKind>? Kinds = null,
     int Limit = 20,
-    int Offset = 0);
+    int Offset = 0,
+    SearchOrder Order = SearchOrder.Newest);
+
+/// <summary>
+/// How search results are ordered: newest first (as WhatsApp and Signal list them; milliseconds on any store, since the
+/// index is read backwards and stops at the page), or best match first (FTS5's bm25; ranks every match, so it costs
+/// tens of milliseconds when a word is in tens of thousands of messages).
+/// </summary>
+public enum SearchOrder
+{
+    Newest,
+    Relevance,
+}
 
 /// <summary>A found message and its text with the match in [brackets] (around the match only, for long texts).</summary>
 public sealed record SearchHit(StoredMessage Message, string Snippet);
@@ -438,9 +450,11 @@ public sealed class MessageStore : IDisposable
     }
 
     /// <summary>
-    /// Searches the history. With text: the messages whose text contains it (any script, case-insensitive), best match
-    /// first (FTS5's bm25), then the newest; a text shorter than 3 characters (the index's trigrams) is matched by a scan
-    /// instead, newest first. Without text: the newest messages that pass the filters (for example all images of a chat).
+    /// Searches the history. With text: the messages whose text contains it (any script, case-insensitive) through the
+    /// trigram index, or by a scan of the indexed texts when it is shorter than 3 characters (an emoji, two CJK
+    /// characters). Without text: the messages that pass the filters (for example all images of a chat). Ordered by
+    /// <see cref="SearchQuery.Order"/>; "newest" is the order messages reached this device (the index's row order), which
+    /// is the server's order within each chat.
     /// </summary>
     public IReadOnlyList<SearchHit> Search(SearchQuery query)
     {
@@ -459,27 +473,23 @@ public sealed class MessageStore : IDisposable
         if (query.Kinds is { Count: > 0 } kinds)
             filters.Add($"m.kind IN ({string.Join(",", kinds.Select(k => (int)k))})");
         filters.Add("m.deleted = 0");
+        var where = string.Join(" AND ", filters);
         string sql;
-        var trigrams = new System.Globalization.StringInfo(text).LengthInTextElements >= 3;
         if (text.Length == 0)
         {
-            sql = $"SELECT {Columns}, m.edited, m.deleted, '' FROM messages m WHERE {string.Join(" AND ", filters)} ORDER BY m.server_time DESC, m.local_id DESC";
-        }
-        else if (trigrams)
-        {
-            parameters.Add(("$match", "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""));
-            sql = $"""
-                SELECT {Columns}, m.edited, m.deleted, snippet(search, 0, '[', ']', '…', 16) FROM search JOIN messages m ON m.local_id = search.rowid
-                WHERE search MATCH $match AND {string.Join(" AND ", filters)} ORDER BY bm25(search), m.server_time DESC
-                """;
+            sql = $"SELECT {Columns}, m.edited, m.deleted FROM messages m WHERE {where} ORDER BY m.server_time DESC, m.local_id DESC";
         }
         else
         {
-            parameters.Add(("$like", "%" + text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%"));
-            sql = $"""
-                SELECT {Columns}, m.edited, m.deleted, search.text FROM search JOIN messages m ON m.local_id = search.rowid
-                WHERE search.text LIKE $like ESCAPE '\' AND {string.Join(" AND ", filters)} ORDER BY m.server_time DESC, m.local_id DESC
-                """;
+            // The snippet is cut here rather than by FTS5's snippet(), which SQLite would compute for every match
+            // before sorting them by bm25, and which a scan (short texts) cannot call.
+            var indexed = new System.Globalization.StringInfo(text).LengthInTextElements >= 3;
+            parameters.Add(("$match", indexed
+                ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+                : "%" + text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%"));
+            var match = indexed ? "search MATCH $match" : "search.text LIKE $match ESCAPE '\\'";
+            var order = query.Order == SearchOrder.Relevance && indexed ? "bm25(search), search.rowid DESC" : "search.rowid DESC";
+            sql = $"SELECT {Columns}, m.edited, m.deleted FROM search JOIN messages m ON m.local_id = search.rowid WHERE {match} AND {where} ORDER BY {order}";
         }
         lock (_gate)
         {
@@ -493,8 +503,8 @@ public sealed class MessageStore : IDisposable
             var hits = new List<SearchHit>();
             while (reader.Read())
             {
-                var snippet = reader.IsDBNull(16) ? "" : reader.GetString(16);
-                hits.Add(new SearchHit(Read(reader), text.Length > 0 && !trigrams ? Highlight(snippet, text) : snippet));
+                var message = Read(reader);
+                hits.Add(new SearchHit(message, text.Length == 0 ? "" : Snippet(message.Text ?? "", text)));
             }
             return hits;
         }
@@ -506,11 +516,34 @@ public sealed class MessageStore : IDisposable
         }
     }
 
-    /// <summary>Marks the first match of a short text the way FTS5's snippet marks longer ones.</summary>
-    private static string Highlight(string text, string match)
+    /// <summary>
+    /// The text with the first match of <paramref name="match"/> in [brackets]; a long text is cut to the words around it
+    /// (…), without splitting a character made of several code points.
+    /// </summary>
+    public static string Snippet(string text, string match, int around = 48)
     {
         var at = text.IndexOf(match, StringComparison.OrdinalIgnoreCase);
-        return at < 0 ? text : $"{text[..at]}[{text.Substring(at, match.Length)}]{text[(at + match.Length)..]}";
+        if (at < 0)
+            return text.Length <= 2 * around ? text : text[..TextElementStart(text, 2 * around)] + "…";
+        var (start, end) = (Math.Max(0, at - around), Math.Min(text.Length, at + match.Length + around));
+        if (start > 0) // from the first whole word
+            start = TextElementStart(text, text.IndexOf(' ', start) is var space and >= 0 && space < at ? space + 1 : start);
+        if (end < text.Length) // to the last whole word
+            end = TextElementStart(text, text.LastIndexOf(' ', end) is var space and >= 0 && space >= at + match.Length ? space : end);
+        return (start > 0 ? "…" : "") + text[start..at] + "[" + text.Substring(at, match.Length) + "]" + text[(at + match.Length)..end] + (end < text.Length ? "…" : "");
+    }
+
+    /// <summary>The start of the text element (grapheme) that holds <paramref name="index"/>.</summary>
+    private static int TextElementStart(string text, int index)
+    {
+        var start = 0;
+        foreach (var boundary in System.Globalization.StringInfo.ParseCombiningCharacters(text))
+        {
+            if (boundary > index)
+                break;
+            start = boundary;
+        }
+        return start;
     }
 
     /// <summary>
