@@ -79,6 +79,19 @@ public sealed class LoadScenarioSmokeSpec(LoadTestNode fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Search_fills_a_device_store_and_times_every_kind_of_search()
+    {
+        var run = await RunAsync("search", "--messages", "3000", "--chats", "10", "--queries", "5");
+        Assert.Equal(3000, run.Steps[0].Count("stored"));
+        Assert.True(run.Steps[0].Figures["messages.db MB"] > 0);
+        var searches = run.Steps.Skip(1).ToList();
+        Assert.Equal(11, searches.Count);
+        Assert.All(searches, s => Assert.Equal(5, s.Latencies.Single().Count));
+        // Every shape finds something in a store of 3,000 (the common words are in a quarter of the messages each).
+        Assert.All(searches.Where(s => !s.Label.Contains("rare", StringComparison.Ordinal)), s => Assert.True(s.Count("hits") > 0, s.Label));
+    }
+
+    [Fact]
     public async Task Ramp_steps_the_rate_and_names_the_highest_that_held()
     {
         // A bound no step can miss on a working server: the ramp must run every step and say so.

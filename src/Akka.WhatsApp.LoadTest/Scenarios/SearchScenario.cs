@@ -114,7 +114,7 @@ public sealed class SearchScenario : IScenario
         for (var i = 0; i < messages; i++)
         {
             ct.ThrowIfCancellationRequested();
-            var image = i % 10 == 9;
+            var image = i / chats % 10 == 9; // one in ten of each chat
             var words = Enumerable.Range(0, random.Next(3, 13)).Select(_ => Common[random.Next(Common.Length)]);
             if (random.Next(1000) == 0)
                 words = words.Append(Rare[random.Next(Rare.Length)]);
