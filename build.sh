@@ -11,7 +11,7 @@ usage() {
 usage: ./build.sh <target>
   run     build (Release) and start a single-node server on the embedded default
           (SQLite journal under ./data, edge tcp/5222, management http/8558)
-  test    build everything, start a throwaway PostgreSQL, run every test project
+  test    build everything, start a throwaway PostgreSQL and s3rver, run every test project
   bench   start PostgreSQL and a Release server, run the load scenarios, write bench/results/<time>/report.md
   pack    publish the server to ./artifacts/server
   clean   remove build outputs and ./artifacts (keeps ./data)
@@ -38,10 +38,12 @@ case "$target" in
     source scripts/chromium.sh
     dotnet build Akka.WhatsApp.sln -c Debug -nologo -v q
     chromium_ensure  # exports WA_TEST_CHROMEDRIVER for the dashboard test
+    source scripts/s3rver.sh
     pg_start
-    trap pg_stop EXIT
+    trap 'pg_stop; s3_stop' EXIT
     export WA_TEST_POSTGRES="$PG_CONNECTION_STRING"
     echo "build.sh: PostgreSQL for tests at 127.0.0.1:$PG_PORT"
+    s3_start  # exports WA_TEST_S3 for the media tests on S3
     status=0
     dotnet test Akka.WhatsApp.sln -c Debug --no-build -nologo \
       --blame-hang-timeout 10m 2>&1 | tee "$PG_DIR/test.log" || status=$?
@@ -102,7 +104,7 @@ BENCH
       WA_APNS_KEY_FILE="$sink_dir/apns.p8" WA_APNS_KEY_ID=BENCHKEY01 WA_APNS_TEAM_ID=BENCHTEAM1 WA_APNS_TOPIC=bench.wa \
         WA_APNS_URL=https://127.0.0.1:18443 WA_PUSH_CA="$sink_dir/ca.pem" \
       WA_JOURNAL=postgres WA_POSTGRES="$PG_CONNECTION_STRING" WA_SEND_RATE=100000 WA_DATA_DIR="$PG_DIR/data-host" WA_LOADTEST_TOKEN="$token" \
-        WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 Logging__LogLevel__Default=Warning \
+        WA_EDGE_PORT=15222 WA_MANAGEMENT_PORT=18558 WA_REMOTE_PORT=14053 WA_MEDIA_PORT=18559 Logging__LogLevel__Default=Warning \
         dotnet src/Akka.WhatsApp.Host/bin/Release/net10.0/Akka.WhatsApp.Host.dll >>"$out/server.log" 2>&1 &
       server_pid=$!
       for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18558/health/ready >/dev/null 2>&1 && break; sleep 1; done

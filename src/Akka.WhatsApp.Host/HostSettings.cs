@@ -105,6 +105,9 @@ public sealed record HostSettings
     /// <summary>WA_DEV_SMS_OPEN: on = /dev/verification-codes answers any caller, not only loopback (it hands out login codes).</summary>
     public bool DevelopmentSmsOpen { get; init; }
 
+    /// <summary>Media (WA_S3_*, WA_MEDIA_*): S3 when configured, else the local disk with its own HTTP port.</summary>
+    public Host.Media.MediaSettings Media { get; init; } = new();
+
     /// <summary>APNs, FCM and Twilio (WA_APNS_*, WA_FCM_*, WA_TWILIO_*, WA_PUSH_*): each on when configured.</summary>
     public Notifications.ProviderSettings Providers { get; init; } = new();
 
@@ -188,6 +191,7 @@ public sealed record HostSettings
             DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
             DevelopmentSmsOpen = Switch(config, "WA_DEV_SMS_OPEN", d.DevelopmentSmsOpen),
             Providers = Notifications.ProviderSettings.From(config),
+            Media = Host.Media.MediaSettings.From(config),
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],

@@ -102,6 +102,16 @@ public sealed class WhatsAppNode : IAsyncDisposable
         });
         builder.Services.AddAkka(settings.ActorSystemName, (akka, sp) => ConfigureAkka(akka, settings, sp));
 
+        // Media (§12): the catalog beside the journal, the store (S3, or the local disk with its HTTP port) started
+        // before the edge takes clients, and the sweeper of what expired.
+        var mediaCatalog = new Cluster.Media.SqlMediaCatalog(provider, connectionString);
+        builder.Services.AddSingleton<Domain.Media.IMediaCatalog>(mediaCatalog);
+        builder.Services.AddSingleton(sp => settings.Media.CreateStore(settings.DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new Domain.Media.MediaService(sp.GetRequiredService<Domain.Media.IMediaStore>(), mediaCatalog,
+            settings.Media.Policy, sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService(sp => new Media.MediaHostedService(sp.GetRequiredService<Domain.Media.IMediaStore>(),
+            sp.GetRequiredService<Domain.Media.MediaService>(), mediaCatalog, sp.GetRequiredService<ActorSystem>(), metrics));
+
         // Registered after Akka so that on shutdown the edge stops taking traffic before the actor system leaves.
         builder.Services.AddSingleton(new EdgeSettings
         {
@@ -150,6 +160,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses));
             log.LogInformation("Journal: {Journal}", JournalSetup.Describe(settings));
             log.LogInformation("Notifications: {Providers}", settings.Providers.Describe(settings.DevelopmentSms));
+            log.LogInformation("Media: {Store}", settings.Media.Describe(settings.DataDirectory));
             if (settings.LoadTestToken is not null)
                 log.LogWarning("WA_LOADTEST_TOKEN is set: POST /loadtest/users creates accounts without SMS verification. Never in production.");
             log.LogInformation("Cluster node akka.tcp://{System}@{Host}:{Port}, seed nodes: {Seeds}",
@@ -175,6 +186,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Keys = registry.Get<KeysRegion>(),
             PresenceBus = registry.Get<PresenceBus>(),
             Directory = services.GetRequiredService<IPhoneDirectory>(),
+            Media = services.GetRequiredService<Domain.Media.MediaService>(),
             Time = services.GetRequiredService<TimeProvider>(),
         };
     }

@@ -142,6 +142,6 @@ public sealed partial class DeploySpec
         Assert.True(unknown.Count == 0, $"{where} sets {string.Join(", ", unknown)}, which the host does not read");
     }
 
-    [GeneratedRegex(@"\bWA_[A-Z_]+[A-Z]\b")]
+    [GeneratedRegex(@"\bWA_[A-Z0-9_]+[A-Z]\b")]
     private static partial Regex Variable();
 }

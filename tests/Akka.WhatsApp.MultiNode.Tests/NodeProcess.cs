@@ -76,6 +76,8 @@ public sealed class NodeProcess : IDisposable
         start.Environment["WA_MANAGEMENT_PORT"] = ports.Management.ToString();
         start.Environment["WA_REMOTE_HOST"] = "127.0.0.1";
         start.Environment["WA_REMOTE_PORT"] = ports.Remote.ToString();
+        start.Environment["WA_MEDIA_HOST"] = "127.0.0.1";
+        start.Environment["WA_MEDIA_PORT"] = "0"; // any free port: the local media store's URLs name the one it bound
         start.Environment["WA_DATA_DIR"] = Path.Combine(logDirectory, name + "-data");
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + HostAssembly);
         return new NodeProcess(name, ports.Edge, ports.Management, ports.Remote, logPath, process);

@@ -3,6 +3,7 @@ using LinqToDB;
 using LinqToDB.Async;
 using LinqToDB.Data;
 using LinqToDB.Mapping;
+using Akka.WhatsApp.Cluster.Storage;
 
 namespace Akka.WhatsApp.Cluster.Directory;
 
@@ -21,37 +22,16 @@ public sealed class PhoneEntry
 }
 
 /// <summary>
-/// The phone → user directory as a table beside the journal (same database), accessed with linq2db.
+/// The phone → user directory as a table beside the journal.
 /// Contact discovery reads it; the verification entity writes it. Never built by scanning the journal.
 /// </summary>
-public sealed class SqlPhoneDirectory(string providerName, string connectionString) : IPhoneDirectory
+public sealed class SqlPhoneDirectory(string providerName, string connectionString) : SqlReadModel(providerName, connectionString), IPhoneDirectory
 {
     /// <summary>Most numbers one look-up sends to the database at once.</summary>
     private const int LookupBatch = 500;
 
-    private readonly DataOptions _options = new DataOptions().UseConnectionString(providerName, connectionString);
-    private Task? _created;
-
-    /// <summary>A connection to a database where the table exists (created on first use, so a node starts without its database).</summary>
-    private async Task<DataConnection> OpenAsync(CancellationToken cancellationToken)
+    protected override async Task CreateTablesAsync(DataConnection db)
     {
-        var created = Volatile.Read(ref _created);
-        if (created is null or { IsFaulted: true } or { IsCanceled: true })
-        {
-            // One creation at a time: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against itself.
-            var attempt = new Task<Task>(CreateTableAsync);
-            var winner = Interlocked.CompareExchange(ref _created, attempt.Unwrap(), created);
-            if (winner == created)
-                attempt.Start(TaskScheduler.Default);
-            created = Volatile.Read(ref _created)!;
-        }
-        await created.WaitAsync(cancellationToken);
-        return new DataConnection(_options);
-    }
-
-    private async Task CreateTableAsync()
-    {
-        await using var db = new DataConnection(_options);
         await db.CreateTableAsync<PhoneEntry>(tableOptions: TableOptions.CreateIfNotExists);
         // The same statement on SQLite and PostgreSQL: user ids are looked up by ExistingAsync.
         await db.ExecuteAsync("CREATE INDEX IF NOT EXISTS wa_phone_directory_user_id ON wa_phone_directory (user_id)");

@@ -28,6 +28,12 @@ public sealed class EdgeBackend
 
     public required IPhoneDirectory Directory { get; init; }
 
+    /// <summary>
+    /// Media uploads and downloads (§12): the catalog and the store behind presigned URLs. The host always gives one;
+    /// the edge's own unit tests, which cover other areas, do not (the media requests then answer NOT_IMPLEMENTED).
+    /// </summary>
+    public Domain.Media.MediaService? Media { get; init; }
+
     /// <summary>How long a request waits for an entity before the client gets TIMEOUT.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -15,5 +15,6 @@ public static class EdgeHandlers
         new GroupsHandler(),
         new GroupMessagesHandler(),
         new KeysHandler(),
+        new MediaHandler(),
         new NotificationsHandler());
 }

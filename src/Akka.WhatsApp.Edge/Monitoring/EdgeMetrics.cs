@@ -26,6 +26,7 @@ public sealed class EdgeMetrics
     public EdgeMetrics(CollectorRegistry registry)
     {
         Registry = registry;
+        Media = new MediaMetrics(registry);
         var factory = Metrics.WithCustomRegistry(registry);
         _connections = factory.CreateGauge("wa_connections", "Client TCP connections open on this node's edge.");
         _framesIn = factory.CreateCounter("wa_frames_received_total", "Frames decoded from clients.");
@@ -49,6 +50,8 @@ public sealed class EdgeMetrics
     public static EdgeMetrics Unregistered() => new(Metrics.NewCustomRegistry());
 
     public CollectorRegistry Registry { get; }
+
+    public MediaMetrics Media { get; }
 
     public void ConnectionOpened() => _connections.Inc();
 

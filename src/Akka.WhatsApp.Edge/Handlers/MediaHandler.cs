@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Akka.WhatsApp.Domain.Media;
+using Google.Protobuf;
+
+namespace Akka.WhatsApp.Edge.Handlers;
+
+/// <summary>
+/// Media (PROTOCOL.md §12): the bytes never travel in frames. A device reserves an id and gets a presigned PUT URL,
+/// uploads its ciphertext to the media store directly, completes (the server checks size and SHA-256), and sends the
+/// id with the key inside the end-to-end encrypted message; recipients get a presigned GET URL.
+/// </summary>
+public sealed class MediaHandler : IPacketHandler
+{
+    public const int MaxMimeTypeLength = 255;
+
+    public void Register(PacketTable table) => table
+        .Request(Frame.PacketOneofCase.RequestUploadUrl, UploadUrlAsync)
+        .Request(Frame.PacketOneofCase.UploadComplete, CompleteAsync)
+        .Request(Frame.PacketOneofCase.RequestDownloadUrl, DownloadUrlAsync);
+
+    private static Task<Frame?> UploadUrlAsync(Frame frame, IEdgeSession session) => Timed(session, "upload_url", async media =>
+    {
+        var r = frame.RequestUploadUrl;
+        if (r.Kind is MediaKind.Unspecified || !Enum.IsDefined(r.Kind))
+            throw new RequestException(ErrorCode.InvalidArgument, "kind is required (IMAGE, VIDEO, AUDIO, DOCUMENT, ...)");
+        if (r.Sha256.Length != 32)
+            throw new RequestException(ErrorCode.InvalidArgument, "sha256 is the 32-byte SHA-256 of the bytes to upload");
+        if (r.MimeType.Length > MaxMimeTypeLength)
+            throw new RequestException(ErrorCode.InvalidArgument, $"mime_type has at most {MaxMimeTypeLength} characters");
+        var outcome = Checked(await media.ReserveAsync(session.User.Value, (MediaClass)r.Kind, (long)Math.Min(r.Size, long.MaxValue), r.Sha256.ToByteArray(),
+            r.MimeType, CancellationToken.None));
+        var url = new UploadUrl
+        {
+            MediaId = outcome.Record!.MediaId, Url = outcome.Request!.Url.AbsoluteUri, Method = outcome.Request.Method,
+            ExpiresAt = (ulong)outcome.Request.ExpiresAt.ToUnixTimeMilliseconds(),
+        };
+        url.Headers.AddRange(outcome.Request.Headers.Select(h => new HttpHeader { Name = h.Key, Value = h.Value }));
+        return new Frame { UploadUrl = url };
+    });
+
+    private static Task<Frame?> CompleteAsync(Frame frame, IEdgeSession session) => Timed(session, "complete", async media =>
+    {
+        var record = Checked(await media.CompleteAsync(session.User.Value, frame.UploadComplete.MediaId, CancellationToken.None)).Record!;
+        session.Settings.Metrics.Media.Completed(record.Size);
+        return new Frame
+        {
+            MediaInfo = new MediaInfo
+            {
+                MediaId = record.MediaId, Size = (ulong)record.Size, Sha256 = ByteString.CopyFrom(record.Sha256), Kind = (MediaKind)record.Kind,
+                RetainedUntil = (ulong)(record.RetainedUntil?.ToUnixTimeMilliseconds() ?? 0),
+            },
+        };
+    });
+
+    private static Task<Frame?> DownloadUrlAsync(Frame frame, IEdgeSession session) => Timed(session, "download_url", async media =>
+    {
+        var outcome = Checked(await media.DownloadAsync(frame.RequestDownloadUrl.MediaId, CancellationToken.None));
+        var url = new DownloadUrl
+        {
+            MediaId = outcome.Record!.MediaId, Url = outcome.Request!.Url.AbsoluteUri, ExpiresAt = (ulong)outcome.Request.ExpiresAt.ToUnixTimeMilliseconds(),
+            Size = (ulong)outcome.Record.Size, Sha256 = ByteString.CopyFrom(outcome.Record.Sha256),
+        };
+        url.Headers.AddRange(outcome.Request.Headers.Select(h => new HttpHeader { Name = h.Key, Value = h.Value }));
+        return new Frame { DownloadUrl = url };
+    });
+
+    private static MediaOutcome Checked(MediaOutcome outcome) => outcome.Error switch
+    {
+        MediaError.None => outcome,
+        MediaError.TooLarge => throw new RequestException(ErrorCode.MediaTooLarge, outcome.Detail),
+        MediaError.RateLimited => throw new RequestException(ErrorCode.RateLimited, outcome.Detail, retryAfterMs: 60_000),
+        MediaError.NotUploaded => throw new RequestException(ErrorCode.MediaNotUploaded, outcome.Detail),
+        _ => throw new RequestException(ErrorCode.NotFound, outcome.Detail),
+    };
+
+    /// <summary>Runs one media request, counting its outcome and timing it (the store's presigning or check included).</summary>
+    private static async Task<Frame?> Timed(IEdgeSession session, string operation, Func<MediaService, Task<Frame?>> handle)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "ok";
+        try
+        {
+            return await handle(session.Backend.Media ?? throw new RequestException(ErrorCode.NotImplemented, "media is not configured on this node"));
+        }
+        catch (RequestException e)
+        {
+            outcome = e.Code.ToString();
+            throw;
+        }
+        finally
+        {
+            session.Settings.Metrics.Media.Answered(operation, outcome, Stopwatch.GetElapsedTime(started));
+        }
+    }
+}
