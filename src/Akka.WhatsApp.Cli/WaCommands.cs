@@ -93,13 +93,21 @@ public static partial class WaCommands
             await TellUnshownAsync(device, output, ct);
         });
 
-        var send = new Command("send", "send a text message to a user or a contact's phone number") { toArgument, textArgument };
+        var captionArgument = new Argument<string?>("text") { Description = "the message (with --file: its caption); - reads it from standard input", Arity = ArgumentArity.ZeroOrOne };
+        var fileOption = new Option<string?>("--file") { Description = "send this image, video, audio or document (the kind from its content)" };
+        var send = new Command("send", "send a text message, or a file, to a user or a contact's phone number") { toArgument, captionArgument };
+        send.Options.Add(fileOption);
         send.SetAction(async (p, ct) =>
         {
+            var file = p.GetValue(fileOption);
+            if (file is null && p.GetValue(captionArgument) is null)
+                throw new CliException("say what to send: a text, or --file <path>");
             await using var device = await DeviceAsync(p, holds: false, ct);
             var to = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
-            var text = TextOf(p.GetValue(textArgument)!, input);
-            var id = await SendTextAsync(device, ChatId.User(to), text, ct);
+            var text = p.GetValue(captionArgument) is { } given ? TextOf(given, input) : "";
+            var id = file is null
+                ? await SendTextAsync(device, ChatId.User(to), text, ct)
+                : await SendFileAsync(device, ChatId.User(to), file, text, output, ct);
             output.WriteLine($"✓ {id.Hex} at {id.At:HH:mm:ss}");
             if (id.Warning is { } warning)
                 output.WriteLine(warning);
@@ -393,7 +401,7 @@ public static partial class WaCommands
         foreach (var command in new[]
                  {
                      register, verify, login, send, edit, react, listen, chat, history, chats, search, retention, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
-                     GroupCommand(profileOption, serverOption, output),
+                     GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output),
                  })
             root.Subcommands.Add(command);
 
@@ -474,10 +482,20 @@ public static partial class WaCommands
     /// Sends a text (or, with <paramref name="kind"/> and <paramref name="target"/>, an edit or a reaction) to a user or
     /// group, end-to-end encrypted, and keeps it in the store as this user's own (✓).
     /// </summary>
-    private static async Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct,
+    private static Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct,
+        ContentKind kind = ContentKind.Text, byte[]? target = null) =>
+        SendBodyAsync(device, chat, System.Text.Encoding.UTF8.GetBytes(text), ct, kind, target);
+
+    /// <summary>Uploads a file (<see cref="UploadFileAsync"/>) and sends its reference as a media message.</summary>
+    private static async Task<Sent> SendFileAsync(DeviceSession device, ChatId chat, string path, string caption, TextWriter output, CancellationToken ct)
+    {
+        var (reference, kind) = await UploadFileAsync(device, path, caption, output, ct);
+        return await SendBodyAsync(device, chat, reference.ToByteArray(), ct, kind);
+    }
+
+    private static async Task<Sent> SendBodyAsync(DeviceSession device, ChatId chat, byte[] body, CancellationToken ct,
         ContentKind kind = ContentKind.Text, byte[]? target = null)
     {
-        var body = System.Text.Encoding.UTF8.GetBytes(text);
         var credentials = device.Client.Credentials;
         ByteString id;
         ulong at, groupSeq = 0;
@@ -560,6 +578,7 @@ public static partial class WaCommands
             {
                 { Deleted: true } => "(deleted)",
                 { Kind: ContentKind.System, Deliver.System.GroupEvent: { } change } => Describe(change),
+                _ when ReferenceOf(m.Kind, m.Body.Span) is { } media => $"{DescribeMedia(media)}  ({m.MessageId})",
                 _ => System.Text.Encoding.UTF8.GetString(m.Body.Span) + (m.Edited ? " (edited)" : ""),
             };
             var reactions = store.Reactions(chat, m.MessageId);
@@ -638,6 +657,8 @@ public static partial class WaCommands
             lock (output)
                 Show(e, device, output);
             device.Store.MarkShown(of, d.FromUserId, d.MessageId);
+            if (ReferenceOf(d.Kind, d.Ciphertext.Span) is { } media)
+                await AutoDownloadAsync(device, media, MessageStore.Hex(d.MessageId), output, ct);
             // Read receipts for what others sent (not for sync copies, own group posts or system events).
             if (d.ToUserId.Length == 0 && d.Kind != ContentKind.System && d.FromUserId != device.Profile.UserId)
                 await device.Client.SendReceiptAsync(d.FromUserId, ReceiptType.Read, [d.MessageId], d.GroupId.Length > 0 ? d.GroupId : null, ct);
@@ -659,6 +680,7 @@ public static partial class WaCommands
                 {
                     ContentKind.Edit => $"(edited {MessageStore.Hex(d.TargetMessageId)}) {d.Ciphertext.ToStringUtf8()}",
                     ContentKind.Reaction => $"reacted {d.Ciphertext.ToStringUtf8()} to {MessageStore.Hex(d.TargetMessageId)}",
+                    _ when ReferenceOf(d.Kind, d.Ciphertext.Span) is { } media => $"{DescribeMedia(media)}  ({MessageStore.Hex(d.MessageId)})",
                     _ => d.Ciphertext.ToStringUtf8(),
                 };
                 output.WriteLine(d switch

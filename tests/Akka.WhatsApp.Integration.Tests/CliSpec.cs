@@ -155,6 +155,48 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task A_photo_and_a_document_sent_with_file_arrive_previewed_saved_and_downloadable_again()
+    {
+        var (alice, _, _) = await NewProfileAsync("alice");
+        var (bob, bobId, _) = await NewProfileAsync("bob");
+        var photo = Path.Combine(alice, "holiday.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(2000, 1500))
+        {
+            using (var canvas = new SkiaSharp.SKCanvas(bitmap))
+                canvas.Clear(SkiaSharp.SKColors.CornflowerBlue);
+            using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            await File.WriteAllBytesAsync(photo, png.ToArray());
+        }
+        var document = Path.Combine(alice, "notes.txt");
+        await File.WriteAllTextAsync(document, string.Concat(Enumerable.Repeat("the minutes of the meeting\n", 5000)));
+
+        var sentPhoto = await WaAsync(alice, "send", bobId, "--file", photo, "at the beach");
+        Assert.Contains("uploading ████████████████████ 100%", sentPhoto);
+        Assert.StartsWith("✓ ", sentPhoto.Split('\n').First(l => l.StartsWith("✓", StringComparison.Ordinal)));
+        await WaAsync(alice, "send", bobId, "--file", document);
+
+        var screen = await WaAsync(bob, "listen", "--seconds", "4");
+        Assert.Contains("[image ", screen);
+        Assert.Contains("1600×1200 holiday.jpg] at the beach", screen); // compressed to 1600 px on the sender's side
+        Assert.Contains("notes.txt]", screen);
+        var saved = screen.Split('\n').Where(l => l.StartsWith("saved ", StringComparison.Ordinal)).Select(l => l["saved ".Length..].Trim()).ToList();
+        Assert.Equal(2, saved.Count);
+        var jpeg = await File.ReadAllBytesAsync(saved.Single(p => p.EndsWith("holiday.jpg", StringComparison.Ordinal)));
+        Assert.Equal([0xFF, 0xD8], jpeg[..2]);
+        Assert.Equal(await File.ReadAllBytesAsync(document), await File.ReadAllBytesAsync(saved.Single(p => p.EndsWith("notes.txt", StringComparison.Ordinal))));
+
+        // The store keeps the reference: `wa download` fetches it again, and search finds the photo by kind.
+        var history = await WaAsync(bob, "history", Profile.Load(alice).UserId!);
+        var photoId = System.Text.RegularExpressions.Regex.Match(history, @"holiday\.jpg\] at the beach  \(([0-9a-f]{32})\)").Groups[1].Value;
+        Assert.True(photoId.Length == 32, history);
+        var again = Path.Combine(bob, "again.jpg");
+        Assert.Contains($"saved {again}", await WaAsync(bob, "download", photoId, "--out", again));
+        Assert.Equal(jpeg, await File.ReadAllBytesAsync(again));
+        Assert.Contains("1 found", await WaAsync(bob, "search", "--media", "image"));
+        Assert.Contains("say what to send", (await Assert.ThrowsAsync<Xunit.Sdk.TrueException>(() => WaAsync(alice, "send", bobId))).Message);
+    }
+
+    [Fact]
     public async Task A_message_that_arrives_while_the_user_runs_another_command_is_stored_and_shown_later()
     {
         var (alice, aliceId, _) = await NewProfileAsync("alice");

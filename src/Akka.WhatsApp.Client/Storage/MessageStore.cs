@@ -620,6 +620,10 @@ public sealed class MessageStore : IDisposable
     public StoredMessage? Outgoing(string messageId) =>
         Query("WHERE message_id = $id AND outgoing = 1 LIMIT 1", c => c.Parameters.AddWithValue("$id", messageId)).SingleOrDefault();
 
+    /// <summary>A stored message (sent or received) by id (hex); null when it is not here.</summary>
+    public StoredMessage? Find(string messageId) =>
+        Query("WHERE message_id = $id ORDER BY outgoing DESC LIMIT 1", c => c.Parameters.AddWithValue("$id", messageId)).SingleOrDefault();
+
     private const string Columns =
         "m.local_id, m.chat, m.message_id, m.sender, m.sender_device, m.seq, m.server_time, m.kind, m.body, m.group_seq, m.outgoing, m.state, m.shown, m.deliver";
 
