@@ -46,8 +46,10 @@ public abstract class MediaNode(JournalKind journal, bool s3) : IAsyncLifetime
                 } : null,
             },
         };
-        Node = await TestNodes.StartAsync(Settings, Time);
+        await StartAsync();
     }
+
+    protected async Task StartAsync() => Node = await TestNodes.StartAsync(Settings, Time);
 
     public async Task DisposeAsync() => await Node.DisposeAsync();
 }
@@ -226,5 +228,73 @@ public abstract class MediaSpec(MediaNode fixture) : IAsyncLifetime
         foreach (var client in _clients)
             await client.DisposeAsync();
         Directory.Delete(_folder, recursive: true);
+    }
+}
+
+/// <summary>A node of its own for the tests that move its clock by weeks or restart it.</summary>
+public sealed class RetentionMediaNode() : MediaNode(JournalKind.Sqlite, s3: false)
+{
+    public async Task RestartAsync()
+    {
+        await Node.DisposeAsync();
+        await StartAsync();
+    }
+}
+
+/// <summary>Media expiry and restarts: the catalog, not a node's memory, says what is kept.</summary>
+public sealed class MediaRetentionSpec(RetentionMediaNode fixture) : IClassFixture<RetentionMediaNode>
+{
+    private static readonly HttpClient Http = new();
+
+    private static async Task<(UploadUrl Url, byte[] Blob)> ReserveAsync(WhatsAppClient client, MediaKind kind)
+    {
+        var blob = RandomNumberGenerator.GetBytes(5000);
+        var url = (await client.RequestAsync(new Frame
+        {
+            RequestUploadUrl = new RequestUploadUrl { Size = (ulong)blob.Length, Sha256 = ByteString.CopyFrom(SHA256.HashData(blob)), Kind = kind },
+        })).UploadUrl;
+        return (url, blob);
+    }
+
+    private static async Task PutAsync(UploadUrl url, byte[] blob) =>
+        (await Http.SendAsync(new HttpRequestMessage(HttpMethod.Put, url.Url) { Content = new ByteArrayContent(blob) })).EnsureSuccessStatusCode();
+
+    [Fact]
+    public async Task Expired_media_and_abandoned_uploads_are_swept_from_the_store_and_the_catalog_and_an_upload_survives_a_restart()
+    {
+        var credentials = await RegisterAsync(fixture.Node);
+        await using (var alice = await ConnectAsync(fixture.Node, credentials))
+        {
+            // Uploaded before a restart, completed after it.
+            var (survivor, blob) = await ReserveAsync(alice, MediaKind.Image);
+            await PutAsync(survivor, blob);
+            await alice.DisposeAsync();
+            await fixture.RestartAsync();
+            await using var again = await ConnectAsync(fixture.Node, credentials);
+            var info = (await again.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = survivor.MediaId } })).MediaInfo;
+            Assert.Equal((ulong)blob.Length, info.Size);
+
+            var (status, statusBlob) = await ReserveAsync(again, MediaKind.Status);
+            await PutAsync(status, statusBlob);
+            await again.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = status.MediaId } });
+            var (abandoned, _) = await ReserveAsync(again, MediaKind.Document);
+
+            var media = fixture.Media;
+            Assert.Equal(0, await media.SweepAsync(100, CancellationToken.None));
+            fixture.Time.Advance(TimeSpan.FromHours(25)); // the status media and the abandoned upload are over
+            Assert.Equal(2, await media.SweepAsync(100, CancellationToken.None));
+            Assert.Null(await media.Store.StatAsync(status.MediaId, CancellationToken.None));
+            Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ServerErrorException>(() =>
+                again.RequestAsync(new Frame { RequestDownloadUrl = new RequestDownloadUrl { MediaId = status.MediaId } }))).Code);
+            Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ServerErrorException>(() =>
+                again.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = abandoned.MediaId } }))).Code);
+            await again.RequestAsync(new Frame { RequestDownloadUrl = new RequestDownloadUrl { MediaId = survivor.MediaId } }); // chat media: 30 days
+
+            fixture.Time.Advance(TimeSpan.FromDays(30));
+            Assert.Equal(ErrorCode.NotFound, (await Assert.ThrowsAsync<ServerErrorException>(() =>
+                again.RequestAsync(new Frame { RequestDownloadUrl = new RequestDownloadUrl { MediaId = survivor.MediaId } }))).Code);
+            Assert.Equal(1, await media.SweepAsync(100, CancellationToken.None));
+            Assert.Null(await media.Store.StatAsync(survivor.MediaId, CancellationToken.None));
+        }
     }
 }
