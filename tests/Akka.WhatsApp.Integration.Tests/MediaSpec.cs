@@ -207,6 +207,55 @@ public abstract class MediaSpec(MediaNode fixture) : IAsyncLifetime
         await bob.RequestAsync(new Frame { RequestUploadUrl = new() { Size = 10, Sha256 = sha, Kind = MediaKind.Document } });
     }
 
+    [Fact]
+    public async Task A_profile_photo_is_served_only_to_those_its_owner_shows_it_to_and_a_replaced_one_is_deleted()
+    {
+        var (alice, bob) = (await UserAsync(), await UserAsync());
+        async Task<string> PhotoAsync()
+        {
+            var jpeg = Bytes(3000, Random.Shared.Next());
+            var url = (await alice.RequestAsync(new Frame
+            {
+                RequestUploadUrl = new() { Size = (ulong)jpeg.Length, Sha256 = ByteString.CopyFrom(SHA256.HashData(jpeg)), Kind = MediaKind.ProfilePhoto, MimeType = "image/jpeg" },
+            })).UploadUrl;
+            Assert.True((await PutAsync(url, jpeg)).IsSuccessStatusCode);
+            await alice.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = url.MediaId } });
+            return url.MediaId;
+        }
+        Task<Frame> SetPhotoAsync(string id) => alice.RequestAsync(new Frame { SetProfile = new SetProfile { PhotoMediaId = id } });
+        async Task<ErrorCode?> DownloadAsync(WhatsAppClient who, string id)
+        {
+            try
+            {
+                await who.RequestAsync(new Frame { RequestDownloadUrl = new RequestDownloadUrl { MediaId = id } });
+                return null;
+            }
+            catch (ServerErrorException e)
+            {
+                return e.Code;
+            }
+        }
+
+        Assert.Equal(ErrorCode.InvalidArgument, (await Assert.ThrowsAsync<ServerErrorException>(() => SetPhotoAsync(MediaIds.New()))).Code);
+        var first = await PhotoAsync();
+        Assert.Equal(ErrorCode.NotFound, await DownloadAsync(bob, first)); // not her photo yet
+        await SetPhotoAsync(first);
+        Assert.Null(await DownloadAsync(bob, first));
+
+        await alice.RequestAsync(new Frame { SetPrivacy = new SetPrivacy { Settings = new PrivacySettings { ProfilePhoto = Visibility.Nobody } } });
+        Assert.Equal(ErrorCode.NotFound, await DownloadAsync(bob, first));
+        Assert.Null(await DownloadAsync(alice, first));
+        await alice.RequestAsync(new Frame { SetPrivacy = new SetPrivacy { Settings = new PrivacySettings { ProfilePhoto = Visibility.Everyone } } });
+
+        var second = await PhotoAsync();
+        await SetPhotoAsync(second);
+        Assert.Null(await DownloadAsync(bob, second));
+        Assert.Equal(ErrorCode.NotFound, await DownloadAsync(bob, first));
+        await fixture.Media.SweepAsync(1000, CancellationToken.None);
+        Assert.Null(await fixture.Media.Store.StatAsync(first, CancellationToken.None)); // the replaced photo is gone
+        Assert.NotNull(await fixture.Media.Store.StatAsync(second, CancellationToken.None));
+    }
+
     private static async Task<HttpResponseMessage> PutAsync(UploadUrl url, byte[] bytes)
     {
         using var request = new HttpRequestMessage(new HttpMethod(url.Method), url.Url) { Content = new ByteArrayContent(bytes) };

@@ -76,13 +76,31 @@ public sealed class MediaService(IMediaStore store, IMediaCatalog catalog, Media
     /// A download URL for a completed, unexpired object. Anyone logged in who knows the id may download the ciphertext
     /// (§12: useless without the key inside the end-to-end encrypted message), as in WhatsApp.
     /// </summary>
-    public async Task<MediaOutcome> DownloadAsync(string mediaId, CancellationToken cancellationToken)
+    /// Profile photos and group icons are not end-to-end encrypted: <paramref name="visible"/> says whether the asking
+    /// user may see such an object (its owner's privacy settings), and they are NOT_FOUND otherwise.
+    public async Task<MediaOutcome> DownloadAsync(string mediaId, Func<MediaRecord, Task<bool>> visible, CancellationToken cancellationToken)
     {
         if (!MediaIds.IsValid(mediaId) || await catalog.FindAsync(mediaId, cancellationToken) is not { Completed: true } record
-            || record.RetainedUntil is { } until && until <= time.GetUtcNow())
+            || record.RetainedUntil is { } until && until <= time.GetUtcNow()
+            || record.Kind is MediaClass.ProfilePhoto or MediaClass.GroupIcon && !await visible(record))
             return MediaOutcome.Failed(MediaError.NotFound, "no media with this id (or it expired)");
         var request = await store.DownloadUrlAsync(mediaId, policy.DownloadUrlValidity, cancellationToken);
         return new MediaOutcome(MediaError.None, record, request);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="mediaId"/> is a completed upload of <paramref name="owner"/>'s of <paramref name="kind"/>:
+    /// what a profile photo or group icon must be before it is set.
+    /// </summary>
+    public async Task<bool> IsOwnAsync(string owner, string mediaId, MediaClass kind, CancellationToken cancellationToken) =>
+        MediaIds.IsValid(mediaId) && await catalog.FindAsync(mediaId, cancellationToken) is { Completed: true } record
+        && record.Owner == owner && record.Kind == kind;
+
+    /// <summary>An object kept while referenced (a profile photo, a group icon) is no longer: the next sweep deletes it.</summary>
+    public async Task ReleaseAsync(string mediaId, CancellationToken cancellationToken)
+    {
+        if (MediaIds.IsValid(mediaId) && await catalog.FindAsync(mediaId, cancellationToken) is { RetainedUntil: null })
+            await catalog.CompleteAsync(mediaId, time.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Deletes up to <paramref name="max"/> expired objects (from the store, then the catalog); returns how many.</summary>

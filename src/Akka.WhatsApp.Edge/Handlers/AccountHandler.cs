@@ -37,8 +37,16 @@ public sealed class AccountHandler : IPacketHandler
             set.HasName ? set.Name : current.Name,
             set.HasAbout ? set.About : current.About,
             set.HasPhotoMediaId ? set.PhotoMediaId : current.PhotoMediaId);
+        // A new photo must be the user's own completed upload of a profile photo (§12); the one it replaces is then
+        // no longer kept.
+        var media = session.Backend.Media;
+        if (next.PhotoMediaId != current.PhotoMediaId && next.PhotoMediaId.Length > 0 && media is not null
+            && !await media.IsOwnAsync(session.User.Value, next.PhotoMediaId, Domain.Media.MediaClass.ProfilePhoto, CancellationToken.None))
+            throw new RequestException(ErrorCode.InvalidArgument, "photo_media_id must be your own completed upload of kind PROFILE_PHOTO");
         if (await session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.SetProfile(session.User, next)) is A.Rejected r)
             throw new RequestException(ErrorCode.InvalidArgument, r.Reason);
+        if (next.PhotoMediaId != current.PhotoMediaId && current.PhotoMediaId.Length > 0 && media is not null)
+            await media.ReleaseAsync(current.PhotoMediaId, CancellationToken.None);
         var view = await ViewAsync(session, session.User);
         return new Frame { Profile = WireMapping.Wire(session.User, view.Profile, view.LastSeen) };
     }

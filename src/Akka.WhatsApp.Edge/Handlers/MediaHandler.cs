@@ -54,7 +54,7 @@ public sealed class MediaHandler : IPacketHandler
 
     private static Task<Frame?> DownloadUrlAsync(Frame frame, IEdgeSession session) => Timed(session, "download_url", async media =>
     {
-        var outcome = Checked(await media.DownloadAsync(frame.RequestDownloadUrl.MediaId, CancellationToken.None));
+        var outcome = Checked(await media.DownloadAsync(frame.RequestDownloadUrl.MediaId, record => VisibleAsync(session, record), CancellationToken.None));
         var url = new DownloadUrl
         {
             MediaId = outcome.Record!.MediaId, Url = outcome.Request!.Url.AbsoluteUri, ExpiresAt = (ulong)outcome.Request.ExpiresAt.ToUnixTimeMilliseconds(),
@@ -63,6 +63,21 @@ public sealed class MediaHandler : IPacketHandler
         url.Headers.AddRange(outcome.Request.Headers.Select(h => new HttpHeader { Name = h.Key, Value = h.Value }));
         return new Frame { DownloadUrl = url };
     });
+
+    /// <summary>
+    /// A profile photo is served to whoever may see its owner's current photo (§10: the owner's privacy settings, blocks);
+    /// a group icon to the group's members. Neither is end-to-end encrypted, so the media id is not enough.
+    /// </summary>
+    private static async Task<bool> VisibleAsync(IEdgeSession session, MediaRecord record)
+    {
+        if (record.Owner == session.User.Value)
+            return true;
+        if (record.Kind != MediaClass.ProfilePhoto)
+            return false; // group icons: not served until groups reference them (PROTOCOL.md §0)
+        var view = await session.AskAsync<Domain.Accounts.IAccountReply>(session.Backend.Accounts,
+            new Domain.Accounts.AccountCommands.View(new Domain.UserId(record.Owner), session.User));
+        return view is Domain.Accounts.AccountReplies.Viewed { Profile.PhotoMediaId: var shown } && shown == record.MediaId;
+    }
 
     private static MediaOutcome Checked(MediaOutcome outcome) => outcome.Error switch
     {
