@@ -33,6 +33,12 @@ public sealed class DeviceSession : IAsyncDisposable
     public MessageStore Store { get; }
     public WhatsAppClient Client { get; }
 
+    /// <summary>
+    /// What `wa listen` / `wa chat` download as media arrives: the user's auto-download settings (fetched when they
+    /// start) on the network they were told they are on; null = nothing automatically.
+    /// </summary>
+    public (Protocol.MediaSettings Settings, Protocol.NetworkClass Network)? AutoDownload { get; set; }
+
     /// <summary>True when another `wa` (listen or chat) holds the device and this command uses its connection.</summary>
     public bool ThroughRelay { get; }
 

@@ -130,15 +130,81 @@ public static partial class WaCommands
         return path;
     }
 
-    /// <summary>Media this big or smaller is saved as it arrives in `wa listen` / `wa chat`; larger waits for `wa download`.</summary>
-    public const ulong AutoDownloadMax = 16 << 20;
+    /// <summary>The --network option of `wa listen` and `wa chat`: which auto-download rule applies.</summary>
+    private static Option<string> NetworkOption() => new("--network")
+    {
+        Description = "the network this device is on, for the auto-download settings: wifi, cellular or roaming", DefaultValueFactory = _ => "wifi",
+    };
+
+    /// <summary>Makes <paramref name="device"/> follow the user's auto-download settings on <paramref name="network"/>.</summary>
+    private static async Task FollowAutoDownloadAsync(DeviceSession device, string network, CancellationToken ct) =>
+        device.AutoDownload = (await AutoDownload.GetAsync(device.Client, ct), NetworkOf(network));
+
+    private static NetworkClass NetworkOf(string name) => name.ToLowerInvariant() switch
+    {
+        "wifi" or "wi-fi" => NetworkClass.Wifi,
+        "cellular" or "mobile" => NetworkClass.Cellular,
+        "roaming" => NetworkClass.Roaming,
+        _ => throw new CliException($"--network is wifi, cellular or roaming, not '{name}'"),
+    };
+
+    private static MediaKind MediaKindOf(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "image" or "images" or "photo" or "photos" => MediaKind.Image,
+        "video" or "videos" => MediaKind.Video,
+        "audio" => MediaKind.Audio,
+        "document" or "documents" => MediaKind.Document,
+        "sticker" or "stickers" => MediaKind.Sticker,
+        var other => throw new CliException($"a media kind is image, video, audio, document or sticker, not '{other}'"),
+    };
+
+    /// <summary>`wa settings auto-download`: shows, or changes per network, which media every device of the user downloads as it arrives.</summary>
+    private static Command SettingsCommand(Func<ParseResult, bool, CancellationToken, Task<DeviceSession>> deviceAsync, TextWriter output)
+    {
+        var options = new[] { ("--wifi", NetworkClass.Wifi), ("--cellular", NetworkClass.Cellular), ("--roaming", NetworkClass.Roaming) }
+            .Select(o => (Option: new Option<string?>(o.Item1) { Description = $"kinds to download on {o.Item1[2..]}: e.g. image,audio (none: nothing)" }, Network: o.Item2))
+            .ToList();
+        var maxOption = new Option<int?>("--max-mb") { Description = "with a network above: only media up to this many MB (0: any size)" };
+        var autoDownload = new Command("auto-download", "show or change what your devices download by themselves, per network (shared by all your devices)");
+        foreach (var (option, _) in options)
+            autoDownload.Options.Add(option);
+        autoDownload.Options.Add(maxOption);
+        autoDownload.SetAction(async (p, ct) =>
+        {
+            await using var device = await deviceAsync(p, false, ct);
+            var settings = await AutoDownload.GetAsync(device.Client, ct);
+            var changed = false;
+            foreach (var (option, network) in options)
+            {
+                if (p.GetValue(option) is not { } kinds)
+                    continue;
+                var rule = new AutoDownloadRule { Network = network, MaxBytes = (ulong)Math.Max(0, p.GetValue(maxOption) ?? 0) << 20 };
+                if (!kinds.Equals("none", StringComparison.OrdinalIgnoreCase))
+                    rule.Kinds.AddRange(kinds.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(MediaKindOf).Distinct());
+                var rules = settings.AutoDownload.Where(r => r.Network != network).Append(rule).OrderBy(r => r.Network).ToList();
+                settings = new MediaSettings { AutoDownload = { rules } };
+                changed = true;
+            }
+            if (changed)
+                settings = await AutoDownload.SetAsync(device.Client, settings, ct);
+            foreach (var network in new[] { NetworkClass.Wifi, NetworkClass.Cellular, NetworkClass.Roaming })
+            {
+                var rule = settings.AutoDownload.FirstOrDefault(r => r.Network == network);
+                var kinds = rule is { Kinds.Count: > 0 } ? string.Join(",", rule.Kinds.Select(k => k.ToString().ToLowerInvariant())) : "nothing";
+                output.WriteLine($"{network.ToString().ToLowerInvariant()}: {kinds}{(rule is { MaxBytes: > 0 } ? $" up to {rule.MaxBytes >> 20} MB" : "")}");
+            }
+            if (settings.IsDefault)
+                output.WriteLine("(the defaults: you never changed them)");
+        });
+        return new Command("settings", "settings kept with your account") { autoDownload };
+    }
 
     private static async Task AutoDownloadAsync(DeviceSession device, MediaReference media, string messageId, TextWriter output, CancellationToken ct)
     {
-        if (media.FileLength > AutoDownloadMax)
+        if (device.AutoDownload is not { } auto || !AutoDownload.Allows(auto.Settings, auto.Network, media.Kind, media.FileLength))
         {
             lock (output)
-                output.WriteLine($"(not downloaded: `wa download {messageId}` fetches it)");
+                output.WriteLine($"(not downloaded on {(device.AutoDownload?.Network ?? NetworkClass.Wifi).ToString().ToLowerInvariant()} by your settings: `wa download {messageId}` fetches it)");
             return;
         }
         try

@@ -115,10 +115,14 @@ public static partial class WaCommands
         });
 
         var listen = new Command("listen", "print incoming messages and the ✓ / ✓✓ / read state of your own; other wa commands meanwhile use this connection");
+        var networkOption = NetworkOption();
         listen.Options.Add(forOption);
+        listen.Options.Add(networkOption);
         listen.SetAction(async (p, ct) =>
         {
+            var network = p.GetValue(networkOption)!;
             await using var device = await DeviceAsync(p, holds: true, ct);
+            await FollowAutoDownloadAsync(device, network, ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             if (p.GetValue(forOption) is > 0 and var seconds)
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
@@ -140,9 +144,12 @@ public static partial class WaCommands
         };
         chat.Options.Add(forOption);
         chat.Options.Add(limitOption);
+        chat.Options.Add(networkOption);
         chat.SetAction(async (p, ct) =>
         {
+            var network = p.GetValue(networkOption)!;
             await using var device = await DeviceAsync(p, holds: true, ct);
+            await FollowAutoDownloadAsync(device, network, ct);
             var conversation = await ChatOfAsync(device.Client, p.GetValue(chatArgument)!, ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             if (p.GetValue(forOption) is > 0 and var seconds)
@@ -401,7 +408,7 @@ public static partial class WaCommands
         foreach (var command in new[]
                  {
                      register, verify, login, send, edit, react, listen, chat, history, chats, search, retention, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
-                     GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output),
+                     GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output), SettingsCommand(DeviceAsync, output),
                  })
             root.Subcommands.Add(command);
 

@@ -106,7 +106,7 @@ public sealed record HostSettings
     public bool DevelopmentSmsOpen { get; init; }
 
     /// <summary>Media (WA_S3_*, WA_MEDIA_*): S3 when configured, else the local disk with its own HTTP port.</summary>
-    public Host.Media.MediaSettings Media { get; init; } = new();
+    public Host.Media.MediaStoreSettings Media { get; init; } = new();
 
     /// <summary>APNs, FCM and Twilio (WA_APNS_*, WA_FCM_*, WA_TWILIO_*, WA_PUSH_*): each on when configured.</summary>
     public Notifications.ProviderSettings Providers { get; init; } = new();
@@ -191,7 +191,7 @@ public sealed record HostSettings
             DevelopmentSms = Switch(config, "WA_DEV_SMS", d.DevelopmentSms),
             DevelopmentSmsOpen = Switch(config, "WA_DEV_SMS_OPEN", d.DevelopmentSmsOpen),
             Providers = Notifications.ProviderSettings.From(config),
-            Media = Host.Media.MediaSettings.From(config),
+            Media = Host.Media.MediaStoreSettings.From(config),
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],

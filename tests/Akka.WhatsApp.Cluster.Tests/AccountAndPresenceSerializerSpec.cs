@@ -44,6 +44,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new E.ChatMuted(ChatId.User(new UserId("ben")), When.AddHours(1), When),
         new E.DoNotDisturbSet(Quiet),
         new E.DoNotDisturbSet(new DoNotDisturb(true, null, false)),
+        new E.MediaSettingsSet([10, 4, 8, 2, 18, 1, 1]),
         new VerificationEvents.CodeIssued([9, 9], When, When.AddMinutes(10)),
         new VerificationEvents.AttemptFailed(When),
         new VerificationEvents.NumberVerified(Ann, When),
@@ -62,6 +63,10 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
         new C.MuteChat(Ann, ChatId.Group(new GroupId("g1")), null),
         new C.SetDoNotDisturb(Ann, Quiet),
         new C.GetNotificationSettings(Ann),
+        new C.SetMediaSettings(Ann, [10, 2, 8, 1]),
+        new C.GetMediaSettings(Ann),
+        new R.MediaSettingsAre([10, 2, 8, 1]),
+        new R.MediaSettingsAre([]),
         new C.GetPushProfile(Ann, new DeviceId(2)),
         new C.RemovePushToken(Ann, new DeviceId(2), "apns-token"),
         new R.PushProfileIs(new PushProfile(Device.Push, [(ChatId.Group(new GroupId("g1")), DateTimeOffset.MaxValue), (ChatId.User(new UserId("ben")), When)], Quiet)),
@@ -136,7 +141,7 @@ public sealed class AccountAndPresenceSerializerSpec() : Akka.TestKit.Xunit2.Tes
     {
         var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(Persisted[0]);
         Assert.Equal(111, serializer.Identifier);
-        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "RI", "PU", "PU", "CM", "CM", "DD", "DD", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
+        Assert.Equal(["PR", "DL", "DU", "PC", "PV", "CR", "UB", "UU", "LS", "DS", "RI", "PU", "PU", "CM", "CM", "DD", "DD", "MS", "vCI", "vAF", "vNV"], Persisted.Select(serializer.Manifest));
     }
 
     [Fact]

@@ -48,6 +48,17 @@ public sealed class AccountStateSpec
     }
 
     [Fact]
+    public void Media_settings_are_kept_as_given_and_setting_the_same_again_writes_nothing()
+    {
+        var state = Registered();
+        Assert.Empty(((R.MediaSettingsAre)state.Decide(new GetMediaSettings(Ann), Now).Reply).Settings);
+        state = Run(state, new SetMediaSettings(Ann, [10, 2, 8, 1]), out _);
+        Assert.Equal([10, 2, 8, 1], ((R.MediaSettingsAre)state.Decide(new GetMediaSettings(Ann), Now).Reply).Settings);
+        Assert.Empty(state.Decide(new SetMediaSettings(Ann, [10, 2, 8, 1]), Now).Events);
+        Assert.Single(state.Decide(new SetMediaSettings(Ann, []), Now).Events);
+    }
+
+    [Fact]
     public void Do_not_disturb_reads_as_off_once_its_time_is_over()
     {
         var state = Run(Registered(), new SetDoNotDisturb(Ann, new DoNotDisturb(true, Now.AddHours(1), AllowCalls: true)), out _);

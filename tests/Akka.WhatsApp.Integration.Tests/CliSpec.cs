@@ -194,6 +194,16 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
         Assert.Equal(jpeg, await File.ReadAllBytesAsync(again));
         Assert.Contains("1 found", await WaAsync(bob, "search", "--media", "image"));
         Assert.Contains("say what to send", (await Assert.ThrowsAsync<Xunit.Sdk.TrueException>(() => WaAsync(alice, "send", bobId))).Message);
+
+        // Auto-download follows the account's settings per network: nothing on cellular, then the file waits for `wa download`.
+        Assert.Contains("cellular: image,sticker", await WaAsync(bob, "settings", "auto-download"));
+        var set = await WaAsync(bob, "settings", "auto-download", "--cellular", "none");
+        Assert.Contains("cellular: nothing", set);
+        Assert.Contains("wifi: image,audio,video,document,sticker", set);
+        await WaAsync(alice, "send", bobId, "--file", document, "v2");
+        var onCellular = await WaAsync(bob, "listen", "--seconds", "3", "--network", "cellular");
+        Assert.Contains("(not downloaded on cellular by your settings: `wa download ", onCellular);
+        Assert.DoesNotContain("saved ", onCellular);
     }
 
     [Fact]

@@ -3,7 +3,6 @@ using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Client.Media;
 using Akka.WhatsApp.Domain.Media;
 using Akka.WhatsApp.Host;
-using Akka.WhatsApp.Host.Media;
 using Akka.WhatsApp.Media.S3;
 using Akka.WhatsApp.Protocol;
 using Akka.WhatsApp.Testing;
@@ -254,6 +253,38 @@ public abstract class MediaSpec(MediaNode fixture) : IAsyncLifetime
         await fixture.Media.SweepAsync(1000, CancellationToken.None);
         Assert.Null(await fixture.Media.Store.StatAsync(first, CancellationToken.None)); // the replaced photo is gone
         Assert.NotNull(await fixture.Media.Store.StatAsync(second, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Auto_download_settings_are_kept_with_the_account_for_all_its_devices()
+    {
+        var credentials = await RegisterAsync(fixture.Node);
+        await using var phone = await ConnectAsync(fixture.Node, credentials);
+        var defaults = await AutoDownload.GetAsync(phone);
+        Assert.True(defaults.IsDefault);
+        Assert.True(AutoDownload.Allows(defaults, NetworkClass.Wifi, MediaKind.Video, 50 << 20));
+        Assert.False(AutoDownload.Allows(defaults, NetworkClass.Cellular, MediaKind.Video, 1));
+        Assert.False(AutoDownload.Allows(defaults, NetworkClass.Roaming, MediaKind.Image, 1));
+
+        await AutoDownload.SetAsync(phone, new MediaSettings
+        {
+            AutoDownload = { new AutoDownloadRule { Network = NetworkClass.Cellular, Kinds = { MediaKind.Image, MediaKind.Video }, MaxBytes = 5 << 20 } },
+        });
+        await phone.DisposeAsync();
+        await using var later = await ConnectAsync(fixture.Node, credentials); // another session (another device reads the same account)
+        var kept = await AutoDownload.GetAsync(later);
+        Assert.False(kept.IsDefault);
+        Assert.True(AutoDownload.Allows(kept, NetworkClass.Cellular, MediaKind.Video, 5 << 20));
+        Assert.False(AutoDownload.Allows(kept, NetworkClass.Cellular, MediaKind.Video, (5 << 20) + 1));
+        Assert.False(AutoDownload.Allows(kept, NetworkClass.Wifi, MediaKind.Image, 1)); // no rule for Wi-Fi any more
+
+        foreach (var bad in new[]
+                 {
+                     new MediaSettings { AutoDownload = { new AutoDownloadRule { Kinds = { MediaKind.Image } } } },
+                     new MediaSettings { AutoDownload = { new AutoDownloadRule { Network = NetworkClass.Wifi }, new AutoDownloadRule { Network = NetworkClass.Wifi } } },
+                     new MediaSettings { AutoDownload = { new AutoDownloadRule { Network = NetworkClass.Wifi, Kinds = { (MediaKind)99 } } } },
+                 })
+            Assert.Equal(ErrorCode.InvalidArgument, (await Assert.ThrowsAsync<ServerErrorException>(() => AutoDownload.SetAsync(later, bad))).Code);
     }
 
     private static async Task<HttpResponseMessage> PutAsync(UploadUrl url, byte[] bytes)

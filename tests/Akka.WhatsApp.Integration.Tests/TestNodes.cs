@@ -21,7 +21,7 @@ public static class TestNodes
         PostgresConnectionString = journal == JournalKind.Postgres ? await TestPostgres.CreateDatabaseAsync("wa_it") : null,
         NumberOfShards = 10,
         HeartbeatSeconds = 30,
-        Media = new Host.Media.MediaSettings { Host = "127.0.0.1", Port = 0 },
+        Media = new Host.Media.MediaStoreSettings { Host = "127.0.0.1", Port = 0 },
         // Tests stop nodes with raw connections open, which never answer the Reconnect hint: a short drain.
         DrainSeconds = 2,
     };

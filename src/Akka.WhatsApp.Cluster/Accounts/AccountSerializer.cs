@@ -1,6 +1,7 @@
 using Akka.WhatsApp.Domain.Accounts;
 using Akka.WhatsApp.Domain.Notifications;
 using Akka.WhatsApp.Domain.Registration;
+using Google.Protobuf;
 using C = Akka.WhatsApp.Domain.Accounts.AccountCommands;
 using E = Akka.WhatsApp.Domain.Accounts.AccountEvents;
 using Proto = Akka.WhatsApp.Cluster.Storage.Accounts;
@@ -48,6 +49,8 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<E.ChatMuted, Proto.ChatMuted>("CM",
             e => new Proto.ChatMuted { Chat = ToProto(e.Chat), UntilMs = UntilMs(e.Until), AtMs = Ms(e.At) },
             p => new E.ChatMuted(FromProto(p.Chat), UntilAt(p.UntilMs), At(p.AtMs)));
+        Map<E.MediaSettingsSet, Proto.MediaSettingsSet>("MS",
+            e => new Proto.MediaSettingsSet { Settings = ByteString.CopyFrom(e.Settings) }, p => new E.MediaSettingsSet(p.Settings.ToByteArray()));
         Map<E.DoNotDisturbSet, Proto.DoNotDisturbSet>("DD",
             e => new Proto.DoNotDisturbSet { Setting = ToProto(e.Setting) }, p => new E.DoNotDisturbSet(FromProto(p.Setting)));
         Map<E.RegistrationIdSet, Proto.RegistrationIdSet>("RI",
@@ -93,6 +96,10 @@ public sealed class AccountSerializer : ProtobufSerializer
         Map<C.MuteChat, Proto.MuteChat>("cCM",
             c => new Proto.MuteChat { User = c.User.Value, Chat = ToProto(c.Chat), Unmute = c.Until is null, UntilMs = c.Until is { } u ? UntilMs(u) : 0 },
             p => new C.MuteChat(new UserId(p.User), FromProto(p.Chat), p.Unmute ? null : UntilAt(p.UntilMs)));
+        Map<C.SetMediaSettings, Proto.SetMediaSettings>("cMS",
+            c => new Proto.SetMediaSettings { User = c.User.Value, Settings = ByteString.CopyFrom(c.Settings) },
+            p => new C.SetMediaSettings(new UserId(p.User), p.Settings.ToByteArray()));
+        Map<C.GetMediaSettings, Proto.GetMediaSettings>("cGM", c => new Proto.GetMediaSettings { User = c.User.Value }, p => new C.GetMediaSettings(new UserId(p.User)));
         Map<C.SetDoNotDisturb, Proto.SetDoNotDisturb>("cDD",
             c => new Proto.SetDoNotDisturb { User = c.User.Value, Setting = ToProto(c.Setting) }, p => new C.SetDoNotDisturb(new UserId(p.User), FromProto(p.Setting)));
         Map<C.GetNotificationSettings, Proto.GetNotificationSettings>("cNS",
@@ -121,6 +128,8 @@ public sealed class AccountSerializer : ProtobufSerializer
             p => new R.DeliveryInfo([.. p.Devices], p.Blocks, p.SharesPresence, p.ReadReceipts, p.RegistrationIds.ToImmutableSortedDictionary()));
         Map<R.PrivacyIs, Proto.PrivacyIs>("rPV", r => new Proto.PrivacyIs { Privacy = ToProto(r.Privacy) }, p => new R.PrivacyIs(FromProto(p.Privacy)));
         Map<R.Done, Proto.Done>("rDN", _ => new Proto.Done(), _ => R.Done.Instance);
+        Map<R.MediaSettingsAre, Proto.MediaSettingsAre>("rMS", r => new Proto.MediaSettingsAre { Settings = ByteString.CopyFrom(r.Settings) },
+            p => new R.MediaSettingsAre(p.Settings.ToByteArray()));
         Map<R.NotificationsAre, Proto.NotificationsAre>("rNS",
             r => new Proto.NotificationsAre
             {

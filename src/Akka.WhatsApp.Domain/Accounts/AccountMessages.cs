@@ -109,6 +109,15 @@ public static class AccountCommands
 
     public sealed record SetDoNotDisturb(UserId User, DoNotDisturb Setting) : IAccountCommand;
 
+    /// <summary>
+    /// The user's media settings (auto-download rules, PROTOCOL.md §12), shared by all their devices: the edge's
+    /// serialized wire message, kept as given (empty: never set).
+    /// </summary>
+    public sealed record SetMediaSettings(UserId User, byte[] Settings) : IAccountCommand;
+
+    /// <summary>Answered by <see cref="AccountReplies.MediaSettingsAre"/>.</summary>
+    public sealed record GetMediaSettings(UserId User) : IAccountCommand;
+
     /// <summary>The mutes in force and do-not-disturb (<see cref="AccountReplies.NotificationsAre"/>).</summary>
     public sealed record GetNotificationSettings(UserId User) : IAccountCommand;
 
@@ -161,6 +170,8 @@ public static class AccountEvents
     public sealed record ChatMuted(ChatId Chat, DateTimeOffset Until, DateTimeOffset At) : IAccountEvent;
 
     public sealed record DoNotDisturbSet(DoNotDisturb Setting) : IAccountEvent;
+
+    public sealed record MediaSettingsSet(byte[] Settings) : IAccountEvent;
 }
 
 /// <summary>What an Account tells the user's live sessions (through the pub-sub topic of the user), on every node.</summary>
@@ -206,6 +217,9 @@ public static class AccountReplies
     }
 
     public sealed record PrivacyIs(PrivacySettings Privacy) : IAccountReply;
+
+    /// <summary>The media settings as set (empty: never set, the defaults apply).</summary>
+    public sealed record MediaSettingsAre(byte[] Settings) : IAccountReply;
 
     /// <summary>The mutes in force (chat, until) in chat order, and do-not-disturb as of now.</summary>
     public sealed record NotificationsAre(ImmutableArray<(ChatId Chat, DateTimeOffset Until)> Mutes, DoNotDisturb DoNotDisturb) : IAccountReply;

@@ -34,6 +34,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
     public ImmutableHashSet<UserId> Blocked { get; init; } = ImmutableHashSet<UserId>.Empty;
     public DateTimeOffset? LastSeen { get; init; }
     public NotificationPreferences Notifications { get; init; } = NotificationPreferences.None;
+    public byte[] MediaSettings { get; init; } = [];
 
     /// <summary>Counts the changes of the device list (registrations, links, unlinks): the version of <see cref="DevicesNotice"/>.</summary>
     public long DeviceGeneration { get; init; }
@@ -132,6 +133,8 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
                 : (new Rejected(AccountError.NotFound, $"no device {p.Device.Value}"), []),
             MuteChat m => DecideMute(m, now),
             SetDoNotDisturb d => (AccountReplies.Done.Instance, Notifications.DoNotDisturb == d.Setting ? [] : [new E.DoNotDisturbSet(d.Setting)]),
+            SetMediaSettings m => (AccountReplies.Done.Instance, MediaSettings.AsSpan().SequenceEqual(m.Settings) ? [] : [new E.MediaSettingsSet(m.Settings)]),
+            GetMediaSettings => (new MediaSettingsAre(MediaSettings), []),
             GetNotificationSettings => (new NotificationsAre([.. Notifications.MutesInForce(now)], Notifications.DoNotDisturb.AsOf(now)), []),
             GetPushProfile g => (new PushProfileIs(Devices.TryGetValue(g.Device, out var target) && target.Push is { } push
                 ? new PushProfile(push, [.. Notifications.MutesInForce(now)], Notifications.DoNotDisturb.AsOf(now))
@@ -232,6 +235,7 @@ public sealed record AccountState : IAggregate<AccountState, IAccountCommand, IA
         E.PushRegistered p => Devices.TryGetValue(p.Device, out var d) ? this with { Devices = Devices.SetItem(p.Device, d with { Push = p.Registration }) } : this,
         E.ChatMuted m => this with { Notifications = Notifications.Muted(m.Chat, m.Until, m.At) },
         E.DoNotDisturbSet d => this with { Notifications = Notifications with { DoNotDisturb = d.Setting } },
+        E.MediaSettingsSet m => this with { MediaSettings = m.Settings },
         E.RegistrationIdSet r => Devices.TryGetValue(r.Device, out var d)
             ? this with { Devices = Devices.SetItem(r.Device, d with { RegistrationId = r.RegistrationId }) }
             : this,

@@ -16,7 +16,47 @@ public sealed class MediaHandler : IPacketHandler
     public void Register(PacketTable table) => table
         .Request(Frame.PacketOneofCase.RequestUploadUrl, UploadUrlAsync)
         .Request(Frame.PacketOneofCase.UploadComplete, CompleteAsync)
-        .Request(Frame.PacketOneofCase.RequestDownloadUrl, DownloadUrlAsync);
+        .Request(Frame.PacketOneofCase.RequestDownloadUrl, DownloadUrlAsync)
+        .Request(Frame.PacketOneofCase.GetMediaSettings, GetSettingsAsync)
+        .Request(Frame.PacketOneofCase.SetMediaSettings, SetSettingsAsync);
+
+    /// <summary>
+    /// What a user who never set them gets (WhatsApp's defaults): everything on Wi-Fi, images on cellular, nothing
+    /// while roaming.
+    /// </summary>
+    public static MediaSettings DefaultSettings => new()
+    {
+        IsDefault = true,
+        AutoDownload =
+        {
+            new AutoDownloadRule { Network = NetworkClass.Wifi, Kinds = { MediaKind.Image, MediaKind.Audio, MediaKind.Video, MediaKind.Document, MediaKind.Sticker } },
+            new AutoDownloadRule { Network = NetworkClass.Cellular, Kinds = { MediaKind.Image, MediaKind.Sticker } },
+            new AutoDownloadRule { Network = NetworkClass.Roaming },
+        },
+    };
+
+    private static async Task<Frame?> GetSettingsAsync(Frame frame, IEdgeSession session)
+    {
+        var reply = await session.AskAsync<Domain.Accounts.IAccountReply>(session.Backend.Accounts, new Domain.Accounts.AccountCommands.GetMediaSettings(session.User));
+        var stored = (reply as Domain.Accounts.AccountReplies.MediaSettingsAre)?.Settings ?? throw new RequestException(ErrorCode.NotFound, "no such account");
+        return new Frame { MediaSettings = stored.Length == 0 ? DefaultSettings : MediaSettings.Parser.ParseFrom(stored) };
+    }
+
+    private static async Task<Frame?> SetSettingsAsync(Frame frame, IEdgeSession session)
+    {
+        var settings = frame.SetMediaSettings.Settings ?? new MediaSettings();
+        var networks = new HashSet<NetworkClass>();
+        foreach (var rule in settings.AutoDownload)
+        {
+            if (rule.Network is NetworkClass.Unspecified || !Enum.IsDefined(rule.Network) || !networks.Add(rule.Network))
+                throw new RequestException(ErrorCode.InvalidArgument, "each auto_download rule names a network (WIFI, CELLULAR, ROAMING), once");
+            if (rule.Kinds.Any(k => k is MediaKind.Unspecified || !Enum.IsDefined(k)) || rule.Kinds.Count > 16)
+                throw new RequestException(ErrorCode.InvalidArgument, "auto_download kinds are known media kinds, at most 16");
+        }
+        var stored = new MediaSettings { AutoDownload = { settings.AutoDownload } };
+        await session.AskAsync<Domain.Accounts.IAccountReply>(session.Backend.Accounts, new Domain.Accounts.AccountCommands.SetMediaSettings(session.User, stored.ToByteArray()));
+        return new Frame { MediaSettings = stored };
+    }
 
     private static Task<Frame?> UploadUrlAsync(Frame frame, IEdgeSession session) => Timed(session, "upload_url", async media =>
     {

@@ -11,7 +11,7 @@ namespace Akka.WhatsApp.Host.Media;
 /// embedded default; one node, or nodes sharing the folder and WA_MEDIA_SECRET). Credentials come from the
 /// environment only, never from HOCON.
 /// </summary>
-public sealed record MediaSettings
+public sealed record MediaStoreSettings
 {
     /// <summary>WA_S3_*: the S3 store, or null for the local one.</summary>
     public S3MediaOptions? S3 { get; init; }
@@ -44,7 +44,7 @@ public sealed record MediaSettings
         ? $"S3 at {(s3.UseTls ? "https" : "http")}://{s3.Endpoint}, bucket {s3.Bucket}"
         : $"local disk {Path.GetFullPath(Path.Combine(dataDirectory, "media"))}, served on {Host}:{Port}";
 
-    public static MediaSettings From(IConfiguration config)
+    public static MediaStoreSettings From(IConfiguration config)
     {
         string? Text(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
         int Number(string key, int fallback, int min, int max) => Text(key) is not { } text ? fallback
@@ -55,7 +55,7 @@ public sealed record MediaSettings
             Text("WA_S3_BUCKET"), Text("WA_S3_REGION"), Text("WA_S3_TLS"), Text("WA_S3_CREATE_BUCKET"));
         var publicUrl = Text("WA_MEDIA_PUBLIC_URL");
         var signing = Text("WA_MEDIA_SECRET");
-        var settings = new MediaSettings
+        var settings = new MediaStoreSettings
         {
             Host = Text("WA_MEDIA_HOST") ?? "0.0.0.0",
             Port = Number("WA_MEDIA_PORT", 8559, 0, 65535),
