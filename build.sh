@@ -125,6 +125,8 @@ BENCH
     load crypto
     # The SDK's history on the device (#22): a year of 100,000 messages, then searches of every kind.
     load search --messages 100000
+    # Media: 1 MB uploads by 50 concurrent uploaders (requirement: p95 < 2 s), their downloads, beside disk + fsync and a plain PUT.
+    load media --uploaders 50 --size 1048576 --seconds 15
     load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15
     load one-to-one --users 1000 --contacts 10 --rate 2000 --warmup 5 --seconds 15 --encrypt on
     load ramp --users 1000 --from 1000 --step 1000 --to 12000 --p99-ms 100 --warmup 3 --seconds 10

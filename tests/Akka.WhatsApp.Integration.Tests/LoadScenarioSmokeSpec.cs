@@ -139,6 +139,20 @@ public sealed class LoadScenarioSmokeSpec(LoadTestNode fixture) : IClassFixture<
         Assert.Equal(300, step.Count("held"));
         Assert.True(step.Figures.ContainsKey("RSS per connection (KiB)"), string.Join(", ", step.Figures.Keys));
     }
+
+    [Fact]
+    public async Task Media_uploads_come_back_byte_for_byte_and_are_measured_against_the_disk_and_a_plain_put()
+    {
+        var run = await RunAsync("media", "--uploaders", "3", "--size", "100000", "--seconds", "2");
+        var upload = run.Steps.Single(s => s.Label == "upload");
+        var download = run.Steps.Single(s => s.Label == "download");
+        Assert.True(upload.Count("done") > 0, "nothing was uploaded");
+        Assert.Equal(upload.Count("done"), download.Count("verified"));
+        Assert.Equal(0, download.Count("corrupt"));
+        Assert.All(run.Steps, s => Assert.True(s.Count("done") > 0, $"{s.Label}: nothing done"));
+        Assert.True(upload.Figures.ContainsKey("MB/s ÷ plain PUT MB/s"), string.Join(", ", upload.Figures.Keys));
+        Assert.StartsWith("100,000 B upload p95 ", run.Summary);
+    }
 }
 
 /// <summary>The bulk provisioning route: off unless configured, and only for callers with the token.</summary>
