@@ -56,7 +56,7 @@ case "$target" in
 usage: ./build.sh bench
   Starts a throwaway PostgreSQL (fsync on) and a Release server on loopback, runs the load scenarios
   (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, pushes to 10,000 offline
-  devices through an APNs stand-in, 19,000 connections) and writes bench/results/<UTC time>/report.md
+  devices through an APNs stand-in, 19,000 connections, 1 MB media uploads on the local store and on s3rver) and writes bench/results/<UTC time>/report.md
   (+ report.json, SVG charts). About 10 minutes on 2 cores.
   Ctrl-C stops the scenario under way and everything else, and removes the throwaway database.
 environment:
@@ -73,6 +73,7 @@ BENCH
     need_dotnet
     # shellcheck source=scripts/postgres.sh
     source scripts/postgres.sh
+    source scripts/s3rver.sh
     dotnet build src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release -nologo -v q
     dotnet build src/Akka.WhatsApp.LoadTest/Akka.WhatsApp.LoadTest.csproj -c Release -nologo -v q
     # Up to the hard limit (20,000 here): the connections scenario holds ~19,000 sockets in the server and in the generator.
@@ -85,6 +86,7 @@ BENCH
     cleanup() {
       [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
       [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null
+      s3_stop
       pg_stop
     }
     trap cleanup EXIT
@@ -139,6 +141,11 @@ BENCH
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
     start_server
     load connections --connections "${BENCH_CONNECTIONS:-19000}" --hold 30 --concurrency 200
+    # Media on an S3 store (s3rver, npm): the same 1 MB uploads through presigned S3 URLs (s3rver checks no signatures).
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    s3_start
+    WA_S3_ENDPOINT="$WA_TEST_S3" WA_S3_ACCESS_KEY=S3RVER WA_S3_SECRET_KEY=S3RVER WA_S3_BUCKET=bench-media WA_S3_CREATE_BUCKET=on start_server
+    load media --uploaders 50 --size 1048576 --seconds 15
     grep -E '^(## |\*\*)' "$out/report.md" || true
     echo "build.sh bench: report in $out/report.md"
     ;;
