@@ -1,6 +1,7 @@
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Host;
 using Akka.WhatsApp.Protocol;
+using Akka.WhatsApp.Testing;
 using Google.Protobuf;
 using Xunit;
 using static Akka.WhatsApp.Integration.Tests.TestUsers;
@@ -189,7 +190,10 @@ public sealed class GroupsSpec(PostgresGroupsNode fixture) : IClassFixture<Postg
         Assert.True(retry.Duplicate);
         Assert.Equal(first.GroupSeq, retry.GroupSeq);
 
-        var backlog = await RawBacklogAsync(Node, bob);
+        // The answer means the group stored it; the fan-out to the members' mailboxes follows.
+        List<Deliver> backlog = [];
+        await Eventually.Until(async () => (backlog = await RawBacklogAsync(Node, bob)).Any(d => d.MessageId == ByteString.CopyFrom(id)),
+            TimeSpan.FromSeconds(20), "the message in bob's mailbox");
         Assert.Single(backlog, d => d.MessageId == ByteString.CopyFrom(id));
     }
 }
