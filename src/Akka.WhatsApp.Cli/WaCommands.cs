@@ -654,7 +654,7 @@ public static partial class WaCommands
     {
         if (e is MessageReceived { Deliver: var d })
         {
-            var of = d.GroupId.Length > 0 ? ChatId.Group(d.GroupId) : ChatId.User(d.ToUserId.Length > 0 ? d.ToUserId : d.FromUserId);
+            var of = ChatId.Of(d);
             if (chat is { } only && of != only)
             {
                 lock (output)

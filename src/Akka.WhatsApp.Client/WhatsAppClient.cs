@@ -379,10 +379,10 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                     switch (push.PacketCase)
                     {
                         case Frame.PacketOneofCase.Deliver:
+                            ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             if (!FirstSight(DeliveryKey.Of(push.Deliver)))
-                            {
-                            }
-                            else if (_options.Store?.Holds(push.Deliver, out var unshown) == true)
+                                break;
+                            if (_options.Store?.Holds(push.Deliver, out var unshown) == true)
                             {
                                 // Stored before, not acknowledged (a crash, a lost ack): not decrypted again, shown once.
                                 if (unshown is not null)
@@ -393,7 +393,6 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                                 batch.Add(ReferenceEquals(opened, push.Deliver) ? push : new Frame { Deliver = opened });
                                 events.Add(new MessageReceived(opened));
                             }
-                            ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             break;
                         case Frame.PacketOneofCase.Receipt:
                             batch.Add(push);

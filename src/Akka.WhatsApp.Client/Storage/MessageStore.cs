@@ -11,6 +11,9 @@ public readonly record struct ChatId(string Value)
 
     public static ChatId Group(string groupId) => new("g:" + groupId);
 
+    /// <summary>The chat a pushed message belongs to: its group, else the other user (the recipient, for a sync copy of one's own).</summary>
+    public static ChatId Of(Deliver d) => d.GroupId.Length > 0 ? Group(d.GroupId) : User(d.ToUserId.Length > 0 ? d.ToUserId : d.FromUserId);
+
     public bool IsGroup => Value.StartsWith("g:", StringComparison.Ordinal);
 
     /// <summary>The user or group id.</summary>
@@ -200,7 +203,7 @@ public sealed class MessageStore : IDisposable
     public bool Holds(Deliver d, out Deliver? unshown)
     {
         unshown = null;
-        var chat = d.GroupId.Length > 0 ? ChatId.Group(d.GroupId) : ChatId.User(d.ToUserId.Length > 0 ? d.ToUserId : d.FromUserId);
+        var chat = ChatId.Of(d);
         lock (_gate)
         {
             using var command = _db.CreateCommand();
@@ -349,13 +352,13 @@ public sealed class MessageStore : IDisposable
         {
             using var command = _db.CreateCommand();
             command.CommandText = $"""
-                SELECT chat, COUNT(*), SUM(outgoing = 0 AND shown = 0 AND kind <> {(int)ContentKind.System}), MAX(server_time), MAX(local_id)
+                SELECT chat, COUNT(*), SUM(outgoing = 0 AND shown = 0 AND kind <> {(int)ContentKind.System}), MAX(server_time)
                 FROM messages GROUP BY chat ORDER BY MAX(server_time) DESC, MAX(local_id) DESC
                 """;
-            var chats = new List<(ChatId Chat, int Count, int Unread, long Last, long LastId)>();
+            var chats = new List<(ChatId Chat, int Count, int Unread, long Last)>();
             using (var reader = command.ExecuteReader())
                 while (reader.Read())
-                    chats.Add((new ChatId(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4)));
+                    chats.Add((new ChatId(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt64(3)));
             return [.. chats.Select(c => new ChatSummary(c.Chat, c.Count, c.Unread, DateTimeOffset.FromUnixTimeMilliseconds(c.Last),
                 History(c.Chat, 1).LastOrDefault()))];
         }
@@ -633,9 +636,7 @@ public sealed class MessageStore : IDisposable
         {
             using var command = _db.CreateCommand();
             command.Transaction = tx;
-            // Version 1 files have no edited / deleted columns until their migration is done.
-            var marks = Meta("schema_version", tx) == "1" ? "0, 0" : "m.edited, m.deleted";
-            command.CommandText = $"SELECT {Columns}, {marks} FROM messages m " + where;
+            command.CommandText = $"SELECT {Columns}, m.edited, m.deleted FROM messages m " + where;
             parameters(command);
             using var reader = command.ExecuteReader();
             var rows = new List<StoredMessage>();
@@ -657,7 +658,7 @@ public sealed class MessageStore : IDisposable
 
     private void Insert(SqliteTransaction tx, string self, Deliver d)
     {
-        var chat = d.GroupId.Length > 0 ? ChatId.Group(d.GroupId) : ChatId.User(d.ToUserId.Length > 0 ? d.ToUserId : d.FromUserId);
+        var chat = ChatId.Of(d);
         if (IsChange(d.Kind))
         {
             // Applied to the message it targets, which its sender sent before (the server keeps one sender's order), and
