@@ -148,12 +148,24 @@ public sealed partial class WhatsAppClient
     private async Task<Frame> EncryptedSendAsync(Send template, E2eContent content, CancellationToken cancellationToken)
     {
         var e2e = _e2e!;
-        var to = await SessionsForAsync(template.ToUserId, cancellationToken);
-        var self = await SessionsForAsync(Credentials.UserId, cancellationToken);
-        var send = template.Clone();
-        send.Ciphertexts.AddRange(to.Select(d => e2e.Encrypt(template.ToUserId, d, content)));
-        send.SelfCiphertexts.AddRange(self.Select(d => e2e.Encrypt(Credentials.UserId, d, content)));
-        return new Frame { Send = send };
+        // The receive pump runs beside this: an identity_key_changed it learns may forget a session set up a moment ago.
+        // The setup then runs again and fetches the device's new keys (a CI run once lost that race).
+        for (var attempt = 1; ; attempt++)
+        {
+            var to = await SessionsForAsync(template.ToUserId, cancellationToken);
+            var self = await SessionsForAsync(Credentials.UserId, cancellationToken);
+            var send = template.Clone();
+            var ciphertexts = to.Select(d => e2e.TryEncrypt(template.ToUserId, d, content)).ToArray();
+            var selfCiphertexts = self.Select(d => e2e.TryEncrypt(Credentials.UserId, d, content)).ToArray();
+            if (ciphertexts.All(c => c is not null) && selfCiphertexts.All(c => c is not null))
+            {
+                send.Ciphertexts.AddRange(ciphertexts!);
+                send.SelfCiphertexts.AddRange(selfCiphertexts!);
+                return new Frame { Send = send };
+            }
+            if (attempt == 3)
+                throw new EncryptionException($"the sessions with {template.ToUserId}'s devices kept changing while this message was encrypted: try again");
+        }
     }
 
     /// <summary>STALE_DEVICES with encryption: forget the sessions of removed and reinstalled devices; the next attempt fetches what is missing.</summary>
@@ -394,9 +406,10 @@ public sealed partial class WhatsAppClient
                 await RequestAsync(new Frame { Send = send }, _closing.Token);
             }
             catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException or OperationCanceledException or ObjectDisposedException
-                                          or CryptographicException)
+                                          or CryptographicException or InvalidOperationException)
             {
-                // The asking device asks again when it sees the next copy fail; nothing else to do here.
+                // The asking device asks again when it sees the next copy fail; nothing else to do here (also when a
+                // SYSTEM event forgot the new session before it was used: InvalidOperationException from Encrypt).
             }
         });
     }

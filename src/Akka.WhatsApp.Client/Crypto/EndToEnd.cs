@@ -161,12 +161,20 @@ public sealed class EndToEnd
     }
 
     /// <summary>Encrypts <paramref name="content"/> for one device; the session must exist (<see cref="Start"/>). Durable before it returns.</summary>
-    public DeviceCiphertext Encrypt(string user, uint device, E2eContent content)
+    public DeviceCiphertext Encrypt(string user, uint device, E2eContent content) =>
+        TryEncrypt(user, device, content) ?? throw new InvalidOperationException($"no session with {user} device {device}");
+
+    /// <summary>
+    /// <see cref="Encrypt"/>, or null when there is no session with the device: a SYSTEM event (identity_key_changed)
+    /// may forget one between the sender's setup and its encryption.
+    /// </summary>
+    public DeviceCiphertext? TryEncrypt(string user, uint device, E2eContent content)
     {
         var plaintext = Padded(content).ToByteArray();
         lock (_gate)
         {
-            var sessions = Session(user, device) ?? throw new InvalidOperationException($"no session with {user} device {device}");
+            if (Session(user, device) is not { } sessions)
+                return null;
             var session = sessions.Current;
             var message = session.Encrypt(plaintext);
             Keys.Save([(user, device, sessions.Record)]);

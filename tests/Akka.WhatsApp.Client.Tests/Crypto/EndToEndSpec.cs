@@ -191,6 +191,9 @@ public sealed class EndToEndSpec : IDisposable
         Assert.ThrowsAny<CryptographicException>(() => Receive(bob2, alice, stale));
         // Alice learns it (STALE_DEVICES on the server), forgets the session and starts a new one; the key change shows.
         alice.E2e.Forget("bob", 1);
+        // Forgotten: nothing is encrypted to it any more (the client then sets the session up again).
+        Assert.Null(alice.E2e.TryEncrypt("bob", 1, Text("lost")));
+        Assert.Throws<InvalidOperationException>(() => alice.E2e.Encrypt("bob", 1, Text("lost")));
         Assert.True(alice.E2e.Start("bob", bob2.Bundle()));
         Assert.Equal("again", Receive(bob2, alice, alice.E2e.Encrypt("bob", 1, Text("again"))));
     }
