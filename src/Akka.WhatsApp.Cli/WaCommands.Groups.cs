@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Client.Media;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
 
@@ -17,6 +18,10 @@ public static partial class WaCommands
         var usersArgument = new Argument<string[]>("users") { Description = "user ids", Arity = ArgumentArity.OneOrMore };
         var inviteArgument = new Argument<string>("code") { Description = "an invite code (as `wa group invite` prints it)" };
         var textArgument = new Argument<string>("text") { Description = "the message" };
+        var captionArgument = new Argument<string?>("text") { Description = "the message (with --file: its caption)", Arity = ArgumentArity.ZeroOrOne };
+        var fileOption = new Option<string?>("--file") { Description = "post this image, video, audio or document (the kind from its content)" };
+        var pictureArgument = new Argument<string?>("picture") { Description = "the new icon (any image; made 640 px at most)", Arity = ArgumentArity.ZeroOrOne };
+        var removeOption = new Option<bool>("--remove") { Description = "remove the group's icon" };
         var messageIdArgument = new Argument<string>("message-id") { Description = "one of your group messages (hex, as `wa group send` prints it)" };
         messageIdArgument.Validators.Add(result =>
         {
@@ -114,11 +119,35 @@ public static partial class WaCommands
                          output.WriteLine($"joined {info.GroupId} \"{info.Name}\" ({info.Members.Count} members)");
                          return 0;
                      }),
-                     Define("send", "post a text message to a group", [groupArgument, textArgument], async (p, device, ct) =>
+                     Define("icon", "set the group's icon (admins, or anyone unless only admins edit info), or download it into the media folder",
+                         [groupArgument, pictureArgument, removeOption], async (p, device, ct) =>
+                         {
+                             var groupId = p.GetValue(groupArgument)!;
+                             if (p.GetValue(removeOption) || p.GetValue(pictureArgument) is not null)
+                             {
+                                 var icon = p.GetValue(removeOption) ? "" : await UploadPictureAsync(device, p.GetValue(pictureArgument)!, MediaKind.GroupIcon, ct);
+                                 var changed = await device.Client.UpdateGroupAsync(groupId, iconMediaId: icon, cancellationToken: ct);
+                                 output.WriteLine(changed.IconMediaId.Length > 0 ? $"icon of {groupId} is {changed.IconMediaId}" : $"{groupId} has no icon");
+                                 return 0;
+                             }
+                             var info = await device.Client.GetGroupInfoAsync(groupId, ct);
+                             if (info.IconMediaId.Length == 0)
+                             {
+                                 output.WriteLine($"{groupId} has no icon");
+                                 return 1;
+                             }
+                             output.WriteLine($"saved {await SavePictureAsync(device, info.IconMediaId, groupId, $"icon-{groupId}.jpg", ct)}");
+                             return 0;
+                         }),
+                     Define("send", "post a text message or a file to a group", [groupArgument, captionArgument, fileOption], async (p, device, ct) =>
                      {
                          // Encrypted once with this device's sender key, which the members' devices get first (PROTOCOL.md §13a).
                          var group = p.GetValue(groupArgument)!;
-                         var sent = await SendTextAsync(device, Client.Storage.ChatId.Group(group), p.GetValue(textArgument)!, ct);
+                         var (text, file) = (p.GetValue(captionArgument), p.GetValue(fileOption));
+                         if (text is null && file is null)
+                             throw new CliException("say what to post: a text, or --file <path>");
+                         var chat = Client.Storage.ChatId.Group(group);
+                         var sent = file is null ? await SendTextAsync(device, chat, text!, ct) : await SendFileAsync(device, chat, file, text ?? "", output, ct);
                          output.WriteLine($"✓ {sent.Hex} at {sent.At.ToLocalTime():HH:mm:ss} (group seq {sent.GroupSeq})");
                          return 0;
                      }),
@@ -176,6 +205,8 @@ public static partial class WaCommands
         if (g.Description.Length > 0)
             output.WriteLine($"description: {g.Description}");
         output.WriteLine($"created by {g.Creator} at {Time(g.CreatedAt)}; version {g.Version}, last seq {g.LastGroupSeq}");
+        if (g.IconMediaId.Length > 0)
+            output.WriteLine($"icon: {g.IconMediaId} (`wa group icon {g.GroupId}` downloads it)");
         output.WriteLine(Describe(g.Settings ?? new GroupSettings()));
         output.WriteLine($"{g.Members.Count} members:");
         foreach (var m in g.Members.OrderByDescending(m => m.Role).ThenBy(m => m.JoinedAt))

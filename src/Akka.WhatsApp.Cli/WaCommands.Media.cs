@@ -35,6 +35,73 @@ public static partial class WaCommands
         return download;
     }
 
+    /// <summary>
+    /// `wa profile [user]` shows a profile as its privacy settings let you see it; `--name`, `--about`, `--photo <file>`
+    /// and `--no-photo` change your own; `--save-photo` downloads the shown photo. Photos are not end-to-end
+    /// encrypted (PROTOCOL.md §12): they are made 640 px at most and uploaded as they are.
+    /// </summary>
+    private static Command ProfileCommand(Func<ParseResult, bool, CancellationToken, Task<DeviceSession>> deviceAsync, TextWriter output)
+    {
+        var userArgument = new Argument<string?>("user") { Description = "whose profile (default: yours)", Arity = ArgumentArity.ZeroOrOne };
+        var nameOption = new Option<string?>("--name") { Description = "your display name" };
+        var aboutOption = new Option<string?>("--about") { Description = "your about text" };
+        var photoOption = new Option<string?>("--photo") { Description = "make this picture your profile photo" };
+        var noPhotoOption = new Option<bool>("--no-photo") { Description = "remove your profile photo" };
+        var savePhotoOption = new Option<bool>("--save-photo") { Description = "download the profile photo into this profile's media folder" };
+        var profile = new Command("profile", "show a profile (yours unless named), or change your name, about text and photo") { userArgument };
+        foreach (var option in new Option[] { nameOption, aboutOption, photoOption, noPhotoOption, savePhotoOption })
+            profile.Options.Add(option);
+        profile.SetAction(async (p, ct) =>
+        {
+            var (name, about, photo, noPhoto) = (p.GetValue(nameOption), p.GetValue(aboutOption), p.GetValue(photoOption), p.GetValue(noPhotoOption));
+            var changes = name is not null || about is not null || photo is not null || noPhoto;
+            if (changes && p.GetValue(userArgument) is not null)
+                throw new CliException("you can change only your own profile: leave out the user");
+            if (photo is not null && noPhoto)
+                throw new CliException("--photo and --no-photo contradict each other");
+            await using var device = await deviceAsync(p, false, ct);
+            Protocol.Profile shown;
+            if (changes)
+            {
+                var photoId = noPhoto ? "" : photo is null ? null : await UploadPictureAsync(device, photo, MediaKind.ProfilePhoto, ct);
+                shown = await device.Client.SetProfileAsync(name, about, photoId, ct);
+            }
+            else
+            {
+                shown = await device.Client.GetProfileAsync(p.GetValue(userArgument) is { } user ? await UserOfAsync(device.Client, user, ct) : null, ct);
+            }
+            output.WriteLine($"{shown.UserId}{(shown.Name.Length > 0 ? $" \"{shown.Name}\"" : "")}");
+            if (shown.About.Length > 0)
+                output.WriteLine($"about: {shown.About}");
+            output.WriteLine(shown.PhotoMediaId.Length > 0 ? $"photo: {shown.PhotoMediaId}" : "no photo (or not shown to you)");
+            if (shown.LastSeen > 0)
+                output.WriteLine($"last seen {Time(shown.LastSeen)}");
+            if (p.GetValue(savePhotoOption) && shown.PhotoMediaId.Length > 0)
+                output.WriteLine($"saved {await SavePictureAsync(device, shown.PhotoMediaId, null, $"photo-{shown.UserId}.jpg", ct)}");
+        });
+        return profile;
+    }
+
+    /// <summary>A picture made at most 640 px (JPEG) and uploaded unencrypted as a profile photo or group icon: its media id.</summary>
+    private static async Task<string> UploadPictureAsync(DeviceSession device, string path, MediaKind kind, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+            throw new CliException($"{path}: no such file");
+        var picture = MediaPreview.Image(path, maxEdge: 640);
+        return await new MediaTransfer(device.Client, MediaHttp).UploadPublicAsync(picture.Jpeg, kind, ct);
+    }
+
+    /// <summary>Downloads a profile photo or (with <paramref name="groupId"/>) a group icon into the profile's media folder.</summary>
+    private static async Task<string> SavePictureAsync(DeviceSession device, string mediaId, string? groupId, string name, CancellationToken ct)
+    {
+        var bytes = await new MediaTransfer(device.Client, MediaHttp).DownloadPublicAsync(mediaId, groupId, ct);
+        var folder = Path.Combine(device.Folder, "media");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, name);
+        await File.WriteAllBytesAsync(path, bytes, ct);
+        return path;
+    }
+
     /// <summary>The kind of message a file is sent as, from what its bytes are.</summary>
     private static ContentKind ContentKindOf(MediaKind kind) => kind switch
     {

@@ -645,6 +645,30 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
         return (await RequestAsync(new Frame { SyncContacts = sync }, cancellationToken)).ContactsResult;
     }
 
+    /// <summary>A user's profile as the caller may see it (PROTOCOL.md §10); <paramref name="user"/> null: the caller's own.</summary>
+    public async Task<Profile> GetProfileAsync(string? user = null, CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(new Frame { GetProfile = new GetProfile { UserId = user ?? "" } }, cancellationToken);
+        return Expect(reply, reply.Profile);
+    }
+
+    /// <summary>
+    /// Changes what is given of the caller's profile and leaves the rest; <paramref name="photoMediaId"/> "" removes the
+    /// photo, otherwise it is the caller's own completed PROFILE_PHOTO upload (<see cref="Media.MediaTransfer.UploadPublicAsync"/>).
+    /// </summary>
+    public async Task<Profile> SetProfileAsync(string? name = null, string? about = null, string? photoMediaId = null, CancellationToken cancellationToken = default)
+    {
+        var set = new SetProfile();
+        if (name is not null)
+            set.Name = name;
+        if (about is not null)
+            set.About = about;
+        if (photoMediaId is not null)
+            set.PhotoMediaId = photoMediaId;
+        var reply = await RequestAsync(new Frame { SetProfile = set }, cancellationToken);
+        return Expect(reply, reply.Profile);
+    }
+
     public Task BlockAsync(string user, bool block = true, CancellationToken cancellationToken = default) =>
         RequestAsync(block ? new Frame { BlockUser = new BlockUser { UserId = user } } : new Frame { UnblockUser = new UnblockUser { UserId = user } },
             cancellationToken);

@@ -207,6 +207,56 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task A_profile_photo_a_group_icon_and_a_file_posted_to_a_group_go_through_wa()
+    {
+        var (alice, aliceId, _) = await NewProfileAsync("alice");
+        var (bob, _, _) = await NewProfileAsync("bob");
+        var bobId = Profile.Load(bob).UserId!;
+        var picture = Path.Combine(alice, "me.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(1200, 900))
+        {
+            using (var canvas = new SkiaSharp.SKCanvas(bitmap))
+                canvas.Clear(SkiaSharp.SKColors.OrangeRed);
+            using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            await File.WriteAllBytesAsync(picture, png.ToArray());
+        }
+
+        var mine = await WaAsync(alice, "profile", "--name", "Alice", "--about", "at work", "--photo", picture);
+        Assert.Contains($"{aliceId} \"Alice\"", mine);
+        Assert.Contains("about: at work", mine);
+        Assert.Matches("photo: [A-Za-z0-9_-]{20,}", mine);
+        var seen = await WaAsync(bob, "profile", aliceId, "--save-photo");
+        Assert.Contains("\"Alice\"", seen);
+        var photoPath = seen.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim();
+        var photo = SkiaSharp.SKBitmap.Decode(photoPath);
+        Assert.Equal((640, 480), (photo.Width, photo.Height)); // made 640 px at most before the upload
+        Assert.Contains("no photo", await WaAsync(alice, "profile", "--no-photo"));
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", bob, "--server", $"127.0.0.1:{fixture.Edge.Port}", "profile", aliceId, "--name", "x"], new StringWriter()));
+
+        var created = await WaAsync(alice, "group", "create", "team", bobId);
+        var group = System.Text.RegularExpressions.Regex.Match(created, "created (\\S+)").Groups[1].Value;
+        Assert.Contains($"{group} has no icon", await WaFailsAsync(bob, "group", "icon", group));
+        Assert.Contains($"icon of {group} is ", await WaAsync(alice, "group", "icon", group, picture));
+        Assert.Contains("icon: ", await WaAsync(bob, "group", "info", group));
+        var icon = await WaAsync(bob, "group", "icon", group);
+        Assert.Equal([0xFF, 0xD8], (await File.ReadAllBytesAsync(icon.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal))["saved ".Length..].Trim()))[..2]);
+
+        var posted = await WaAsync(alice, "group", "send", group, "--file", picture, "our logo");
+        Assert.Contains("uploading ████████████████████ 100%", posted);
+        var screen = await WaAsync(bob, "listen", "--seconds", "3");
+        Assert.Contains("1200×900 me.jpg] our logo", screen);
+        Assert.Contains("say what to post", await WaFailsAsync(alice, "group", "send", group));
+    }
+
+    /// <summary>Runs a `wa` command that must fail (exit code 1) and returns what it printed.</summary>
+    private async Task<string> WaFailsAsync(string profile, params string[] args)
+    {
+        var output = new StringWriter();
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", profile, "--server", $"127.0.0.1:{fixture.Edge.Port}", .. args], output));
+        return output.ToString();
+    }
+
+    [Fact]
     public async Task A_message_that_arrives_while_the_user_runs_another_command_is_stored_and_shown_later()
     {
         var (alice, aliceId, _) = await NewProfileAsync("alice");

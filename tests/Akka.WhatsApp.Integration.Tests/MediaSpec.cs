@@ -256,6 +256,60 @@ public abstract class MediaSpec(MediaNode fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_group_icon_is_the_setters_own_upload_served_only_to_members_and_a_replaced_one_is_deleted()
+    {
+        var (alice, bob, carol) = (await UserAsync(), await UserAsync(), await UserAsync());
+        var group = (await alice.CreateGroupAsync("icons", [bob.Credentials.UserId])).Group.GroupId;
+        var (atAlice, atBob, atCarol) = (new MediaTransfer(alice, Http), new MediaTransfer(bob, Http), new MediaTransfer(carol, Http));
+        var picture = Bytes(2500, 7);
+        var first = await atAlice.UploadPublicAsync(picture, MediaKind.GroupIcon);
+        async Task<ErrorCode?> Refused(Func<Task> act)
+        {
+            try
+            {
+                await act();
+                return null;
+            }
+            catch (ServerErrorException e)
+            {
+                return e.Code;
+            }
+        }
+
+        // Only one's own completed GROUP_ICON upload can become an icon: not a profile photo, not another user's upload.
+        var photo = await atAlice.UploadPublicAsync(Bytes(100, 1), MediaKind.ProfilePhoto);
+        Assert.Equal(ErrorCode.InvalidArgument, await Refused(() => alice.UpdateGroupAsync(group, iconMediaId: photo)));
+        var bobs = await atBob.UploadPublicAsync(Bytes(100, 2), MediaKind.GroupIcon);
+        Assert.Equal(ErrorCode.InvalidArgument, await Refused(() => alice.UpdateGroupAsync(group, iconMediaId: bobs)));
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atBob.DownloadPublicAsync(first, group))); // not the group's icon yet
+
+        Assert.Equal(first, (await alice.UpdateGroupAsync(group, iconMediaId: first)).IconMediaId);
+        Assert.Equal(picture, await atBob.DownloadPublicAsync(first, group));
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atBob.DownloadPublicAsync(first))); // the group must be named
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atCarol.DownloadPublicAsync(first, group))); // not a member
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atCarol.DownloadPublicAsync(first, "not-a-group-id")));
+
+        // Bob, a member, sets his own icon: the one it replaces is released and swept, though Alice uploaded it.
+        var second = await atBob.UploadPublicAsync(Bytes(1200, 3), MediaKind.GroupIcon);
+        Assert.Equal(second, (await bob.UpdateGroupAsync(group, iconMediaId: second)).IconMediaId);
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atBob.DownloadPublicAsync(first, group)));
+        await fixture.Media.SweepAsync(1000, CancellationToken.None);
+        Assert.Null(await fixture.Media.Store.StatAsync(first, CancellationToken.None));
+        Assert.NotNull(await fixture.Media.Store.StatAsync(second, CancellationToken.None));
+
+        // A removed member no longer gets it (an uploader always gets their own upload); removing the icon releases it too.
+        var third = await atAlice.UploadPublicAsync(Bytes(900, 4), MediaKind.GroupIcon);
+        await alice.UpdateGroupAsync(group, iconMediaId: third);
+        Assert.Equal(Bytes(900, 4), await atBob.DownloadPublicAsync(third, group));
+        await alice.RemoveMembersAsync(group, [bob.Credentials.UserId]);
+        Assert.Equal(ErrorCode.NotFound, await Refused(() => atBob.DownloadPublicAsync(third, group)));
+        Assert.Equal("", (await alice.UpdateGroupAsync(group, iconMediaId: "")).IconMediaId);
+        await fixture.Media.SweepAsync(1000, CancellationToken.None);
+        Assert.Null(await fixture.Media.Store.StatAsync(second, CancellationToken.None));
+        Assert.Null(await fixture.Media.Store.StatAsync(third, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Auto_download_settings_are_kept_with_the_account_for_all_its_devices()
     {
         var credentials = await RegisterAsync(fixture.Node);

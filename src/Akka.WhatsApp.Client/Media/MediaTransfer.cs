@@ -130,6 +130,56 @@ public sealed class MediaTransfer(WhatsAppClient client, HttpClient http)
         File.Delete(blob);
     }
 
+    /// <summary>
+    /// Uploads a profile photo or a group icon as it is (PROTOCOL.md §12: these two kinds are not end-to-end encrypted;
+    /// whoever the privacy settings or the group allow sees them) and returns its media id, to pass to SetProfile or
+    /// UpdateGroup. <paramref name="jpeg"/> is the picture to show, already made small (<see cref="MediaPreview.Image(Stream, int, int)"/>).
+    /// </summary>
+    public async Task<string> UploadPublicAsync(ReadOnlyMemory<byte> jpeg, MediaKind kind, CancellationToken cancellationToken = default)
+    {
+        if (kind is not (MediaKind.ProfilePhoto or MediaKind.GroupIcon))
+            throw new ArgumentException("only profile photos and group icons are uploaded unencrypted; other media goes through UploadAsync", nameof(kind));
+        var url = Reply(await client.RequestAsync(new Frame
+        {
+            RequestUploadUrl = new RequestUploadUrl
+            {
+                Size = (ulong)jpeg.Length, Sha256 = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(jpeg.Span)), MimeType = "image/jpeg", Kind = kind,
+            },
+        }, cancellationToken), Frame.PacketOneofCase.UploadUrl).UploadUrl;
+        using (var request = new HttpRequestMessage(new HttpMethod(url.Method), url.Url) { Content = new ReadOnlyMemoryContent(jpeg) })
+        {
+            request.Content.Headers.ContentLength = jpeg.Length;
+            foreach (var header in url.Headers)
+                if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value))
+                    request.Content.Headers.TryAddWithoutValidation(header.Name, header.Value);
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+                throw new HttpRequestException($"the media store refused the upload: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+        }
+        return Reply(await client.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = url.MediaId } }, cancellationToken),
+            Frame.PacketOneofCase.MediaInfo).MediaInfo.MediaId;
+    }
+
+    /// <summary>
+    /// Downloads a profile photo (anyone its owner's privacy settings allow) or the icon of <paramref name="groupId"/>
+    /// (its members) and checks it against the size and SHA-256 the server recorded at upload.
+    /// </summary>
+    public async Task<byte[]> DownloadPublicAsync(string mediaId, string? groupId = null, CancellationToken cancellationToken = default)
+    {
+        var url = Reply(await client.RequestAsync(new Frame { RequestDownloadUrl = new RequestDownloadUrl { MediaId = mediaId, GroupId = groupId ?? "" } },
+            cancellationToken), Frame.PacketOneofCase.DownloadUrl).DownloadUrl;
+        using var request = new HttpRequestMessage(HttpMethod.Get, url.Url);
+        foreach (var header in url.Headers)
+            request.Headers.TryAddWithoutValidation(header.Name, header.Value);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"the media store refused the download: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if ((ulong)bytes.Length != url.Size || !System.Security.Cryptography.SHA256.HashData(bytes).AsSpan().SequenceEqual(url.Sha256.Span))
+            throw new MediaIntegrityException($"media {mediaId} is not what was uploaded ({bytes.Length} bytes, the server recorded {url.Size})");
+        return bytes;
+    }
+
     private static Frame Reply(Frame reply, Frame.PacketOneofCase expected) =>
         reply.PacketCase == expected ? reply : throw new InvalidOperationException($"the server answered {reply.PacketCase} to a media request, not {expected}");
 

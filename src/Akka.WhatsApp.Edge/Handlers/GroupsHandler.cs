@@ -37,6 +37,7 @@ public sealed class GroupsHandler : IPacketHandler
         var members = DistinctUsers(create.MemberUserIds).Where(u => u != session.User).ToImmutableArray();
         // The group id follows from the creator and the request key: a retried CreateGroup reaches the same group.
         var group = GroupIds.Derive(session.User, create.RequestKey.IsEmpty ? RandomNumberGenerator.GetBytes(16) : create.RequestKey.Span);
+        await CheckIconAsync(session, "", create.IconMediaId);
         var (allowed, refused) = await ResolveNewMembersAsync(session, members);
         var reply = await AskGroupAsync(session, new GroupCommands.Create(group, session.User, create.Name, create.Description, create.IconMediaId,
             WireMapping.SettingsOf(create.Settings), allowed, refused));
@@ -67,13 +68,33 @@ public sealed class GroupsHandler : IPacketHandler
     private static async Task<Frame?> UpdateAsync(Frame frame, IEdgeSession session)
     {
         var u = frame.UpdateGroup;
-        return await AskGroupAsync(session, new GroupCommands.Update(GroupOf(u.GroupId), session.User, u.HasName ? u.Name : null,
-                u.HasDescription ? u.Description : null, u.HasIconMediaId ? u.IconMediaId : null,
-                u.Settings is null ? null : WireMapping.SettingsOf(u.Settings))) switch
+        var group = GroupOf(u.GroupId);
+        var before = "";
+        if (u.HasIconMediaId && session.Backend.Media is not null)
         {
-            G.Info info => new Frame { GroupInfo = WireMapping.Wire(info.Group) },
-            var other => throw Unexpected(other),
-        };
+            before = (await AskGroupAsync(session, new GroupCommands.GetInfo(group, session.User)) as G.Info)?.Group.IconMediaId ?? "";
+            await CheckIconAsync(session, before, u.IconMediaId);
+        }
+        var reply = await AskGroupAsync(session, new GroupCommands.Update(group, session.User, u.HasName ? u.Name : null,
+            u.HasDescription ? u.Description : null, u.HasIconMediaId ? u.IconMediaId : null,
+            u.Settings is null ? null : WireMapping.SettingsOf(u.Settings)));
+        var info = reply as G.Info ?? throw Unexpected(reply);
+        // The icon it replaced is no longer kept (§12): the next sweep deletes it.
+        if (before.Length > 0 && info.Group.IconMediaId != before)
+            await session.Backend.Media!.ReleaseAsync(before, CancellationToken.None);
+        return new Frame { GroupInfo = WireMapping.Wire(info.Group) };
+    }
+
+    /// <summary>
+    /// A new group icon must be the actor's own completed upload of kind GROUP_ICON (§12), as a profile photo must be
+    /// the user's own: an icon id taken from another group or a chat's media would publish what its owner did not.
+    /// </summary>
+    private static async Task CheckIconAsync(IEdgeSession session, string current, string wanted)
+    {
+        if (wanted.Length == 0 || wanted == current || session.Backend.Media is not { } media)
+            return;
+        if (!await media.IsOwnAsync(session.User.Value, wanted, Domain.Media.MediaClass.GroupIcon, CancellationToken.None))
+            throw new RequestException(ErrorCode.InvalidArgument, "icon_media_id must be your own completed upload of kind GROUP_ICON");
     }
 
     private static async Task<Frame?> ChangeMembersAsync(Frame frame, IEdgeSession session)

@@ -94,7 +94,7 @@ public sealed class MediaHandler : IPacketHandler
 
     private static Task<Frame?> DownloadUrlAsync(Frame frame, IEdgeSession session) => Timed(session, "download_url", async media =>
     {
-        var outcome = Checked(await media.DownloadAsync(frame.RequestDownloadUrl.MediaId, record => VisibleAsync(session, record), CancellationToken.None));
+        var outcome = Checked(await media.DownloadAsync(frame.RequestDownloadUrl.MediaId, record => VisibleAsync(session, frame.RequestDownloadUrl, record), CancellationToken.None));
         var url = new DownloadUrl
         {
             MediaId = outcome.Record!.MediaId, Url = outcome.Request!.Url.AbsoluteUri, ExpiresAt = (ulong)outcome.Request.ExpiresAt.ToUnixTimeMilliseconds(),
@@ -106,14 +106,21 @@ public sealed class MediaHandler : IPacketHandler
 
     /// <summary>
     /// A profile photo is served to whoever may see its owner's current photo (§10: the owner's privacy settings, blocks);
-    /// a group icon to the group's members. Neither is end-to-end encrypted, so the media id is not enough.
+    /// a group icon to the members of the group the request names, while that group shows it. Neither is end-to-end encrypted, so the media id is not enough.
     /// </summary>
-    private static async Task<bool> VisibleAsync(IEdgeSession session, MediaRecord record)
+    private static async Task<bool> VisibleAsync(IEdgeSession session, RequestDownloadUrl request, MediaRecord record)
     {
         if (record.Owner == session.User.Value)
             return true;
-        if (record.Kind != MediaClass.ProfilePhoto)
-            return false; // group icons: not served until groups reference them (PROTOCOL.md §0)
+        if (record.Kind == MediaClass.GroupIcon)
+        {
+            // The asker names the group that shows the icon; the group answers only its members (NOT_A_MEMBER otherwise).
+            if (!Domain.Groups.GroupIds.IsWellFormed(request.GroupId))
+                return false;
+            var info = await session.AskAsync<Domain.Groups.IGroupReply>(session.Backend.Groups,
+                new Domain.Groups.GroupCommands.GetInfo(new Domain.GroupId(request.GroupId), session.User));
+            return info is Domain.Groups.GroupReplies.Info { Group.IconMediaId: var icon } && icon == record.MediaId;
+        }
         var view = await session.AskAsync<Domain.Accounts.IAccountReply>(session.Backend.Accounts,
             new Domain.Accounts.AccountCommands.View(new Domain.UserId(record.Owner), session.User));
         return view is Domain.Accounts.AccountReplies.Viewed { Profile.PhotoMediaId: var shown } && shown == record.MediaId;
