@@ -38,6 +38,9 @@ case "$target" in
     source scripts/chromium.sh
     dotnet build Akka.WhatsApp.sln -c Debug -nologo -v q
     chromium_ensure  # exports WA_TEST_CHROMEDRIVER for the dashboard test
+    # shellcheck source=scripts/tools.sh
+    source scripts/tools.sh
+    tool_ensure ffmpeg ffmpeg  # the SDK's video thumbnails and transcoding (ffprobe comes with it)
     source scripts/s3rver.sh
     pg_start
     trap 'pg_stop; s3_stop' EXIT

@@ -141,7 +141,7 @@ public static partial class WaCommands
 
     /// <summary>
     /// Makes the message body of a file: an image is re-encoded to at most 1600 px (a JPEG) with a 100 px thumbnail, a
-    /// video gets a first-frame thumbnail when ffmpeg is installed; everything is encrypted and uploaded (progress on
+    /// video is transcoded (H.264/AAC MP4, at most 1280 px) and gets a first-frame thumbnail when ffmpeg is installed; everything is encrypted and uploaded (progress on
     /// <paramref name="output"/>).
     /// </summary>
     private static async Task<(MediaReference Reference, ContentKind Kind)> UploadFileAsync(DeviceSession device, string path, string caption,
@@ -152,6 +152,7 @@ public static partial class WaCommands
         var sniffed = MediaSniffer.KindOf(path);
         var reference = new MediaReference { MimeType = sniffed.MimeType, FileName = Path.GetFileName(path), Caption = caption };
         Stream content = File.OpenRead(path);
+        string? transcoded = null;
         try
         {
             if (sniffed.Kind == MediaKind.Image && sniffed.MimeType != "image/gif")
@@ -171,17 +172,40 @@ public static partial class WaCommands
                     // Not decodable here: sent as it is, without a preview.
                 }
             }
-            else if (sniffed.Kind == MediaKind.Video && await MediaPreview.VideoThumbnailAsync(path, ct: ct) is { } frame)
+            else if (sniffed.Kind == MediaKind.Video)
             {
-                reference.Thumbnail = ByteString.CopyFrom(frame.Jpeg);
+                output.WriteLine(MediaPreview.FfmpegMissingNote ?? "transcoding the video (H.264, at most 1280 px)...");
+                transcoded = Path.Combine(Path.GetTempPath(), $"wa-video-{Guid.NewGuid():N}.mp4");
+                try
+                {
+                    if (await MediaPreview.TranscodeVideoAsync(path, transcoded, ct: ct) is { } video)
+                    {
+                        (reference.Width, reference.Height, reference.DurationMs, reference.MimeType) = ((uint)video.Width, (uint)video.Height, (uint)Math.Min(video.DurationMs, uint.MaxValue), "video/mp4");
+                        reference.FileName = Path.ChangeExtension(reference.FileName, ".mp4");
+                        await content.DisposeAsync();
+                        content = File.OpenRead(transcoded);
+                    }
+                }
+                catch (InvalidDataException e)
+                {
+                    output.WriteLine($"sent as it is: {e.Message}");
+                }
+                if (await MediaPreview.VideoThumbnailAsync(transcoded is not null && File.Exists(transcoded) ? transcoded : path, ct: ct) is { } frame)
+                    reference.Thumbnail = ByteString.CopyFrom(frame.Jpeg);
             }
             var uploaded = await new MediaTransfer(device.Client, MediaHttp).UploadAsync(content, sniffed.Kind, reference,
                 new ProgressLine(output, "uploading"), ct);
             return (uploaded, ContentKindOf(sniffed.Kind));
         }
+        catch (InvalidDataException e) when (sniffed.Kind == MediaKind.Video)
+        {
+            throw new CliException($"{path}: {e.Message}");
+        }
         finally
         {
             await content.DisposeAsync();
+            if (transcoded is not null)
+                File.Delete(transcoded);
         }
     }
 

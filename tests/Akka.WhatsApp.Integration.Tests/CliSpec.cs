@@ -243,8 +243,16 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
 
         var posted = await WaAsync(alice, "group", "send", group, "--file", picture, "our logo");
         Assert.Contains("uploading ████████████████████ 100%", posted);
+        // A video is transcoded before it is encrypted (ffmpeg, which ./build.sh test installs).
+        Assert.True(Client.Media.MediaPreview.FfmpegMissingNote is null, "this test needs ffmpeg on PATH: run it through ./build.sh test, which installs it");
+        var clip = Path.Combine(alice, "clip.mkv");
+        using (var ffmpeg = System.Diagnostics.Process.Start("ffmpeg", ["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=1:size=1920x1080:rate=10",
+                   "-c:v", "mpeg4", clip]))
+            await ffmpeg.WaitForExitAsync();
+        Assert.Contains("transcoding the video", await WaAsync(alice, "group", "send", group, "--file", clip));
         var screen = await WaAsync(bob, "listen", "--seconds", "3");
         Assert.Contains("1200×900 me.jpg] our logo", screen);
+        Assert.Matches(@"\[video [0-9]+ KB 1280×720 clip\.mp4\]", screen);
         Assert.Contains("say what to post", await WaFailsAsync(alice, "group", "send", group));
     }
 

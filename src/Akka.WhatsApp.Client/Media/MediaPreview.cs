@@ -6,11 +6,15 @@ namespace Akka.WhatsApp.Client.Media;
 /// <summary>A JPEG made from a picture or video frame, with its size in pixels (as displayed, after EXIF orientation).</summary>
 public sealed record JpegPreview(byte[] Jpeg, int Width, int Height);
 
+/// <summary>A video as <see cref="MediaPreview.TranscodeVideoAsync"/> made it: where, its size in pixels, its length and video codec.</summary>
+public sealed record TranscodedVideo(string Path, int Width, int Height, long DurationMs, string Codec);
+
 /// <summary>
 /// What is sent alongside or instead of the original: images re-encoded as JPEG with the longer edge bounded (never
 /// upscaled, EXIF orientation applied, transparency on white), small thumbnails for the message itself, and video
-/// first-frame thumbnails through ffmpeg when it is installed. A file SkiaSharp cannot decode throws
-/// <see cref="InvalidDataException"/>; none of these return null except <see cref="VideoThumbnailAsync"/> without ffmpeg.
+/// first-frame thumbnails and transcoding through ffmpeg when it is installed (run as a process: two invocations do not
+/// need a wrapper library). A file SkiaSharp cannot decode throws <see cref="InvalidDataException"/>; none of these
+/// return null except <see cref="VideoThumbnailAsync"/> and <see cref="TranscodeVideoAsync"/> without ffmpeg.
 /// </summary>
 public static class MediaPreview
 {
@@ -26,8 +30,8 @@ public static class MediaPreview
     /// Null when ffmpeg is on PATH; otherwise why <see cref="VideoThumbnailAsync"/> returns null and how to fix it.
     /// Looked up on each call, so installing ffmpeg takes effect without a restart.
     /// </summary>
-    public static string? FfmpegMissingNote => FindOnPath("ffmpeg") is null
-        ? "ffmpeg is not on PATH, so videos are sent without a first-frame thumbnail (VideoThumbnailAsync returns null); install it (Debian: apt-get install ffmpeg) to get one."
+    public static string? FfmpegMissingNote => FindOnPath("ffmpeg") is null || FindOnPath("ffprobe") is null
+        ? "ffmpeg (or its ffprobe) is not on PATH, so videos are sent as they are, without transcoding or a first-frame thumbnail (TranscodeVideoAsync and VideoThumbnailAsync return null); install it (Debian: apt-get install ffmpeg) to get both."
         : null;
 
     /// <summary>The picture to send: a JPEG with the longer edge at most <paramref name="maxEdge"/>.</summary>
@@ -61,39 +65,98 @@ public static class MediaPreview
             return null;
 
         var frame = Path.Combine(Path.GetTempPath(), $"wa-frame-{Guid.NewGuid():N}.jpg");
-        var start = new ProcessStartInfo(ffmpeg) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        // Bounded in ffmpeg already (never upscaled), so a 4K frame is not written out full size; ffmpeg applies rotation metadata itself.
-        foreach (var argument in (string[])["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", path, "-frames:v", "1",
-                     "-vf", $"scale='min({maxEdge},iw)':'min({maxEdge},ih)':force_original_aspect_ratio=decrease", "-q:v", "2", frame])
-            start.ArgumentList.Add(argument);
         try
         {
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("ffmpeg did not start");
-            var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(timeout ?? DefaultFfmpegTimeout);
-            try
-            {
-                await process.WaitForExitAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync(CancellationToken.None);
-                ct.ThrowIfCancellationRequested();
-                throw new TimeoutException($"ffmpeg took longer than {timeout ?? DefaultFfmpegTimeout} for the first frame of {path} and was killed");
-            }
-            await output;
-            var message = (await errors).Trim();
-            if (process.ExitCode != 0 || !File.Exists(frame))
-                throw new InvalidDataException($"ffmpeg found no video frame in {path} (exit code {process.ExitCode}): {message}");
+            // Bounded in ffmpeg already (never upscaled), so a 4K frame is not written out full size; ffmpeg applies rotation metadata itself.
+            var (exit, errors, _) = await RunAsync(ffmpeg, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", path, "-frames:v", "1",
+                "-vf", $"scale='min({maxEdge},iw)':'min({maxEdge},ih)':force_original_aspect_ratio=decrease", "-q:v", "2", frame],
+                timeout ?? DefaultFfmpegTimeout, $"the first frame of {path}", ct);
+            if (exit != 0 || !File.Exists(frame))
+                throw new InvalidDataException($"ffmpeg found no video frame in {path} (exit code {exit}): {errors}");
             return Thumbnail(frame, maxEdge, quality);
         }
         finally
         {
             File.Delete(frame);
         }
+    }
+
+    /// <summary>How long transcoding one video may take unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultTranscodeTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Re-encodes a video as WhatsApp-like clients do before sending: H.264 (CRF 28, yuv420p) and AAC 128 kb/s in an
+    /// MP4 whose index comes first (<c>+faststart</c>, so a recipient can start playing from a ranged download before
+    /// the end), the longer edge at most <paramref name="maxEdge"/> (never upscaled; even sizes, as H.264 needs), and
+    /// ffprobe's account of the result. Null without ffmpeg and ffprobe (<see cref="FfmpegMissingNote"/>): the caller
+    /// sends the original. A file ffmpeg cannot read as a video throws <see cref="InvalidDataException"/>; past
+    /// <paramref name="timeout"/> (default <see cref="DefaultTranscodeTimeout"/>) ffmpeg is killed: <see cref="TimeoutException"/>.
+    /// </summary>
+    public static async Task<TranscodedVideo?> TranscodeVideoAsync(string path, string output, int maxEdge = 1280, TimeSpan? timeout = null,
+        CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEdge, 2);
+        if (!File.Exists(path))
+            throw new FileNotFoundException("no such video", path);
+        if (FindOnPath("ffmpeg") is not { } ffmpeg || FindOnPath("ffprobe") is not { } ffprobe)
+            return null;
+        var partial = output + ".partial.mp4";
+        try
+        {
+            var (exit, errors, _) = await RunAsync(ffmpeg, ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", path,
+                "-map", "0:v:0", "-map", "0:a:0?",
+                "-vf", $"scale='min({maxEdge},iw)':'min({maxEdge},ih)':force_original_aspect_ratio=decrease,scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", partial],
+                timeout ?? DefaultTranscodeTimeout, $"transcoding {path}", ct);
+            if (exit != 0 || !File.Exists(partial))
+                throw new InvalidDataException($"ffmpeg could not transcode {path} as a video (exit code {exit}): {errors}");
+            var (probed, probeErrors, described) = await RunAsync(ffprobe, ["-v", "error", "-select_streams", "v:0",
+                "-show_entries", "stream=width,height,codec_name:format=duration", "-of", "default=noprint_wrappers=1", partial],
+                DefaultFfmpegTimeout, $"probing {partial}", ct);
+            if (probed != 0)
+                throw new InvalidDataException($"ffprobe could not read what ffmpeg made of {path}: {probeErrors}");
+            var fields = described.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => line.Split('=', 2)).Where(pair => pair.Length == 2).ToDictionary(pair => pair[0], pair => pair[1]);
+            File.Move(partial, output, overwrite: true);
+            return new TranscodedVideo(output, int.Parse(fields["width"], System.Globalization.CultureInfo.InvariantCulture),
+                int.Parse(fields["height"], System.Globalization.CultureInfo.InvariantCulture),
+                double.TryParse(fields.GetValueOrDefault("duration"), System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? (long)(seconds * 1000) : 0,
+                fields.GetValueOrDefault("codec_name") ?? "");
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+    }
+
+    /// <summary>
+    /// Runs ffmpeg or ffprobe to its end: its exit code, standard error and output. Past <paramref name="timeout"/> or
+    /// on cancellation the process is killed (<see cref="TimeoutException"/>, <see cref="OperationCanceledException"/>).
+    /// </summary>
+    private static async Task<(int Exit, string Errors, string Output)> RunAsync(string program, IEnumerable<string> arguments, TimeSpan timeout,
+        string what, CancellationToken ct)
+    {
+        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
+        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var errors = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
+            ct.ThrowIfCancellationRequested();
+            throw new TimeoutException($"{Path.GetFileName(program)} took longer than {timeout} for {what} and was killed");
+        }
+        return (process.ExitCode, (await errors).Trim(), await output);
     }
 
     private static JpegPreview Render(Stream source, int maxEdge, int quality, string what)
