@@ -9,13 +9,16 @@ namespace Akka.WhatsApp.Media.S3;
 /// <summary>
 /// The production media store: one bucket of an S3-compatible server, objects named by media id, reached by clients
 /// through presigned URLs (SigV4). A presigned PUT does not bind the size: the server checks what arrived with
-/// <see cref="StatAsync"/>, which hashes the object itself because S3 keeps no SHA-256 we could trust. Ranged reads
+/// <see cref="StatAsync"/>, which hashes the object itself (a presigned GET) because S3 keeps no SHA-256 we could trust. Ranged reads
 /// go through the presigned GET with a Range header (the Minio 7.0.0 client's own ranged GetObject fails on 206).
 /// </summary>
 public sealed class S3MediaStore : IMediaStore
 {
     private readonly S3MediaOptions options;
     private readonly IMinioClient client;
+
+    /// <summary>Reads objects back for <see cref="StatAsync"/> through presigned URLs (connections pooled; no overall timeout for large objects).</summary>
+    private readonly HttpClient reader = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
 
     public S3MediaStore(S3MediaOptions options)
     {
@@ -73,25 +76,20 @@ public sealed class S3MediaStore : IMediaStore
     public async Task<StoredObject?> StatAsync(string mediaId, CancellationToken cancellationToken)
     {
         MediaArguments.CheckMediaId(mediaId);
-        try
-        {
-            await client.StatObjectAsync(new StatObjectArgs().WithBucket(options.Bucket).WithObject(mediaId), cancellationToken);
-            // Size and hash both come from the bytes streamed here, so that they describe the same object even if it
-            // was replaced since the stat.
-            byte[] sha256 = [];
-            long size = 0;
-            await client.GetObjectAsync(new GetObjectArgs().WithBucket(options.Bucket).WithObject(mediaId).WithCallbackStream(async (stream, ct) =>
-            {
-                using var counting = new CountingStream(stream);
-                sha256 = await SHA256.HashDataAsync(counting, ct);
-                size = counting.BytesRead;
-            }), cancellationToken);
-            return new StoredObject(size, sha256);
-        }
-        catch (ObjectNotFoundException)
-        {
+        // One presigned GET through a pooled HttpClient, hashed as it streams. Minio's GetObjectAsync stats the
+        // object first and then reads it (with a stat of ours before, three requests): measured with 50 concurrent
+        // 1 MB uploads on s3rver, UploadComplete took p50 3.7 s that way. Size and hash both come from the bytes
+        // streamed here, so that they describe the same object even if it was replaced meanwhile.
+        var url = await client.PresignedGetObjectAsync(new PresignedGetObjectArgs().WithBucket(options.Bucket).WithObject(mediaId).WithExpiry(60));
+        using var response = await reader.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
             return null;
-        }
+        if (!response.IsSuccessStatusCode)
+            throw new IOException($"the S3 store answered {(int)response.StatusCode} {response.ReasonPhrase} reading {mediaId} back");
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var counting = new CountingStream(body);
+        var sha256 = await SHA256.HashDataAsync(counting, cancellationToken);
+        return new StoredObject(counting.BytesRead, sha256);
     }
 
     public async Task DeleteAsync(string mediaId, CancellationToken cancellationToken)
@@ -110,6 +108,7 @@ public sealed class S3MediaStore : IMediaStore
     public ValueTask DisposeAsync()
     {
         client.Dispose();
+        reader.Dispose();
         return ValueTask.CompletedTask;
     }
 
