@@ -1,4 +1,5 @@
--- Schema of the PostgreSQL journal (Akka.Persistence.Sql 1.5 with provider PostgreSQL.15) and of the phone directory.
+-- Schema of the PostgreSQL journal (Akka.Persistence.Sql 1.5 with provider PostgreSQL.15), of the phone directory
+-- and of the media catalog.
 -- The server creates these itself (auto-initialize = on in HOCON/persistence.postgres.conf); run this file instead
 -- when the server's database user may not create tables. Taken with pg_dump -s from a database the server initialized.
 
@@ -46,6 +47,19 @@ CREATE TABLE public.wa_phone_directory (
     updated_at timestamp without time zone NOT NULL
 );
 
+CREATE TABLE public.wa_media (
+    media_id text NOT NULL,
+    owner text NOT NULL,
+    kind integer NOT NULL,
+    size bigint NOT NULL,
+    sha256 bytea NOT NULL,
+    mime_type text NOT NULL,
+    created_at bigint NOT NULL,
+    upload_by bigint NOT NULL,
+    completed boolean NOT NULL,
+    retained_until bigint NOT NULL
+);
+
 ALTER TABLE ONLY public.journal
     ADD CONSTRAINT "PK_journal" PRIMARY KEY (ordering);
 
@@ -73,3 +87,9 @@ CREATE INDEX tags_persistence_id_sequence_nr_idx ON public.tags USING btree (per
 
 CREATE INDEX tags_tag_idx ON public.tags USING btree (tag);
 
+ALTER TABLE ONLY public.wa_media
+    ADD CONSTRAINT "PK_wa_media" PRIMARY KEY (media_id);
+
+CREATE INDEX wa_media_owner ON public.wa_media USING btree (owner, created_at);
+
+CREATE INDEX wa_media_retained ON public.wa_media USING btree (completed, retained_until);

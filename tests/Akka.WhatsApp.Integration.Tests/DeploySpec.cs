@@ -123,7 +123,7 @@ public sealed partial class DeploySpec
     public void The_journal_sql_creates_every_table_the_server_uses()
     {
         var sql = File.ReadAllText(Path.Combine(Root, "deploy/sql/journal-postgres.sql"));
-        foreach (var table in new[] { "journal", "snapshot", "tags", "wa_phone_directory" })
+        foreach (var table in new[] { "journal", "snapshot", "tags", "wa_phone_directory", "wa_media" })
             Assert.Matches($@"CREATE TABLE public\.{table} \(", sql);
     }
 

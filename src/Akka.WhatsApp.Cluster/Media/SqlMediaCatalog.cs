@@ -90,10 +90,13 @@ public sealed class SqlMediaCatalog(string providerName, string connectionString
     {
         await using var db = await OpenAsync(cancellationToken);
         var (since, bytesFrom) = (countSince.ToUnixTimeMilliseconds(), bytesSince.ToUnixTimeMilliseconds());
-        var mine = db.GetTable<MediaRow>().Where(m => m.Owner == owner);
-        var count = await mine.CountAsync(m => m.CreatedAt >= since, cancellationToken);
-        var bytes = await mine.Where(m => m.CreatedAt >= bytesFrom).SumAsync(m => (long?)m.Size, cancellationToken) ?? 0;
-        return (count, bytes);
+        // One query on the (owner, created_at) index, both windows as conditional aggregates.
+        var usage = await db.GetTable<MediaRow>()
+            .Where(m => m.Owner == owner && m.CreatedAt >= Math.Min(since, bytesFrom))
+            .GroupBy(m => m.Owner)
+            .Select(g => new { Count = g.Count(m => m.CreatedAt >= since), Bytes = g.Sum(m => m.CreatedAt >= bytesFrom ? m.Size : 0) })
+            .FirstOrDefaultAsync(cancellationToken);
+        return usage is null ? (0, 0) : (usage.Count, usage.Bytes);
     }
 
     public async Task<IReadOnlyList<string>> ExpiredAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
