@@ -42,11 +42,14 @@ case "$target" in
     source scripts/tools.sh
     tool_ensure ffmpeg ffmpeg  # the SDK's video thumbnails and transcoding (ffprobe comes with it)
     source scripts/s3rver.sh
+    # shellcheck source=scripts/coturn.sh
+    source scripts/coturn.sh
     pg_start
-    trap 'pg_stop; s3_stop' EXIT
+    trap 'pg_stop; s3_stop; turn_stop' EXIT
     export WA_TEST_POSTGRES="$PG_CONNECTION_STRING"
     echo "build.sh: PostgreSQL for tests at 127.0.0.1:$PG_PORT"
     s3_start  # exports WA_TEST_S3 for the media tests on S3
+    turn_start  # exports WA_TEST_TURN and WA_TEST_TURN_SECRET for the TURN credential tests
     status=0
     dotnet test Akka.WhatsApp.sln -c Debug --no-build -nologo \
       --blame-hang-timeout 10m 2>&1 | tee "$PG_DIR/test.log" || status=$?

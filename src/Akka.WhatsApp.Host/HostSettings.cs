@@ -56,6 +56,15 @@ public sealed record HostSettings
 
     public bool ServesClients => EffectiveRoles.Contains(EdgeRole);
 
+    /// <summary>WA_CALL_RING_SECONDS: how long a call rings before it ends NO_ANSWER (and leaves a missed call), §15.</summary>
+    public int CallRingSeconds { get; init; } = 45;
+
+    /// <summary>
+    /// WA_TURN_URLS (comma-separated turn:/turns: URLs), WA_TURN_SECRET (coturn's static-auth-secret) and
+    /// WA_TURN_TTL_SECONDS (default a day): the relays GetCallRelays hands out credentials for; none without URLs.
+    /// </summary>
+    public Domain.Calls.TurnSettings? Turn { get; init; }
+
     /// <summary>WA_DRAIN_SECONDS: how long a stopping node waits for its clients to move after the Reconnect hint.</summary>
     public int DrainSeconds { get; init; } = 10;
 
@@ -201,7 +210,25 @@ public sealed record HostSettings
             LoadTestToken = config["WA_LOADTEST_TOKEN"] is { Length: > 0 } token ? token : null,
             ManagementToken = config["WA_MANAGEMENT_TOKEN"] is { Length: > 0 } operatorToken ? operatorToken : null,
             ManagementReadOpen = Switch(config, "WA_MANAGEMENT_READ_OPEN", d.ManagementReadOpen),
+            CallRingSeconds = Int(config, "WA_CALL_RING_SECONDS", d.CallRingSeconds),
+            Turn = TurnFrom(config),
         }.Validated();
+    }
+
+    private static Domain.Calls.TurnSettings? TurnFrom(IConfiguration config)
+    {
+        var urls = List(config["WA_TURN_URLS"]);
+        var secret = config["WA_TURN_SECRET"];
+        var ttl = Int(config, "WA_TURN_TTL_SECONDS", 86_400);
+        if (urls.Count == 0)
+            return null;
+        if (string.IsNullOrEmpty(secret))
+            throw new InvalidOperationException("WA_TURN_URLS needs WA_TURN_SECRET, the relays' static-auth-secret");
+        if (urls.FirstOrDefault(u => !u.StartsWith("turn:", StringComparison.Ordinal) && !u.StartsWith("turns:", StringComparison.Ordinal)) is { } bad)
+            throw new InvalidOperationException($"WA_TURN_URLS takes turn: or turns: URLs, not '{bad}'");
+        if (ttl < 60)
+            throw new InvalidOperationException($"WA_TURN_TTL_SECONDS must be at least 60, not {ttl}");
+        return new Domain.Calls.TurnSettings(urls, secret, TimeSpan.FromSeconds(ttl));
     }
 
     /// <summary>Refuses settings that cannot work, with a message naming the variable to fix.</summary>
@@ -231,6 +258,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_DISCOVERY_ENDPOINTS takes host:port entries, not '{bad}'");
         if (DevelopmentSms && Providers.Twilio is not null)
             throw new InvalidOperationException("Twilio is configured and so is the development SMS gateway: set WA_DEV_SMS=off to send codes through Twilio");
+        if (CallRingSeconds < 1)
+            throw new InvalidOperationException($"WA_CALL_RING_SECONDS must be at least 1, not {CallRingSeconds}");
         if (NumberOfShards < 1)
             throw new InvalidOperationException($"WA_SHARDS must be positive, not {NumberOfShards}");
         return this;

@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Akka.WhatsApp.Cluster.Accounts;
+using Akka.WhatsApp.Cluster.Calls;
 using Akka.WhatsApp.Cluster.Directory;
 using Akka.WhatsApp.Cluster.Entities;
 using Akka.WhatsApp.Cluster.Groups;
@@ -128,7 +129,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Metrics = new Edge.Monitoring.EdgeMetrics(metrics),
         });
         // The edge reaches the entities through the shard-region proxies registered once the actor system runs.
-        builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp)));
+        builder.Services.AddSingleton(sp => new Lazy<EdgeBackend>(() => BackendOf(sp, settings)));
         builder.Services.AddSingleton<IClientTransport>(sp =>
         {
             var backend = sp.GetRequiredService<Lazy<EdgeBackend>>();
@@ -172,7 +173,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
         return new WhatsAppNode(app, settings);
     }
 
-    private static EdgeBackend BackendOf(IServiceProvider services)
+    private static EdgeBackend BackendOf(IServiceProvider services, HostSettings settings)
     {
         var system = services.GetRequiredService<ActorSystem>();
         var registry = ActorRegistry.For(system);
@@ -187,6 +188,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
             PresenceBus = registry.Get<PresenceBus>(),
             Directory = services.GetRequiredService<IPhoneDirectory>(),
             Media = services.GetRequiredService<Domain.Media.MediaService>(),
+            Calls = registry.Get<Cluster.Calls.CallRegion>(),
+            Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
     }
@@ -232,6 +235,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 FanOutParallelism = settings.GroupFanOutParallelism,
                 SnapshotEvery = settings.SnapshotEvery,
             })
+            .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
+                services.GetRequiredService<Cluster.Notifications.PushService>())
             .AddPresenceBus()
             .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());

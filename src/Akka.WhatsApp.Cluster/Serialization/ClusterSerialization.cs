@@ -17,6 +17,7 @@ public static class ClusterSerialization
             wa-groups = "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster"
             wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
             wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
+            wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -42,6 +43,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Keys.IKeyReply, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.IKeyNotice, Akka.WhatsApp.Domain" = wa-keys
+            "Akka.WhatsApp.Domain.Calls.ICallMessage, Akka.WhatsApp.Domain" = wa-calls
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -50,6 +52,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Groups.GroupSerializer, Akka.WhatsApp.Cluster" = 113
             "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
             "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
+            "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
           }
         }
         """);

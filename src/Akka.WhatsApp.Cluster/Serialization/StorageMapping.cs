@@ -50,6 +50,13 @@ internal static class StorageMapping
         GroupEvent = m.GroupEvent is { } change ? ChangeToProto(change) : null,
         DeviceList = m.DeviceList is { } list ? new MailboxProto.DeviceListChange { Current = { list.Current }, Added = { list.Added }, Removed = { list.Removed } } : null,
         IdentityKey = m.IdentityKey is { } key ? new MailboxProto.IdentityKeyChange { DeviceId = key.Device, Key = ByteString.CopyFrom(key.Key) } : null,
+        MissedCall = m.MissedCall is { } missed
+            ? new MailboxProto.MissedCall
+            {
+                CallId = missed.Call.Value, GroupId = missed.Group?.Value ?? "", Media = (int)missed.Media, OfferedAtMs = Ms(missed.OfferedAt),
+                Caller = missed.Caller.Value, Callee = missed.Callee.Value,
+            }
+            : null,
     };
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
@@ -57,7 +64,11 @@ internal static class StorageMapping
         : new MessageMeta(p.Kind, OptionalId(p.ReplyTo), p.ForwardCount, [.. p.Mentions], OptionalId(p.Target), p.ClientTimestampMs, p.Silent,
             UserOrNull(p.SyncTo), GroupOrNull(p.GroupId), p.GroupSeq, p.GroupEvent is { } change ? ChangeFromProto(change) : null,
             p.DeviceList is { } list ? new DeviceListChange([.. list.Current], [.. list.Added], [.. list.Removed]) : null,
-            p.IdentityKey is { } key ? new IdentityKeyChange(key.DeviceId, key.Key.ToByteArray()) : null);
+            p.IdentityKey is { } key ? new IdentityKeyChange(key.DeviceId, key.Key.ToByteArray()) : null,
+            p.MissedCall is { } missed
+                ? new Domain.Calls.MissedCall(new Domain.Calls.CallId(missed.CallId), new UserId(missed.Callee), new UserId(missed.Caller), GroupOrNull(missed.GroupId),
+                    (Domain.Calls.CallMedia)missed.Media, At(missed.OfferedAtMs))
+                : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(c.Bytes), Type = c.Type };

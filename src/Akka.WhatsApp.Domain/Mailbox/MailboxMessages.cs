@@ -38,7 +38,8 @@ public sealed record MessageMeta(
     long GroupSeq = 0,
     Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null,
     DeviceListChange? DeviceList = null,
-    IdentityKeyChange? IdentityKey = null)
+    IdentityKeyChange? IdentityKey = null,
+    Calls.MissedCall? MissedCall = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }

@@ -34,6 +34,15 @@ public sealed class EdgeBackend
     /// </summary>
     public Domain.Media.MediaService? Media { get; init; }
 
+    /// <summary>
+    /// The Call entities (§15), one per call id. The host always gives it; without one (the edge's own unit tests) the
+    /// call packets answer NOT_IMPLEMENTED.
+    /// </summary>
+    public IActorRef? Calls { get; init; }
+
+    /// <summary>The TURN relays GetCallRelays hands out credentials for (coturn use-auth-secret); none: no relays.</summary>
+    public Domain.Calls.TurnSettings? Turn { get; init; }
+
     /// <summary>How long a request waits for an entity before the client gets TIMEOUT.</summary>
     public TimeSpan AskTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

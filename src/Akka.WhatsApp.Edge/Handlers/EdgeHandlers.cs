@@ -16,5 +16,6 @@ public static class EdgeHandlers
         new GroupMessagesHandler(),
         new KeysHandler(),
         new MediaHandler(),
-        new NotificationsHandler());
+        new NotificationsHandler(),
+        new CallsHandler());
 }

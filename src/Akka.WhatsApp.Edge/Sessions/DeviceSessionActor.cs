@@ -1,6 +1,7 @@
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.WhatsApp.Domain.Mailbox;
 using Akka.WhatsApp.Domain.Presence;
+using Google.Protobuf;
 
 namespace Akka.WhatsApp.Edge.Sessions;
 
@@ -44,6 +45,12 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     }
 
     public sealed record FollowPresence(UserId User, bool Follow, bool Visible = true) : INoSerializationVerificationNeeded;
+
+    /// <summary>This device took part in a call (its packet was accepted): the session watches the call's entity.</summary>
+    public sealed record InCall(Domain.Calls.CallId Call, IActorRef Entity) : INoSerializationVerificationNeeded;
+
+    /// <summary>The calls this device rings for or is in, by their entity: one that stops before it ended ends FAILED here (§15).</summary>
+    private readonly Dictionary<IActorRef, Domain.Calls.CallId> _calls = new();
 
     /// <summary>The answer of a check of whether this session may see a followed user's presence.</summary>
     private sealed record Looked(UserId User, int Check, Protocol.Presence Presence) : INoSerializationVerificationNeeded;
@@ -159,6 +166,29 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
             case PreKeysUploaded:
                 _toldPreKeysLow = false;
                 break;
+            case Domain.Calls.CallPush push when push.IsFor(_device):
+                _connection.Send(WireMapping.CallSignal(push));
+                if (push.Ends || push.Kind == Domain.Calls.CallPushKind.Offer && push.Ciphertext.Length == 0 && push.From == _user)
+                    Forget(push.Entity); // over, or only shown here (the call goes on on another device of this user)
+                else
+                    Watch(push.Call, push.Entity);
+                break;
+            case Domain.Calls.CallPush or Domain.Calls.DeviceAttached:
+                break;
+            case InCall call:
+                Watch(call.Call, call.Entity);
+                break;
+            case Terminated t when _calls.Remove(t.ActorRef, out var lost):
+                // The call's entity is gone while the call was still on for this device: its node died.
+                _connection.Send(new Frame
+                {
+                    CallSignal = new CallSignal
+                    {
+                        CallId = ByteString.CopyFrom(lost.ToBytes()), Timestamp = WireMapping.Ms(_time.GetUtcNow()),
+                        Hangup = new CallHangup { CallId = ByteString.CopyFrom(lost.ToBytes()), Reason = Protocol.CallEndReason.Failed },
+                    },
+                });
+                break;
             case Terminated t:
                 if (t.ActorRef.Equals(_mailbox))
                 {
@@ -253,6 +283,19 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
             .PipeTo(Self);
     }
 
+    private void Watch(Domain.Calls.CallId call, IActorRef entity)
+    {
+        if (entity.IsNobody() || !_calls.TryAdd(entity, call))
+            return;
+        Context.Watch(entity);
+    }
+
+    private void Forget(IActorRef entity)
+    {
+        if (_calls.Remove(entity))
+            Context.Unwatch(entity);
+    }
+
     /// <summary>The device lost this connection (replaced or removed): a last error, then close; nothing more is pushed.</summary>
     private void End(ErrorCode code, string message)
     {
@@ -278,6 +321,8 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
     {
         Attach(_attachAckedUpTo);
         _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Inbox(_user), Self));
+        // A call ringing this device (a phone woken by a VoIP push) offers it again (§15).
+        _backend.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(_user), new Domain.Calls.DeviceAttached(_user, _device)));
     }
 
     protected override void PostStop()

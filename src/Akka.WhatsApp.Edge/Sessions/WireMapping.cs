@@ -74,7 +74,67 @@ public static partial class WireMapping
             d.System = new SystemEvent { IdentityKeyChanged = new IdentityKeyChanged { UserId = m.From.Value, DeviceId = key.Device, IdentityKey = ByteString.CopyFrom(key.Key) } };
         if (m.Meta.DeviceList is { } list)
             d.System = new SystemEvent { DeviceListChanged = new DeviceListChanged { DeviceIds = { list.Current }, Added = { list.Added }, Removed = { list.Removed } } };
+        if (m.Meta.MissedCall is { } missed)
+        {
+            d.System = new SystemEvent
+            {
+                MissedCall = new MissedCall
+                {
+                    CallId = ByteString.CopyFrom(missed.Call.ToBytes()), FromUserId = missed.Caller.Value, GroupId = missed.Group?.Value ?? "",
+                    Media = Wire(missed.Media), At = Ms(missed.OfferedAt),
+                },
+            };
+        }
         return d;
+    }
+
+    public static Protocol.CallMedia Wire(Domain.Calls.CallMedia media) => media == Domain.Calls.CallMedia.Video ? Protocol.CallMedia.Video : Protocol.CallMedia.Audio;
+
+    /// <summary>
+    /// A call's push as the device sees it (§15): an offer carries only this device's ciphertext (none on the caller's other
+    /// devices); server-made signals have no sender.
+    /// </summary>
+    public static Frame CallSignal(Domain.Calls.CallPush p)
+    {
+        var id = ByteString.CopyFrom(p.Call.ToBytes());
+        var signal = new Protocol.CallSignal
+        {
+            CallId = id, FromUserId = p.From?.Value ?? "", FromDeviceId = p.FromDevice, Timestamp = Ms(p.At), GroupId = p.Group?.Value ?? "",
+        };
+        var ciphertext = ByteString.CopyFrom(p.Ciphertext);
+        switch (p.Kind)
+        {
+            case Domain.Calls.CallPushKind.Offer:
+                var offer = new CallOffer { CallId = id, ToUserId = p.Callee?.Value ?? "", GroupId = p.Group?.Value ?? "", Media = Wire(p.Media) };
+                if (p.Ciphertext.Length > 0)
+                    offer.Offers.Add(new RecipientCiphertext { UserId = p.To.Value, Device = new Protocol.DeviceCiphertext { DeviceId = p.Device, Ciphertext = ciphertext } });
+                signal.Offer = offer;
+                break;
+            case Domain.Calls.CallPushKind.Answer:
+                signal.Answer = new CallAnswer { CallId = id, ToUserId = p.To.Value, ToDeviceId = p.Device, Ciphertext = ciphertext };
+                break;
+            case Domain.Calls.CallPushKind.IceCandidate:
+                signal.IceCandidate = new IceCandidate { CallId = id, ToUserId = p.To.Value, ToDeviceId = p.Device, Ciphertext = ciphertext };
+                break;
+            case Domain.Calls.CallPushKind.Ringing:
+                signal.Ringing = new CallRinging { CallId = id, ToUserId = p.To.Value };
+                break;
+            case Domain.Calls.CallPushKind.Busy:
+                signal.Busy = new CallBusy { CallId = id, ToUserId = p.To.Value };
+                break;
+            case Domain.Calls.CallPushKind.Reject:
+                signal.Reject = new CallReject { CallId = id };
+                break;
+            case Domain.Calls.CallPushKind.Participants:
+                var list = new CallParticipants();
+                list.Participants.AddRange(p.Participants.Select(x => new Protocol.CallParticipant { UserId = x.User.Value, DeviceId = x.Device.Value, Media = Wire(x.Media) }));
+                signal.Participants = list;
+                break;
+            default:
+                signal.Hangup = new CallHangup { CallId = id, Reason = (Protocol.CallEndReason)(int)p.Reason };
+                break;
+        }
+        return new Frame { CallSignal = signal };
     }
 
     private static Receipt Receipt(StoredReceipt r)
