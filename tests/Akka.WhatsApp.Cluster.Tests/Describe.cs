@@ -14,6 +14,7 @@ public static class Describe
         null => "null",
         string s => '"' + s + '"',
         byte[] b => Convert.ToHexString(b),
+        Akka.Actor.IActorRef actor => "actor " + actor.Path, // a reference survives as its path
         IDictionary d => "{" + string.Join(",", d.Keys.Cast<object>().Select(k => Of(k) + ":" + Of(d[k])).Order()) + "}",
         IEnumerable e when IsSet(o) => "{" + string.Join(",", e.Cast<object>().Select(Of).Order()) + "}",
         IEnumerable e => "[" + string.Join(",", e.Cast<object>().Select(Of)) + "]",

@@ -68,6 +68,12 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
         {
             Meta = new MessageMeta(14, Silent: true, IdentityKey: new IdentityKeyChange(2, [.. Enumerable.Range(0, 32).Select(i => (byte)i)])), ExceptDevice = 0,
         }),
+        new MailboxEvents.MessageEnqueued(GroupMessage with
+        {
+            Meta = new MessageMeta(14, MissedCall: new Domain.Calls.MissedCall(new Domain.Calls.CallId("00112233445566778899aabbccddeeff"), new UserId("bob"),
+                new UserId("alice"), new GroupId("g1"), Domain.Calls.CallMedia.Video, When)),
+            ExceptDevice = 0,
+        }),
         new MailboxCommands.ListGroups(new UserId("bob")),
         new MailboxCommands.GetPeers(new UserId("bob"), 1000),
         new MailboxReplies.PeersAre([new UserId("carol"), new UserId("alice")]),
