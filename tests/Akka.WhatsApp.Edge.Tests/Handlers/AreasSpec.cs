@@ -75,6 +75,7 @@ public sealed class AreasSpec : EdgeSpec
     {
         await LoggedInAsync();
         Bus.ExpectMsg<Subscribe>(Wait); // the device's own inbox
+        Assert.IsType<Domain.Calls.DeviceAttached>(Bus.ExpectMsg<Publish>(Wait).Message); // for a call ringing this device
         Directory.Users.Add(Bob);
         Receive(new Frame { UnsubscribePresence = new UnsubscribePresence { UserIds = { "never-followed" } } });
         await Connection.NextAsync(); // Ok

@@ -114,7 +114,7 @@ public sealed class KeysHandlerSpec : EdgeSpec
         Assert.Equal(request, answer.RequestId);
         var bundle = Assert.Single(answer.PreKeyBundles.Bundles);
         Assert.Equal((1u, 7u, 10u, 2u, true), (bundle.DeviceId, bundle.RegistrationId, bundle.OneTimePrekey.KeyId, bundle.KemPrekey.KeyId, bundle.KemPrekeyLastResort));
-        var low = (Publish)Bus.FishForMessage(m => m is Publish, Wait);
+        var low = (Publish)Bus.FishForMessage(m => m is Publish { Message: KeyNotices.Low }, Wait);
         Assert.Equal("inbox-bob", low.Topic);
         Assert.Equal(new KeyNotices.Low(Bob, DeviceId.Primary, 3), low.Message);
     }
