@@ -49,6 +49,30 @@ public sealed class TurnSpec
     }
 
     [Fact]
+    public async Task GetCallRelays_on_a_node_configured_with_the_relay_hands_out_credentials_it_accepts()
+    {
+        var settings = await TestNodes.SettingsAsync(Host.JournalKind.Sqlite) with
+        {
+            Turn = new TurnSettings([$"turn:{Relay}?transport=udp", $"turn:{Relay}?transport=tcp"], Secret, TimeSpan.FromHours(1)),
+        };
+        await using var node = await TestNodes.StartAsync(settings);
+        await using var client = await TestUsers.ConnectAsync(node, await TestUsers.RegisterAsync(node));
+
+        var before = DateTimeOffset.UtcNow;
+        var relays = (await client.RequestAsync(new Protocol.Frame { GetCallRelays = new Protocol.GetCallRelays() })).CallRelays;
+        var relay = Assert.Single(relays.Relays);
+        Assert.Equal(settings.Turn.Urls, relay.Urls);
+        Assert.EndsWith(":" + client.Credentials.UserId, relay.Username);
+        Assert.InRange(DateTimeOffset.FromUnixTimeMilliseconds((long)relays.ExpiresAt), before.AddMinutes(59), before.AddMinutes(61));
+        Assert.True((await AllocateAsync(TurnTransport.Udp, relay.Username, relay.Credential)).Allocated, "coturn refused what GetCallRelays handed out");
+
+        // A node without relays answers with none (clients then go peer to peer, or fail where a relay is needed).
+        await using var plain = await TestNodes.StartAsync(await TestNodes.SettingsAsync(Host.JournalKind.Sqlite));
+        await using var other = await TestUsers.ConnectAsync(plain, await TestUsers.RegisterAsync(plain));
+        Assert.Empty((await other.RequestAsync(new Protocol.Frame { GetCallRelays = new Protocol.GetCallRelays() })).CallRelays.Relays);
+    }
+
+    [Fact]
     public async Task An_altered_password_or_a_username_whose_expiry_was_pushed_back_is_refused()
     {
         var credential = TurnCredentials.Issue(Secret, NewUser(), DateTimeOffset.UtcNow, Ttl);
