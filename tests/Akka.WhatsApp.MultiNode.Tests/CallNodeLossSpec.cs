@@ -1,0 +1,127 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Akka.WhatsApp.MultiNode.Tests;
+
+/// <summary>
+/// A call whose entity lives on a third node, neither the caller's nor the callee's (PROTOCOL.md §15): that node is
+/// killed mid-call, and both phones are told the call FAILED by their own nodes (their sessions watch the call), so
+/// that nothing rings or stays connected forever. Calls are placed until one's entity lands on the pair's third node.
+/// </summary>
+public sealed class CallNodeLossSpec(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_call_whose_node_dies_ends_failed_on_both_devices()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(new ClusterOptions { SplitBrainStableAfterSeconds = 5 }, output);
+        try
+        {
+            await RunAsync(cluster);
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
+        }
+    }
+
+    private async Task RunAsync(ProcessCluster cluster)
+    {
+        var nodes = cluster.Nodes;
+        var users = await ProcessCluster.ProvisionAsync(nodes[0], 6);
+        // Pair p: the caller on node p, the callee on node p + 1; node p + 2 is the pair's third node.
+        var pairs = new List<(WhatsAppConnection Caller, WhatsAppConnection Callee, Credentials CallerUser, Credentials CalleeUser, int Third)>();
+        var open = new List<WhatsAppConnection>();
+        try
+        {
+            for (var p = 0; p < 3; p++)
+            {
+                var caller = await LoginAsync(nodes[p], users[2 * p]);
+                var callee = await LoginAsync(nodes[(p + 1) % 3], users[2 * p + 1]);
+                open.AddRange([caller, callee]);
+                pairs.Add((caller, callee, users[2 * p], users[2 * p + 1], (p + 2) % 3));
+            }
+
+            // Calls stay ringing (nothing ends them here), so each node's count of call entities only grows.
+            ByteString? chosen = null;
+            var pair = pairs[0];
+            for (var attempt = 0; attempt < 30 && chosen is null; attempt++)
+            {
+                pair = pairs[attempt % 3];
+                var before = await CallEntitiesAsync(nodes);
+                var call = ByteString.CopyFrom(Guid.NewGuid().ToByteArray());
+                var offer = new CallOffer { CallId = call, ToUserId = pair.CalleeUser.UserId, Media = CallMedia.Audio };
+                offer.Offers.Add(new RecipientCiphertext
+                {
+                    UserId = pair.CalleeUser.UserId, Device = new DeviceCiphertext { DeviceId = pair.CalleeUser.DeviceId, Ciphertext = ByteString.CopyFromUtf8("offer") },
+                });
+                await pair.Caller.RequestAsync(new Frame { CallOffer = offer });
+                var after = await CallEntitiesAsync(nodes);
+                var host = Enumerable.Range(0, 3).Single(i => after[i] > before[i]);
+                output.WriteLine($"attempt {attempt}: call of pair {pairs.IndexOf(pair)} lives on {nodes[host].Name}");
+                if (host == pair.Third)
+                    chosen = call;
+            }
+            Assert.True(chosen is not null, "no call's entity landed on its pair's third node in 30 attempts");
+
+            // Mid-call: the callee answered.
+            Assert.Equal(chosen, (await NextSignalAsync(pair.Callee, chosen, CallSignal.SignalOneofCase.Offer)).CallId);
+            await pair.Callee.RequestAsync(new Frame
+            {
+                CallAnswer = new CallAnswer { CallId = chosen, ToUserId = pair.CallerUser.UserId, ToDeviceId = pair.CallerUser.DeviceId, Ciphertext = ByteString.CopyFromUtf8("answer") },
+            });
+            await NextSignalAsync(pair.Caller, chosen, CallSignal.SignalOneofCase.Answer);
+
+            var third = nodes[pair.Third];
+            third.Kill();
+            var started = DateTimeOffset.UtcNow;
+            foreach (var device in new[] { pair.Caller, pair.Callee })
+            {
+                var ended = await NextSignalAsync(device, chosen, CallSignal.SignalOneofCase.Hangup);
+                Assert.Equal(CallEndReason.Failed, ended.Hangup.Reason);
+            }
+            output.WriteLine($"both devices were told FAILED {(DateTimeOffset.UtcNow - started).TotalSeconds:0.0} s after {third.Name} was killed");
+        }
+        finally
+        {
+            foreach (var connection in open)
+                await connection.DisposeAsync();
+        }
+    }
+
+    private static async Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user)
+    {
+        var connection = await WhatsAppConnection.ConnectAsync(node.Edge.Host, node.Edge.Port);
+        await connection.HelloAsync("call-node-loss");
+        var reply = await connection.RequestAsync(new Frame
+        {
+            Login = new Login { UserId = user.UserId, DeviceId = user.DeviceId, Token = ByteString.CopyFrom(user.Token) },
+        });
+        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
+        return connection;
+    }
+
+    /// <summary>The call entities each node hosts, as GET /cluster/shards/call counts them.</summary>
+    private static async Task<int[]> CallEntitiesAsync(IReadOnlyList<NodeProcess> nodes) =>
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            using var http = ProcessCluster.Management(node);
+            var body = await http.GetFromJsonAsync<JsonElement>("/cluster/shards/call");
+            return body.GetProperty("regions").EnumerateArray().Sum(r => r.GetProperty("numEntities").GetInt32());
+        }));
+
+    private static async Task<CallSignal> NextSignalAsync(WhatsAppConnection device, ByteString call, CallSignal.SignalOneofCase kind)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        while (true)
+            if (await device.Pushes.ReadAsync(timeout.Token) is { CallSignal: { } signal } && signal.CallId == call && signal.SignalCase == kind)
+                return signal;
+    }
+}
