@@ -409,7 +409,7 @@ public static partial class WaCommands
                  {
                      register, verify, login, send, edit, react, listen, chat, history, chats, search, retention, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output), SettingsCommand(DeviceAsync, output),
-                     ProfileCommand(DeviceAsync, output),
+                     ProfileCommand(DeviceAsync, output), CallCommand(profileOption, serverOption, output), CallsCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
 
@@ -693,6 +693,7 @@ public static partial class WaCommands
                 };
                 output.WriteLine(d switch
                 {
+                    { System.MissedCall: { } missed } => MissedCallLine(missed),
                     { GroupId.Length: > 0, System.GroupEvent: { } change } => $"[{when:HH:mm:ss}] [group {d.GroupId}] {Describe(change)}",
                     { System.DeviceListChanged: { } list } => $"[{when:HH:mm:ss}] your devices are now {string.Join(", ", list.DeviceIds)}" +
                         (list.Added.Count > 0 ? $" (device {string.Join(", ", list.Added)} linked)" : "") +
@@ -715,6 +716,9 @@ public static partial class WaCommands
                 foreach (var id in r.MessageIds.Select(MessageStore.Hex))
                     if (device.Store.StateOf(id) is { } state)
                         output.WriteLine($"{Ticks(state)} {id} by {r.FromUserId}");
+                break;
+            case CallChanged { Call: var call }:
+                output.WriteLine(CallNotice(call));
                 break;
             case BacklogDone:
                 output.WriteLine("— up to date —");

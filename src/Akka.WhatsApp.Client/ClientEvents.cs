@@ -47,3 +47,12 @@ public sealed record UndecryptableMessage(Deliver Deliver, string Reason) : Clie
 /// the safety number changed, and a contact verified before is unverified until checked again.
 /// </summary>
 public sealed record SecurityCodeChanged(string UserId, uint DeviceId) : ClientEvent;
+
+/// <summary>A call on this device began, changed state (or, in a group call, participants) or ended; see <see cref="Calls.CallSession"/>.</summary>
+public sealed record CallChanged(Calls.CallSession Call) : ClientEvent;
+
+/// <summary>
+/// What a peer device of a call sent this device for the media connection: a session description or an ICE candidate,
+/// decrypted when encryption is on (<see cref="Payload"/> null when it could not be).
+/// </summary>
+public sealed record CallPeerMessage(Calls.CallId CallId, Calls.CallDevice From, Calls.CallPeerMessageKind Kind, Google.Protobuf.ByteString? Payload) : ClientEvent;

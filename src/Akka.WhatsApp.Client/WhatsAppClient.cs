@@ -409,6 +409,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                         case Frame.PacketOneofCase.TypingNotification:
                             events.Add(new TypingChanged(push.TypingNotification));
                             break;
+                        case Frame.PacketOneofCase.CallSignal:
+                            OnCallSignal(push.CallSignal);
+                            break;
                         case Frame.PacketOneofCase.PreKeyLow:
                             events.Add(new PreKeysLow(push.PreKeyLow));
                             Replenish();

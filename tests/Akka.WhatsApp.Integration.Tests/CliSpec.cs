@@ -256,6 +256,32 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
         Assert.Contains("say what to post", await WaFailsAsync(alice, "group", "send", group));
     }
 
+    [Fact]
+    public async Task A_call_from_wa_call_is_answered_by_wa_calls_end_to_end_encrypted_and_both_see_it_connect_and_end()
+    {
+        var (alice, _, _) = await NewProfileAsync("alice");
+        var (bob, bobId, _) = await NewProfileAsync("bob");
+        await WaAsync(alice, "send", bobId, "sessions first"); // both sides know each other's devices
+        await WaAsync(bob, "listen", "--seconds", "1");
+
+        var answering = new SynchronizedWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var answerer = WaCommands.RunAsync(["--profile", bob, "--server", $"127.0.0.1:{fixture.Edge.Port}", "calls", "--answer"], answering, TextReader.Null, stop.Token);
+        await Eventually.Until(() => Task.FromResult(answering.ToString().Contains("waiting for calls")), TimeSpan.FromSeconds(20), "wa calls to wait");
+
+        var calling = await WaAsync(alice, "call", bobId, "--seconds", "1");
+        Assert.Contains("calling ", calling);
+        Assert.Contains("connected", calling);
+        Assert.Contains("ended: you hung up", calling);
+        await Eventually.Until(() => Task.FromResult(answering.ToString().Contains("ended:")), TimeSpan.FromSeconds(20), "bob's side to see the end");
+        stop.Cancel();
+        await answerer;
+        var answered = answering.ToString();
+        Assert.Contains("incoming voice call from", answered);
+        Assert.Contains("connected", answered);
+        Assert.Contains("hung up", answered);
+    }
+
     /// <summary>Runs a `wa` command that must fail (exit code 1) and returns what it printed.</summary>
     private async Task<string> WaFailsAsync(string profile, params string[] args)
     {
