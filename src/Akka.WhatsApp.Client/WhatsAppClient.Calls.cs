@@ -17,8 +17,8 @@ namespace Akka.WhatsApp.Client;
 public sealed partial class WhatsAppClient
 {
     /// <summary>
-    /// Beyond any ring timeout: a call that never connected and was not ended by then is forgotten (the server does not
-    /// tell the caller's other devices when an unanswered call ends).
+    /// Beyond any ring timeout: a call that never connected and was not ended by then is forgotten (a safety net: the
+    /// server ends every call it rang, but a hangup can be lost with a connection).
     /// </summary>
     private static readonly TimeSpan UnconnectedCallLifetime = TimeSpan.FromMinutes(2);
 
