@@ -61,7 +61,7 @@ case "$target" in
       cat <<'BENCH'
 usage: ./build.sh bench
   Starts a throwaway PostgreSQL (fsync on) and a Release server on loopback, runs the load scenarios
-  (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, pushes to 10,000 offline
+  (offline sync, typing, 1:1 at fixed rates, a ramp to p99 > 100 ms, group fan-out, 1,000 concurrent calls, pushes to 10,000 offline
   devices through an APNs stand-in, 19,000 connections, 1 MB media uploads on the local store and on s3rver) and writes bench/results/<UTC time>/report.md
   (+ report.json, SVG charts). About 10 minutes on 2 cores.
   Ctrl-C stops the scenario under way and everything else, and removes the throwaway database.
@@ -141,6 +141,8 @@ BENCH
     # A 1,024-member group at rising rates (time to the last member), then 2 KB payloads (one stored copy per member).
     load group-fanout --members 1024 --rate "${BENCH_GROUP_RATES:-0.5,2,4,8}" --seconds 10
     load group-fanout --members 1024 --rate 4 --seconds 10 --size 2000
+    # Calls (#18): 1,000 concurrent 1:1 calls set up and torn down while 1:1 messages run (signal relay p99 < 50 ms).
+    load calls --calls "${BENCH_CALLS:-1000}" --message-rate 500 --message-users 1000
     load push --devices "${BENCH_PUSH_DEVICES:-10000}" --rate 2000 --sink https://127.0.0.1:18443 --sink-ca "$sink_dir/ca.pem"
     # On a fresh server (same database): memory per connection is measured from the RSS the server has before the
     # logins, which after the scenarios above would already hold their heap.

@@ -130,6 +130,16 @@ public sealed class LoadScenarioSmokeSpec(LoadTestNode fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Concurrent_calls_are_all_set_up_and_torn_down_beside_a_message_load()
+    {
+        var run = await RunAsync("calls", "--calls", "20", "--ice", "1", "--hold-ms", "100", "--message-rate", "50", "--message-users", "20");
+        var calls = run.Steps[0];
+        Assert.Equal((20, 20, 0), (calls.Count("calls"), calls.Count("completed"), calls.Count("failed")));
+        Assert.Equal(20 * (1 + 1 + 2 + 1), calls.Latencies.Single(l => l.Name.StartsWith("signal relay", StringComparison.Ordinal)).Count);
+        Assert.Equal(2, run.Steps.Count); // the messages alongside, checked for losses above
+    }
+
+    [Fact]
     public async Task Connections_are_held_from_several_source_addresses_and_their_memory_is_measured()
     {
         var context = await fixture.ContextAsync() with { SourceAddresses = [IPAddress.Parse("127.0.0.2"), IPAddress.Parse("127.0.0.3"), IPAddress.Parse("127.0.0.4")] };
