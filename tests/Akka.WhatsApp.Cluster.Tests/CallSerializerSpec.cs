@@ -26,7 +26,7 @@ public sealed class CallSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterSe
             TestActor),
         new CallPush(Ben, 3, 0, Call, CallPushKind.Offer, Ann, 2, null, Ben, DateTimeOffset.FromUnixTimeMilliseconds(1), CallMedia.Audio, [7], CallEndReason.AnsweredElsewhere,
             [], TestActor),
-        new DeviceAttached(Ben, new DeviceId(4)),
+        new DeviceAttached(Ben, new DeviceId(4), TestActor),
     ];
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class CallSerializerSpec() : Akka.TestKit.Xunit2.TestKit(ClusterSe
     [Fact]
     public void The_serializer_id_never_changes_and_every_manifest_is_round_tripped_here()
     {
-        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(new DeviceAttached(Ann, DeviceId.Primary));
+        var serializer = (ProtobufSerializer)Sys.Serialization.FindSerializerFor(new DeviceAttached(Ann, DeviceId.Primary, TestActor));
         Assert.Equal(116, serializer.Identifier);
         var covered = Remote().Select(serializer.Manifest).ToHashSet();
         Assert.All(serializer.Manifests, m => Assert.True(covered.Contains(m), $"manifest '{m}' has no round-trip case"));

@@ -49,6 +49,12 @@ public sealed class CallNodeLossSpec(ITestOutputHelper output)
                 pairs.Add((caller, callee, users[2 * p], users[2 * p + 1], (p + 2) % 3));
             }
 
+            // A new session's inbox subscription reaches the other nodes' pub-sub registries by gossip: each callee waits
+            // until typing from a device on every node reaches it, so that an offer published on any node does too.
+            foreach (var (_, callee, _, calleeUser, _) in pairs)
+                foreach (var (caller, _, callerUser, _, _) in pairs)
+                    await TypingArrivesAsync(caller, callee, callerUser.UserId, calleeUser.UserId);
+
             // Calls stay ringing (nothing ends them here), so each node's count of call entities only grows.
             ByteString? chosen = null;
             var pair = pairs[0];
@@ -106,6 +112,27 @@ public sealed class CallNodeLossSpec(ITestOutputHelper output)
         });
         Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
         return connection;
+    }
+
+    /// <summary>Sends typing until one arrives (each try waits a moment for it): the recipient's subscription is known on the sender's node.</summary>
+    private static async Task TypingArrivesAsync(WhatsAppConnection from, WhatsAppConnection to, string fromUser, string toUser)
+    {
+        for (var attempt = 0; attempt < 60; attempt++)
+        {
+            await from.SendAsync(new Frame { Typing = new Typing { To = toUser, State = TypingState.Composing } });
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            try
+            {
+                while (true)
+                    if (await to.Pushes.ReadAsync(wait.Token) is { TypingNotification: { } typing } && typing.FromUserId == fromUser)
+                        return;
+            }
+            catch (OperationCanceledException)
+            {
+                // not yet: the subscription has not reached that node
+            }
+        }
+        throw new TimeoutException($"typing from {fromUser} never reached {toUser}");
     }
 
     /// <summary>The call entities each node hosts, as GET /cluster/shards/call counts them.</summary>

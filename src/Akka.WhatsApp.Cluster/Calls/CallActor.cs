@@ -45,6 +45,13 @@ public sealed class CallActor : UntypedActor
     private readonly TimeProvider _time;
     private readonly CallState _call;
     private readonly Dictionary<IActorRef, CallDevice> _sessions = new();
+
+    /// <summary>
+    /// The sessions of devices that sent this call something (or logged in while it rang them): signals for them go
+    /// straight there. The rest go over the users' inbox topics, whose subscriptions reach other nodes' pub-sub
+    /// registries by gossip, about a second after a login.
+    /// </summary>
+    private readonly Dictionary<CallDevice, IActorRef> _direct = new();
     private readonly List<ITimer> _timers = [];
     private string? _inbox;
 
@@ -74,10 +81,12 @@ public sealed class CallActor : UntypedActor
                 Carry(_call.RingTimeout(), null, default);
                 break;
             case Terminated t when _sessions.Remove(t.ActorRef, out var device):
+                _direct.Remove(device);
                 Carry(_call.SessionGone(device), null, default);
                 break;
             case DeviceAttached attached when _call.Ringing.Contains(new CallDevice(attached.User, attached.Device)):
                 // A phone woken by the VoIP push logged in: it gets the offer it rings for.
+                _direct[new CallDevice(attached.User, attached.Device)] = attached.Session;
                 Ring(new CallDevice(attached.User, attached.Device));
                 break;
             case ConnectedAre connected:
@@ -122,11 +131,17 @@ public sealed class CallActor : UntypedActor
             if (outcome.Reply is CallReplies.Accepted && !session.IsNobody() && _call.Involves(device) && !_sessions.ContainsKey(session))
             {
                 _sessions[session] = device;
+                _direct[device] = session;
                 Context.Watch(session);
             }
         }
         foreach (var push in outcome.Pushes)
-            _peers.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(push.To), push));
+        {
+            if (push.Device != 0 && _direct.TryGetValue(new CallDevice(push.To, new DeviceId(push.Device)), out var known))
+                known.Tell(push);
+            else
+                _peers.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(push.To), push));
+        }
         foreach (var missed in outcome.Missed)
             Record(missed);
         if (outcome.Ended && _call.Ended)

@@ -49,7 +49,7 @@ public sealed class CallSerializer : ProtobufSerializer
             p => new CallPush(new UserId(p.To), p.Device, p.ExceptDevice, new CallId(p.Call), (CallPushKind)p.Kind, UserOrNull(p.From), p.FromDevice,
                 GroupOrNull(p.GroupId), UserOrNull(p.Callee), At(p.AtMs), (CallMedia)p.Media, p.Ciphertext.ToByteArray(), (CallEndReason)p.Reason,
                 [.. p.Participants.Select(x => new CallParticipant(new UserId(x.User), new DeviceId(x.Device), (CallMedia)x.Media))], Ref(p.Entity)));
-        Map<DeviceAttached, Proto.DeviceAttached>("D", d => new Proto.DeviceAttached { User = d.User.Value, Device = d.Device.Value },
-            p => new DeviceAttached(new UserId(p.User), new DeviceId(p.Device)));
+        Map<DeviceAttached, Proto.DeviceAttached>("D", d => new Proto.DeviceAttached { User = d.User.Value, Device = d.Device.Value, Session = Path(d.Session) },
+            p => new DeviceAttached(new UserId(p.User), new DeviceId(p.Device), Ref(p.Session)));
     }
 }

@@ -174,9 +174,10 @@ public sealed record CallPush(
 
 /// <summary>
 /// A device of <paramref name="User"/> logged in (published on the user's inbox topic): a call ringing that device
-/// pushes its offer to it again, so that a phone woken by a VoIP push gets the call it was woken for.
+/// pushes its offer to it again, so that a phone woken by a VoIP push gets the call it was woken for. The offer goes
+/// straight to <paramref name="Session"/>: the pub-sub registry of the call's node may not know the new session yet.
 /// </summary>
-public sealed record DeviceAttached(UserId User, DeviceId Device) : ICallMessage;
+public sealed record DeviceAttached(UserId User, DeviceId Device, IActorRef Session) : ICallMessage;
 
 /// <summary>A call nobody of <paramref name="Callee"/> answered, left in the callee's mailbox as a SYSTEM message.</summary>
 public sealed record MissedCall(CallId Call, UserId Callee, UserId Caller, GroupId? Group, CallMedia Media, DateTimeOffset OfferedAt)

@@ -322,7 +322,7 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
         Attach(_attachAckedUpTo);
         _backend.PresenceBus.Tell(new Subscribe(PresenceTopics.Inbox(_user), Self));
         // A call ringing this device (a phone woken by a VoIP push) offers it again (§15).
-        _backend.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(_user), new Domain.Calls.DeviceAttached(_user, _device)));
+        _backend.PresenceBus.Tell(new Publish(PresenceTopics.Inbox(_user), new Domain.Calls.DeviceAttached(_user, _device, Self)));
     }
 
     protected override void PostStop()
