@@ -18,7 +18,8 @@ public sealed class CallsScenario : IScenario
     public string Usage => """
         Concurrent 1:1 calls set up and torn down through the SDK while a 1:1 message load runs: signal relay latency
         (requirement: as typing, p99 < 50 ms), call setup time, calls that failed.
-          --calls 1000 (concurrent, one pair of users each)  --ice 2 (candidates each way)  --hold-ms 2000
+          --calls 1000 (one pair of users each)  --start-rate 0 (calls started per second; 0: all at once)
+          --ice 2 (candidates each way)  --hold-ms 2000 (connected time; with --start-rate, rate × hold calls are up at once)
           --message-rate 500 (1:1 messages/s alongside; 0: none)  --message-users 1000  --signal-timeout-ms 10000
         """;
 
@@ -27,6 +28,7 @@ public sealed class CallsScenario : IScenario
         var calls = args.Int("calls", 1000);
         var ice = args.Int("ice", 2);
         var hold = TimeSpan.FromMilliseconds(args.Double("hold-ms", 2000));
+        var startRate = args.Double("start-rate", 0);
         var messageRate = args.Double("message-rate", 500);
         var messageUsers = args.Int("message-users", 1000);
         var signalTimeout = TimeSpan.FromMilliseconds(args.Double("signal-timeout-ms", 10_000));
@@ -47,6 +49,8 @@ public sealed class CallsScenario : IScenario
             var setup = new LatencyRecorder("call setup (offer sent → connected)");
             var errors = new Dictionary<string, long>();
             var completed = 0L;
+            var connected = 0L;
+            var peak = 0L;
 
             async Task OneCallAsync(WhatsAppClient caller, WhatsAppClient callee)
             {
@@ -61,7 +65,13 @@ public sealed class CallsScenario : IScenario
                     await callee.AnswerCallAsync(call.Id, "v=0 load answer"u8.ToArray(), cancellationToken);
                     await NextAsync<CallChanged>(caller, c => c.Call.Id == call.Id && c.Call.State == Client.Calls.CallState.Connected);
                     Record(answers, answered);
-                    setup.RecordElapsed(began, Stopwatch.GetTimestamp());
+                    lock (setup)
+                        setup.RecordElapsed(began, Stopwatch.GetTimestamp());
+                    var up = Interlocked.Increment(ref connected);
+                    long seen;
+                    while (up > (seen = Interlocked.Read(ref peak)) && Interlocked.CompareExchange(ref peak, up, seen) != seen)
+                    {
+                    }
 
                     for (var i = 0; i < ice; i++)
                     {
@@ -76,6 +86,7 @@ public sealed class CallsScenario : IScenario
                     await Task.Delay(hold, cancellationToken);
                     var hungUp = Stopwatch.GetTimestamp();
                     await caller.HangupAsync(call.Id, cancellationToken: cancellationToken);
+                    Interlocked.Decrement(ref connected);
                     await NextAsync<CallChanged>(callee, c => c.Call.Id == call.Id && c.Call.IsEnded);
                     Record(hangups, hungUp);
                     Interlocked.Increment(ref completed);
@@ -114,24 +125,30 @@ public sealed class CallsScenario : IScenario
 
             // The message load runs for the whole call phase (its warm-up first), so that the calls meet it at full rate.
             var warmup = TimeSpan.FromSeconds(3);
-            var callPhase = hold + TimeSpan.FromSeconds(10 + ice);
+            var callPhase = hold + TimeSpan.FromSeconds(10 + ice + (startRate > 0 ? calls / startRate : 0));
             var messages = load?.RunStepAsync(messageRate, warmup, callPhase, 100, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), cancellationToken);
             if (messages is not null)
                 await Task.Delay(warmup, cancellationToken);
             var cpuFrom = context.Stats.Take();
             var wall = Stopwatch.StartNew();
-            await Task.WhenAll(Enumerable.Range(0, calls).Select(i => OneCallAsync(clients[2 * i], clients[2 * i + 1])));
+            await Task.WhenAll(Enumerable.Range(0, calls).Select(async i =>
+            {
+                if (startRate > 0)
+                    await Task.Delay(TimeSpan.FromSeconds(i / startRate), cancellationToken); // open loop: on schedule, whatever the others do
+                await OneCallAsync(clients[2 * i], clients[2 * i + 1]);
+            }));
             wall.Stop();
             var cpu = context.Stats.Between(cpuFrom, context.Stats.Take());
             var steps = new List<StepResult>
             {
                 new()
                 {
-                    Label = $"{calls} concurrent calls" + (messages is null ? "" : $" beside {messageRate:0} msg/s"),
+                    Label = $"{calls} calls" + (startRate > 0 ? $" started at {startRate:0}/s" : " started at once") + (messages is null ? "" : $" beside {messageRate:0} msg/s"),
+                    OfferedRate = startRate > 0 ? startRate : null,
                     Seconds = Math.Round(wall.Elapsed.TotalSeconds, 2),
                     Throughput = Math.Round(completed / wall.Elapsed.TotalSeconds, 1),
                     ThroughputUnit = "calls/s",
-                    Counts = new Dictionary<string, long> { ["calls"] = calls, ["completed"] = completed, ["failed"] = calls - completed },
+                    Counts = new Dictionary<string, long> { ["calls"] = calls, ["completed"] = completed, ["failed"] = calls - completed, ["connected at once (peak)"] = peak },
                     Errors = errors,
                     Latencies = [relay.Summarize(), offers.Summarize(), answers.Summarize(), candidates.Summarize(), hangups.Summarize(), setup.Summarize()],
                     Cpu = cpu,
@@ -149,11 +166,12 @@ public sealed class CallsScenario : IScenario
             return new ScenarioRun
             {
                 Scenario = Name,
-                Title = $"calls: {calls} concurrent 1:1 calls set up and torn down" + (messages is null ? "" : $" while 1:1 messages run at {messageRate:0}/s"),
+                Title = $"calls: {calls} 1:1 calls set up and torn down ({(startRate > 0 ? $"{startRate:0} started per second" : "all at once")})" +
+                        (messages is null ? "" : $" while 1:1 messages run at {messageRate:0}/s"),
                 StartedAt = started,
                 Parameters = new(args.Used),
                 Steps = steps,
-                Summary = $"{completed} of {calls} calls completed; signal relay p99 {p99:0.0} ms (requirement < 50 ms: {(p99 < 50 ? "met" : "NOT met")})",
+                Summary = $"{completed} of {calls} calls completed, {peak} connected at once at the peak; signal relay p99 {p99:0.0} ms (requirement < 50 ms: {(p99 < 50 ? "met" : "NOT met")})",
             };
         }
         finally
