@@ -282,9 +282,13 @@ public sealed partial class WhatsAppClient
     // ---- what the server pushes ----
 
     /// <summary>A CallSignal push (from the receive pump): the call's next state, and what the SDK answers by itself.</summary>
-    private void OnCallSignal(CallSignal signal)
+    /// <remarks>
+    /// The connection comes from the pump, not from <c>_connected</c>: a push can arrive right after the login, before
+    /// the login's continuation completes that (a ringing device that logs in gets its offer then, PROTOCOL.md §15).
+    /// </remarks>
+    private void OnCallSignal(CallSignal signal, WhatsAppConnection connection)
     {
-        if (signal.CallId.Length != CallId.Length || _connected.Task is not { IsCompletedSuccessfully: true } current)
+        if (signal.CallId.Length != CallId.Length)
             return;
         var id = CallId.Of(signal.CallId);
         var now = DateTimeOffset.UtcNow;
@@ -292,7 +296,7 @@ public sealed partial class WhatsAppClient
         {
             if (signal.SignalCase == CallSignal.SignalOneofCase.Offer)
             {
-                OnOffer(id, signal, current.Result, now);
+                OnOffer(id, signal, connection, now);
                 return;
             }
             // Unknown: ended here already, from before this process started, or for another device's part of it.

@@ -410,7 +410,7 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                             events.Add(new TypingChanged(push.TypingNotification));
                             break;
                         case Frame.PacketOneofCase.CallSignal:
-                            OnCallSignal(push.CallSignal);
+                            OnCallSignal(push.CallSignal, connection);
                             break;
                         case Frame.PacketOneofCase.PreKeyLow:
                             events.Add(new PreKeysLow(push.PreKeyLow));

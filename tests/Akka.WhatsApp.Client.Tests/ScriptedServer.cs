@@ -13,7 +13,7 @@ namespace Akka.WhatsApp.Client.Tests;
 /// </summary>
 internal sealed class ScriptedServer : IAsyncDisposable
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Func<Frame, Frame?> _script;
     private readonly CancellationTokenSource _stop = new();

@@ -12,7 +12,7 @@ namespace Akka.WhatsApp.Client.Tests.Calls;
 /// </summary>
 public sealed class CallClientSpec : IDisposable
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private const string Group = "0123456789abcdef0123456789abcdef";
     private static readonly CallDevice Bob = new("bob", 1);
     private static readonly CallDevice BobLaptop = new("bob", 3);
