@@ -586,6 +586,7 @@ public static partial class WaCommands
             {
                 { Deleted: true } => "(deleted)",
                 { Kind: ContentKind.System, Deliver.System.GroupEvent: { } change } => Describe(change),
+                { Kind: ContentKind.System, Deliver.System.MissedCall: { } missed } => MissedCallLine(missed),
                 _ when ReferenceOf(m.Kind, m.Body.Span) is { } media => $"{DescribeMedia(media)}  ({m.MessageId})",
                 _ => System.Text.Encoding.UTF8.GetString(m.Body.Span) + (m.Edited ? " (edited)" : ""),
             };
