@@ -44,19 +44,8 @@ public sealed class MediaTransfer(WhatsAppClient client, HttpClient http)
             }, cancellationToken), Frame.PacketOneofCase.UploadUrl).UploadUrl;
 
             await using (var source = new FileStream(blob, FileMode.Open, FileAccess.Read, FileShare.Read, ChunkSize, FileOptions.Asynchronous))
-            {
-                using var request = new HttpRequestMessage(new HttpMethod(url.Method), url.Url)
-                {
-                    Content = new StreamContent(new ProgressStream(source, encryption.EncryptedLength, progress), ChunkSize),
-                };
-                request.Content.Headers.ContentLength = encryption.EncryptedLength;
-                foreach (var header in url.Headers)
-                    if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value))
-                        request.Content.Headers.TryAddWithoutValidation(header.Name, header.Value);
-                using var response = await http.SendAsync(request, cancellationToken);
-                if (!response.IsSuccessStatusCode)
-                    throw new HttpRequestException($"the media store refused the upload: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
-            }
+                await PutAsync(url, new StreamContent(new ProgressStream(source, encryption.EncryptedLength, progress), ChunkSize), encryption.EncryptedLength,
+                    cancellationToken);
             var info = Reply(await client.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = url.MediaId } }, cancellationToken),
                 Frame.PacketOneofCase.MediaInfo).MediaInfo;
 
@@ -146,16 +135,7 @@ public sealed class MediaTransfer(WhatsAppClient client, HttpClient http)
                 Size = (ulong)jpeg.Length, Sha256 = ByteString.CopyFrom(System.Security.Cryptography.SHA256.HashData(jpeg.Span)), MimeType = "image/jpeg", Kind = kind,
             },
         }, cancellationToken), Frame.PacketOneofCase.UploadUrl).UploadUrl;
-        using (var request = new HttpRequestMessage(new HttpMethod(url.Method), url.Url) { Content = new ReadOnlyMemoryContent(jpeg) })
-        {
-            request.Content.Headers.ContentLength = jpeg.Length;
-            foreach (var header in url.Headers)
-                if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value))
-                    request.Content.Headers.TryAddWithoutValidation(header.Name, header.Value);
-            using var response = await http.SendAsync(request, cancellationToken);
-            if (!response.IsSuccessStatusCode)
-                throw new HttpRequestException($"the media store refused the upload: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
-        }
+        await PutAsync(url, new ReadOnlyMemoryContent(jpeg), jpeg.Length, cancellationToken);
         return Reply(await client.RequestAsync(new Frame { UploadComplete = new UploadComplete { MediaId = url.MediaId } }, cancellationToken),
             Frame.PacketOneofCase.MediaInfo).MediaInfo.MediaId;
     }
@@ -178,6 +158,19 @@ public sealed class MediaTransfer(WhatsAppClient client, HttpClient http)
         if ((ulong)bytes.Length != url.Size || !System.Security.Cryptography.SHA256.HashData(bytes).AsSpan().SequenceEqual(url.Sha256.Span))
             throw new MediaIntegrityException($"media {mediaId} is not what was uploaded ({bytes.Length} bytes, the server recorded {url.Size})");
         return bytes;
+    }
+
+    /// <summary>The PUT to a presigned upload URL: exactly <paramref name="length"/> bytes, with exactly the headers it names.</summary>
+    private async Task PutAsync(UploadUrl url, HttpContent content, long length, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(url.Method), url.Url) { Content = content };
+        request.Content.Headers.ContentLength = length;
+        foreach (var header in url.Headers)
+            if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value))
+                request.Content.Headers.TryAddWithoutValidation(header.Name, header.Value);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"the media store refused the upload: {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
     }
 
     private static Frame Reply(Frame reply, Frame.PacketOneofCase expected) =>
