@@ -12,6 +12,7 @@ using Akka.WhatsApp.Cluster.Groups;
 using Akka.WhatsApp.Cluster.Keys;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
+using Akka.WhatsApp.Cluster.Scheduling;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Cluster.Presence;
@@ -189,6 +190,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Directory = services.GetRequiredService<IPhoneDirectory>(),
             Media = services.GetRequiredService<Domain.Media.MediaService>(),
             Calls = registry.Get<Cluster.Calls.CallRegion>(),
+            Schedules = registry.Get<Cluster.Scheduling.ScheduleRegion>(),
             Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
@@ -235,6 +237,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 FanOutParallelism = settings.GroupFanOutParallelism,
                 SnapshotEvery = settings.SnapshotEvery,
             })
+            .AddScheduleSharding(entities, new Cluster.Scheduling.ScheduleOptions { SnapshotEvery = settings.SnapshotEvery })
             .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
                 services.GetRequiredService<Cluster.Notifications.PushService>())
             .AddPresenceBus()

@@ -78,10 +78,10 @@ public sealed class GroupSerializer : ProtobufSerializer
             c => new Proto.Post
             {
                 Group = c.Group.Value, FromUser = c.From.Value, FromDevice = c.FromDevice.Value, MessageId = Bytes(c.MessageId),
-                Meta = MetaToProto(c.Meta), Payload = ToProto(c.Payload),
+                Meta = MetaToProto(c.Meta), Payload = PayloadToProto(c.Payload),
             },
             p => new C.Post(new GroupId(p.Group), new UserId(p.FromUser), new DeviceId(p.FromDevice), IdOf(p.MessageId), MetaFromProto(p.Meta),
-                FromProto(p.Payload)));
+                PayloadFromProto(p.Payload)));
         Map<C.GetRecipientCount, Proto.GetRecipientCount>("RC",
             c => new Proto.GetRecipientCount { Group = c.Group.Value, Requester = c.Requester.Value, MessageId = Bytes(c.MessageId) },
             p => new C.GetRecipientCount(new GroupId(p.Group), new UserId(p.Requester), IdOf(p.MessageId)));
@@ -117,38 +117,11 @@ public sealed class GroupSerializer : ProtobufSerializer
     private static Proto.MessagePosted ToProto(E.MessagePosted e) => new()
     {
         Seq = e.Seq, MessageId = Bytes(e.MessageId), FromUser = e.From.Value, FromDevice = e.FromDevice.Value, AtMs = Ms(e.At),
-        Meta = MetaToProto(e.Meta), Payload = ToProto(e.Payload),
+        Meta = MetaToProto(e.Meta), Payload = PayloadToProto(e.Payload),
     };
 
     private static E.MessagePosted FromProto(Proto.MessagePosted p) => new(
-        p.Seq, IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.AtMs), MetaFromProto(p.Meta), FromProto(p.Payload));
-
-    private static Proto.GroupPayload ToProto(GroupPayload payload) => payload switch
-    {
-        SenderKeyPayload s => new Proto.GroupPayload { SenderKey = CiphertextToProto(0, s.Ciphertext) },
-        PerDevicePayload p => new Proto.GroupPayload
-        {
-            PerDevice = new Proto.PerDevice
-            {
-                Recipients =
-                {
-                    p.Ciphertexts.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal).Select(kv => new Proto.RecipientCiphertexts
-                    {
-                        UserId = kv.Key.Value, Devices = { CiphertextsToProto(kv.Value) },
-                    }),
-                },
-            },
-        },
-        _ => throw new System.Runtime.Serialization.SerializationException($"unknown group payload {payload.GetType().Name}"),
-    };
-
-    private static GroupPayload FromProto(Proto.GroupPayload p) => p.PayloadCase switch
-    {
-        Proto.GroupPayload.PayloadOneofCase.SenderKey => new SenderKeyPayload(CiphertextFromProto(p.SenderKey)),
-        Proto.GroupPayload.PayloadOneofCase.PerDevice => new PerDevicePayload(
-            p.PerDevice.Recipients.ToImmutableDictionary(r => new UserId(r.UserId), r => CiphertextsFromProto(r.Devices))),
-        _ => throw new System.Runtime.Serialization.SerializationException("a stored group payload is empty"),
-    };
+        p.Seq, IdOf(p.MessageId), new UserId(p.FromUser), new DeviceId(p.FromDevice), At(p.AtMs), MetaFromProto(p.Meta), PayloadFromProto(p.Payload));
 
     private static IEnumerable<Proto.MemberResult> Results(ImmutableArray<MemberResult> results) =>
         results.IsDefault ? [] : results.Select(r => new Proto.MemberResult { UserId = r.User.Value, Error = (int)(r.Error ?? 0) });

@@ -18,6 +18,7 @@ public static class ClusterSerialization
             wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
             wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
             wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
+            wa-schedule = "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -44,6 +45,10 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.IKeyNotice, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Calls.ICallMessage, Akka.WhatsApp.Domain" = wa-calls
+            "Akka.WhatsApp.Domain.Scheduling.IScheduleCommand, Akka.WhatsApp.Domain" = wa-schedule
+            "Akka.WhatsApp.Domain.Scheduling.IScheduleEvent, Akka.WhatsApp.Domain" = wa-schedule
+            "Akka.WhatsApp.Domain.Scheduling.IScheduleReply, Akka.WhatsApp.Domain" = wa-schedule
+            "Akka.WhatsApp.Domain.Scheduling.ScheduleState, Akka.WhatsApp.Domain" = wa-schedule
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -53,6 +58,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
             "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
             "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
+            "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster" = 119
           }
         }
         """);

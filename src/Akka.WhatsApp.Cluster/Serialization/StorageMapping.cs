@@ -57,7 +57,23 @@ internal static class StorageMapping
                 Caller = missed.Caller.Value, Callee = missed.Callee.Value,
             }
             : null,
+        Scheduled = m.Scheduled is { } update ? ScheduledUpdateToProto(update) : null,
+        ScheduledForMs = m.ScheduledFor is { } at ? Ms(at) : 0,
     };
+
+    public static MailboxProto.ScheduledUpdate ScheduledUpdateToProto(Domain.Scheduling.ScheduledUpdate u) => new()
+    {
+        MessageId = Bytes(u.Message), ToUser = u.To?.Value ?? "", GroupId = u.Group?.Value ?? "", Outcome = (int)u.Outcome, SendAtMs = Ms(u.SendAt),
+        FromDevice = u.FromDevice.Value, Delivered = u.Delivered, Reason = u.Reason,
+        Resend =
+        {
+            u.Resend.Select(r => new MailboxProto.DeviceMismatch { User = r.User.Value, Missing = { r.Missing }, Extra = { r.Extra }, Stale = { r.Stale } }),
+        },
+    };
+
+    public static Domain.Scheduling.ScheduledUpdate ScheduledUpdateFromProto(MailboxProto.ScheduledUpdate p) => new(
+        IdOf(p.MessageId), UserOrNull(p.ToUser), GroupOrNull(p.GroupId), (Domain.Scheduling.ScheduledOutcome)p.Outcome, At(p.SendAtMs), new DeviceId(p.FromDevice),
+        p.Delivered, [.. p.Resend.Select(r => new Domain.Messaging.DeviceMismatch(new UserId(r.User), [.. r.Missing], [.. r.Extra], [.. r.Stale]))], p.Reason);
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
         ? new MessageMeta(0)
@@ -68,7 +84,9 @@ internal static class StorageMapping
             p.MissedCall is { } missed
                 ? new Domain.Calls.MissedCall(new Domain.Calls.CallId(missed.CallId), new UserId(missed.Callee), new UserId(missed.Caller), GroupOrNull(missed.GroupId),
                     (Domain.Calls.CallMedia)missed.Media, At(missed.OfferedAtMs))
-                : null);
+                : null,
+            p.Scheduled is { } update ? ScheduledUpdateFromProto(update) : null,
+            p.ScheduledForMs != 0 ? At(p.ScheduledForMs) : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(c.Bytes), Type = c.Type };
@@ -80,6 +98,33 @@ internal static class StorageMapping
 
     public static ImmutableSortedDictionary<uint, DeviceCiphertext> CiphertextsFromProto(IEnumerable<MailboxProto.DeviceCiphertext> ciphertexts) =>
         ciphertexts.ToImmutableSortedDictionary(c => c.DeviceId, CiphertextFromProto);
+
+    public static GroupProto.GroupPayload PayloadToProto(GroupPayload payload) => payload switch
+    {
+        SenderKeyPayload s => new GroupProto.GroupPayload { SenderKey = CiphertextToProto(0, s.Ciphertext) },
+        PerDevicePayload p => new GroupProto.GroupPayload
+        {
+            PerDevice = new GroupProto.PerDevice
+            {
+                Recipients =
+                {
+                    p.Ciphertexts.OrderBy(kv => kv.Key.Value, StringComparer.Ordinal).Select(kv => new GroupProto.RecipientCiphertexts
+                    {
+                        UserId = kv.Key.Value, Devices = { CiphertextsToProto(kv.Value) },
+                    }),
+                },
+            },
+        },
+        _ => throw new System.Runtime.Serialization.SerializationException($"unknown group payload {payload.GetType().Name}"),
+    };
+
+    public static GroupPayload PayloadFromProto(GroupProto.GroupPayload p) => p.PayloadCase switch
+    {
+        GroupProto.GroupPayload.PayloadOneofCase.SenderKey => new SenderKeyPayload(CiphertextFromProto(p.SenderKey)),
+        GroupProto.GroupPayload.PayloadOneofCase.PerDevice => new PerDevicePayload(
+            p.PerDevice.Recipients.ToImmutableDictionary(r => new UserId(r.UserId), r => CiphertextsFromProto(r.Devices))),
+        _ => throw new System.Runtime.Serialization.SerializationException("a stored group payload is empty"),
+    };
 
     public static GroupProto.GroupSettings SettingsToProto(GroupSettings s) =>
         new() { OnlyAdminsSend = s.OnlyAdminsSend, OnlyAdminsEditInfo = s.OnlyAdminsEditInfo, OnlyAdminsAddMembers = s.OnlyAdminsAddMembers };

@@ -36,12 +36,19 @@ public enum SendError
     InvalidArgument = 5,
     /// <summary>The sending device is no longer one of the account's: nothing is sent in its name.</summary>
     SenderRemoved = 6,
+    /// <summary>A scheduled send beyond the horizon (§8.8).</summary>
+    ScheduleTooFar = 7,
+    /// <summary>Too many scheduled messages pending for this sender.</summary>
+    TooManyScheduled = 8,
 }
 
 public abstract record SendOutcome
 {
-    /// <summary>Durably stored (✓): the original time and <paramref name="Duplicate"/> for a retry of an accepted message.</summary>
-    public sealed record Accepted(DateTimeOffset At, bool Duplicate) : SendOutcome;
+    /// <summary>
+    /// Durably stored (✓): the original time and <paramref name="Duplicate"/> for a retry of an accepted message;
+    /// <paramref name="ScheduledFor"/> when it was scheduled (stored until then, §8.8).
+    /// </summary>
+    public sealed record Accepted(DateTimeOffset At, bool Duplicate, DateTimeOffset? ScheduledFor = null) : SendOutcome;
 
     public sealed record Refused(SendError Error, string Reason, ImmutableArray<DeviceMismatch> Stale = default) : SendOutcome
     {
@@ -53,17 +60,21 @@ public abstract record SendOutcome
 /// Sends one 1:1 message (PROTOCOL.md §8.1-8.4), whoever hands it over: a client connection today, a scheduled send
 /// or the key server tomorrow. It asks both accounts once, applies <see cref="SendPolicy"/>, and stores the message
 /// in the recipient's mailbox and the sync copies in the sender's, answering only once both are durable.
-/// Orchestration, not a rule: it lives beside the rules it applies and talks to the entities through the two regions
-/// it is given (core Akka only, as the rest of the domain).
+/// Orchestration, not a rule: it lives beside the rules it applies and talks to the entities through the regions
+/// it is given (core Akka only, as the rest of the domain). With <paramref name="schedules"/> (the sender's Schedule
+/// entities) a message with a send time is checked the same way now and kept there until its time (§8.8).
 /// </summary>
-public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeSpan askTimeout, TimeProvider time)
+public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeSpan askTimeout, TimeProvider time, IActorRef? schedules = null)
 {
     /// <summary>
-    /// Sends <paramref name="message"/>. <paramref name="order"/> keeps one sender's messages in the order it handed them
-    /// over while their checks overlap: the hand-over to the mailboxes waits for the previous one.
+    /// Sends <paramref name="message"/>, or schedules it for <paramref name="sendAt"/>. <paramref name="order"/> keeps one
+    /// sender's messages in the order it handed them over while their checks overlap: the hand-over to the mailboxes
+    /// waits for the previous one.
     /// </summary>
-    public async Task<SendOutcome> SendAsync(OutgoingMessage message, SendOrder.Turn order)
+    public async Task<SendOutcome> SendAsync(OutgoingMessage message, SendOrder.Turn order, DateTimeOffset? sendAt = null)
     {
+        if (sendAt is not null && (message.Resend || schedules is null))
+            return Refused(SendError.InvalidArgument, message.Resend ? "a resend cannot be scheduled" : "this server does not schedule messages");
         if (SendPolicy.NamesADeviceTwice(message.Ciphertexts.Keys) || SendPolicy.NamesADeviceTwice(message.SelfCiphertexts.Keys))
             return Refused(SendError.InvalidArgument, "two ciphertexts for one device");
         var mine = Ask(accounts, new AccountCommands.GetDeliveryInfo(message.From, message.To));
@@ -78,10 +89,11 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
             return Refused(SendError.Blocked, "you blocked this user; unblock them to send");
         return message.Resend
             ? await ResendAsync(message, sender, recipient, order)
-            : await FirstSendAsync(message, sender, recipient, order);
+            : await FirstSendAsync(message, sender, recipient, order, sendAt);
     }
 
-    private async Task<SendOutcome> FirstSendAsync(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient, SendOrder.Turn order)
+    private async Task<SendOutcome> FirstSendAsync(OutgoingMessage message, A.DeliveryInfo sender, A.DeliveryInfo recipient, SendOrder.Turn order,
+        DateTimeOffset? sendAt)
     {
         var stale = Mismatches(message, sender, recipient, SendPolicy.Mismatch);
         if (!stale.IsEmpty)
@@ -92,6 +104,9 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
                 return new SendOutcome.Accepted(original.ServerTimestamp, Duplicate: true);
             return new SendOutcome.Refused(SendError.StaleDevices, "the ciphertexts do not match the current devices", stale);
         }
+        // A recipient's block is applied when the message is due (as for a live send, nothing reveals it).
+        if (sendAt is { } at)
+            return await ScheduleAsync(message, at, order);
         if (recipient.Blocks)
         {
             // The recipient blocked the sender: the message is never stored nor delivered, and the sender is not told
@@ -161,6 +176,45 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
             return refused;
         var answer = (M.Enqueued)(stored ?? synced)!;
         return new SendOutcome.Accepted(answer.ServerTimestamp, answer.Duplicate);
+    }
+
+    /// <summary>
+    /// Keeps the recipient's ciphertexts in the sender's Schedule entity until <paramref name="sendAt"/>, and hands the
+    /// sync copies to the sender's other devices now, marked with the time (so they show the message as scheduled). The
+    /// copies go again on a retry: the mailbox drops them as duplicates, and a crash between the two steps loses none.
+    /// </summary>
+    private async Task<SendOutcome> ScheduleAsync(OutgoingMessage m, DateTimeOffset sendAt, SendOrder.Turn order)
+    {
+        await order.Previous;
+        Task<object?> scheduled;
+        try
+        {
+            var message = new Scheduling.ScheduledMessage(m.Id, m.FromDevice, m.To, null, m.Meta,
+                new Groups.PerDevicePayload(ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>>.Empty.Add(m.To, m.Ciphertexts)),
+                ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, uint>>.Empty.Add(m.To, m.Registrations), sendAt, time.GetUtcNow());
+            scheduled = Ask(schedules!, new Scheduling.ScheduleCommands.Schedule(m.From, message));
+        }
+        finally
+        {
+            order.Done();
+        }
+        switch (await scheduled)
+        {
+            case Scheduling.ScheduleReplies.Scheduled s:
+                if (!m.SelfCiphertexts.IsEmpty
+                    && await Ask(mailboxes, new MailboxCommands.Enqueue(m.From, m.Id, m.From, m.FromDevice, m.Meta with { SyncTo = m.To, ScheduledFor = s.SendAt },
+                        m.SelfCiphertexts)) is M.Rejected refused)
+                    return Refused(SendError.InvalidArgument, refused.Reason);
+                return new SendOutcome.Accepted(s.At, s.Duplicate, s.SendAt);
+            case Scheduling.ScheduleReplies.Rejected { Error: Scheduling.ScheduleError.TooFar } r:
+                return Refused(SendError.ScheduleTooFar, r.Reason);
+            case Scheduling.ScheduleReplies.Rejected { Error: Scheduling.ScheduleError.TooMany } r:
+                return Refused(SendError.TooManyScheduled, r.Reason);
+            case Scheduling.ScheduleReplies.Rejected r:
+                return Refused(SendError.InvalidArgument, r.Reason);
+            case var other:
+                throw new InvalidOperationException($"unexpected answer from a schedule: {other?.GetType().Name}");
+        }
     }
 
     private static SendOutcome.Refused? Refusal(object? reply) => reply switch

@@ -40,6 +40,12 @@ public sealed class EdgeBackend
     /// </summary>
     public IActorRef? Calls { get; init; }
 
+    /// <summary>
+    /// The Schedule entities (§8.8), one per sender. The host always gives it; without one (the edge's own unit tests)
+    /// scheduled sends and the scheduled-message requests answer NOT_IMPLEMENTED.
+    /// </summary>
+    public IActorRef? Schedules { get; init; }
+
     /// <summary>The TURN relays GetCallRelays hands out credentials for (coturn use-auth-secret); none: no relays.</summary>
     public Domain.Calls.TurnSettings? Turn { get; init; }
 
@@ -49,7 +55,7 @@ public sealed class EdgeBackend
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>The transport-independent 1:1 sender over these regions.</summary>
-    public MessageSender Messages => _messages ??= new MessageSender(Accounts, Mailboxes, AskTimeout, Time);
+    public MessageSender Messages => _messages ??= new MessageSender(Accounts, Mailboxes, AskTimeout, Time, Schedules);
 
     private MessageSender? _messages;
 }

@@ -11,6 +11,7 @@ public static class EdgeHandlers
         new DevicesHandler(),
         new AccountHandler(),
         new MessagingHandler(),
+        new ScheduledHandler(),
         new PresenceHandler(),
         new GroupsHandler(),
         new GroupMessagesHandler(),

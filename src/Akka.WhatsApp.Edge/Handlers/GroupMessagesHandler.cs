@@ -44,15 +44,42 @@ public sealed class GroupMessagesHandler : IPacketHandler
             PerDevicePayload p => p.Ciphertexts.Values.SelectMany(devices => devices.Values).Select(c => (c.Bytes.Length, c.Type)),
             _ => [],
         });
+        var sendAt = ScheduledHandler.SendAtOf(session, send.SendAt, send.Resend);
         if (send.Resend)
             return await ResendAsync(session, group, messageId, meta, payload as PerDevicePayload
                 ?? throw new RequestException(ErrorCode.InvalidArgument, "a resend carries per_device ciphertexts for the devices it is for"), registrations);
         if (payload is PerDevicePayload perDevice)
             await CheckDevicesAsync(session, group, messageId, perDevice, registrations);
+        if (sendAt is { } at)
+            return await ScheduleAsync(session, group, messageId, meta, payload, registrations, at);
         return await AskGroupAsync(session, new GroupCommands.Post(group, session.User, session.Device, messageId, meta, payload)) switch
         {
             G.Posted p => Result(p.MessageId, p.Seq, p.At, p.Duplicate),
             var other => throw Unexpected(other),
+        };
+    }
+
+    /// <summary>
+    /// A group message for later (§8.8): the sender's membership and right to post are checked now (and again by the group
+    /// when it is posted); its sender's Schedule entity keeps it until then. The group seq is given when it is posted.
+    /// </summary>
+    private static async Task<Frame?> ScheduleAsync(IEdgeSession session, GroupId group, MessageId messageId, MessageMeta meta, GroupPayload payload,
+        Registrations registrations, DateTimeOffset sendAt)
+    {
+        var info = await AskGroupAsync(session, new GroupCommands.GetInfo(group, session.User)) as G.Info
+                   ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the group");
+        var role = info.Group.Members.FirstOrDefault(m => m.User == session.User)?.Role;
+        if (info.Group.Settings.OnlyAdminsSend && role is not (Domain.Groups.GroupRole.Admin or Domain.Groups.GroupRole.Creator))
+            throw new RequestException(ErrorCode.NotAdmin, "only admins may send to this group");
+        var scheduled = await ScheduledHandler.ScheduleAsync(session, new Domain.Scheduling.ScheduledMessage(messageId, session.Device, null, group, meta, payload,
+            registrations, sendAt, session.Time.GetUtcNow()));
+        return new Frame
+        {
+            GroupSendResult = new GroupSendResult
+            {
+                MessageId = WireMapping.Bytes(messageId), ServerTimestamp = WireMapping.Ms(scheduled.At), Duplicate = scheduled.Duplicate,
+                ScheduledFor = WireMapping.Ms(scheduled.SendAt),
+            },
         };
     }
 

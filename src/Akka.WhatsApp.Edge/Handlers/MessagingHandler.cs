@@ -34,8 +34,7 @@ public sealed class MessagingHandler : IPacketHandler
             throw new RequestException(ErrorCode.InvalidArgument, "two ciphertexts for one device");
         if (!WireMapping.TryOptionalId(send.ReplyToMessageId, out var replyTo) || !WireMapping.TryOptionalId(send.TargetMessageId, out var target))
             throw new RequestException(ErrorCode.InvalidArgument, "reply_to_message_id and target_message_id must be empty or 16 bytes");
-        if (send.SendAt > WireMapping.Ms(session.Time.GetUtcNow()) + 1000)
-            throw new RequestException(ErrorCode.NotImplemented, "scheduled sends are not implemented by this server yet");
+        var sendAt = ScheduledHandler.SendAtOf(session, send.SendAt, send.Resend);
         var meta = new MessageMeta((int)send.Kind, replyTo, send.ForwardCount, [.. send.Mentions], target, (long)Math.Min(send.ClientTimestamp, long.MaxValue),
             send.Silent);
         var to = new UserId(send.ToUserId);
@@ -50,7 +49,7 @@ public sealed class MessagingHandler : IPacketHandler
         {
             outcome = await session.Backend.Messages.SendAsync(new OutgoingMessage(session.User, session.Device, to, messageId, meta,
                 WireMapping.Ciphertexts(send.Ciphertexts), WireMapping.Ciphertexts(send.SelfCiphertexts), send.Resend,
-                WireMapping.Registrations(send.Ciphertexts), WireMapping.Registrations(send.SelfCiphertexts)), turn);
+                WireMapping.Registrations(send.Ciphertexts), WireMapping.Registrations(send.SelfCiphertexts)), turn, sendAt);
         }
         finally
         {
@@ -61,7 +60,11 @@ public sealed class MessagingHandler : IPacketHandler
             case SendOutcome.Accepted a:
                 return new Frame
                 {
-                    SendResult = new SendResult { MessageId = WireMapping.Bytes(messageId), ServerTimestamp = WireMapping.Ms(a.At), Duplicate = a.Duplicate },
+                    SendResult = new SendResult
+                    {
+                        MessageId = WireMapping.Bytes(messageId), ServerTimestamp = WireMapping.Ms(a.At), Duplicate = a.Duplicate,
+                        ScheduledFor = a.ScheduledFor is { } at ? WireMapping.Ms(at) : 0,
+                    },
                 };
             case SendOutcome.Refused { Error: SendError.SenderRemoved }:
                 // Removed a moment ago: the notice that closes this connection may still be on its way, but the account has

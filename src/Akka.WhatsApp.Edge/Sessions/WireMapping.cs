@@ -85,6 +85,10 @@ public static partial class WireMapping
                 },
             };
         }
+        if (m.Meta.Scheduled is { } update)
+            d.System = new SystemEvent { ScheduledUpdate = Wire(update) };
+        if (m.Meta.ScheduledFor is { } scheduledFor)
+            d.ScheduledFor = Ms(scheduledFor);
         return d;
     }
 
@@ -160,7 +164,15 @@ public static partial class WireMapping
         SendError.StaleDevices => ErrorCode.StaleDevices,
         SendError.EditWindowExpired => ErrorCode.EditWindowExpired,
         SendError.SenderRemoved => ErrorCode.DeviceRemoved,
+        SendError.ScheduleTooFar => ErrorCode.ScheduleTooFar,
+        SendError.TooManyScheduled => ErrorCode.RateLimited,
         _ => ErrorCode.InvalidArgument,
+    };
+
+    public static Protocol.ScheduledUpdate Wire(Domain.Scheduling.ScheduledUpdate u) => new()
+    {
+        MessageId = Bytes(u.Message), ToUserId = u.To?.Value ?? "", GroupId = u.Group?.Value ?? "", Outcome = (Protocol.ScheduledOutcome)(int)u.Outcome,
+        SendAt = Ms(u.SendAt), FromDeviceId = u.FromDevice.Value, Delivered = u.Delivered, Reason = u.Reason, Resend = { u.Resend.Select(Wire) },
     };
 
     public static StaleDevices Wire(DeviceMismatch m)
