@@ -20,6 +20,7 @@ public static partial class WaCommands
         var textArgument = new Argument<string>("text") { Description = "the message" };
         var captionArgument = new Argument<string?>("text") { Description = "the message (with --file: its caption)", Arity = ArgumentArity.ZeroOrOne };
         var fileOption = new Option<string?>("--file") { Description = "post this image, video, audio or document (the kind from its content)" };
+        var atOption = AtOption();
         var pictureArgument = new Argument<string?>("picture") { Description = "the new icon (any image; made 640 px at most)", Arity = ArgumentArity.ZeroOrOne };
         var removeOption = new Option<bool>("--remove") { Description = "remove the group's icon" };
         var messageIdArgument = new Argument<string>("message-id") { Description = "one of your group messages (hex, as `wa group send` prints it)" };
@@ -139,16 +140,21 @@ public static partial class WaCommands
                              output.WriteLine($"saved {await SavePictureAsync(device, info.IconMediaId, groupId, $"icon-{groupId}.jpg", ct)}");
                              return 0;
                          }),
-                     Define("send", "post a text message or a file to a group", [groupArgument, captionArgument, fileOption], async (p, device, ct) =>
+                     Define("send", "post a text message or a file to a group", [groupArgument, captionArgument, fileOption, atOption], async (p, device, ct) =>
                      {
                          // Encrypted once with this device's sender key, which the members' devices get first (PROTOCOL.md §13a).
                          var group = p.GetValue(groupArgument)!;
                          var (text, file) = (p.GetValue(captionArgument), p.GetValue(fileOption));
                          if (text is null && file is null)
                              throw new CliException("say what to post: a text, or --file <path>");
+                         var sendAt = SendAtOption(p.GetValue(atOption));
                          var chat = Client.Storage.ChatId.Group(group);
-                         var sent = file is null ? await SendTextAsync(device, chat, text!, ct) : await SendFileAsync(device, chat, file, text ?? "", output, ct);
-                         output.WriteLine($"✓ {sent.Hex} at {sent.At.ToLocalTime():HH:mm:ss} (group seq {sent.GroupSeq})");
+                         var sent = file is null
+                             ? await SendTextAsync(device, chat, text!, ct, sendAt: sendAt)
+                             : await SendFileAsync(device, chat, file, text ?? "", output, ct, sendAt);
+                         output.WriteLine(sent.ScheduledFor is { } at
+                             ? ScheduledLine(sent.Hex, at)
+                             : $"✓ {sent.Hex} at {sent.At.ToLocalTime():HH:mm:ss} (group seq {sent.GroupSeq})");
                          return 0;
                      }),
                      Define("receipts", "show who got and read one of your group messages", [groupArgument, messageIdArgument], async (p, device, ct) =>

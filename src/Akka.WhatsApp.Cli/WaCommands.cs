@@ -95,20 +95,23 @@ public static partial class WaCommands
 
         var captionArgument = new Argument<string?>("text") { Description = "the message (with --file: its caption); - reads it from standard input", Arity = ArgumentArity.ZeroOrOne };
         var fileOption = new Option<string?>("--file") { Description = "send this image, video, audio or document (the kind from its content)" };
+        var atOption = AtOption();
         var send = new Command("send", "send a text message, or a file, to a user or a contact's phone number") { toArgument, captionArgument };
         send.Options.Add(fileOption);
+        send.Options.Add(atOption);
         send.SetAction(async (p, ct) =>
         {
             var file = p.GetValue(fileOption);
             if (file is null && p.GetValue(captionArgument) is null)
                 throw new CliException("say what to send: a text, or --file <path>");
+            var sendAt = SendAtOption(p.GetValue(atOption));
             await using var device = await DeviceAsync(p, holds: false, ct);
             var to = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
             var text = p.GetValue(captionArgument) is { } given ? TextOf(given, input) : "";
             var id = file is null
-                ? await SendTextAsync(device, ChatId.User(to), text, ct)
-                : await SendFileAsync(device, ChatId.User(to), file, text, output, ct);
-            output.WriteLine($"✓ {id.Hex} at {id.At:HH:mm:ss}");
+                ? await SendTextAsync(device, ChatId.User(to), text, ct, sendAt: sendAt)
+                : await SendFileAsync(device, ChatId.User(to), file, text, output, ct, sendAt);
+            output.WriteLine(id.ScheduledFor is { } at ? ScheduledLine(id.Hex, at) : $"✓ {id.Hex} at {id.At:HH:mm:ss}");
             if (id.Warning is { } warning)
                 output.WriteLine(warning);
             await TellUnshownAsync(device, output, ct);
@@ -410,6 +413,7 @@ public static partial class WaCommands
                      register, verify, login, send, edit, react, listen, chat, history, chats, search, retention, safety, verifyContact, contacts, BlockCommand("block", true), BlockCommand("unblock", false), presence,
                      GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output), SettingsCommand(DeviceAsync, output),
                      ProfileCommand(DeviceAsync, output), CallCommand(profileOption, serverOption, output), CallsCommand(profileOption, serverOption, output),
+                     ScheduledCommand(DeviceAsync, output),
                  })
             root.Subcommands.Add(command);
 
@@ -484,45 +488,52 @@ public static partial class WaCommands
     private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(10);
 
     /// <summary>A sent message; <paramref name="Warning"/> when the contact's security code changed and the user has not looked at it yet.</summary>
-    private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq, string? Warning);
+    private readonly record struct Sent(string Hex, DateTimeOffset At, ulong GroupSeq, string? Warning, DateTimeOffset? ScheduledFor = null);
 
     /// <summary>
     /// Sends a text (or, with <paramref name="kind"/> and <paramref name="target"/>, an edit or a reaction) to a user or
     /// group, end-to-end encrypted, and keeps it in the store as this user's own (✓).
     /// </summary>
     private static Task<Sent> SendTextAsync(DeviceSession device, ChatId chat, string text, CancellationToken ct,
-        ContentKind kind = ContentKind.Text, byte[]? target = null) =>
-        SendBodyAsync(device, chat, System.Text.Encoding.UTF8.GetBytes(text), ct, kind, target);
+        ContentKind kind = ContentKind.Text, byte[]? target = null, DateTimeOffset? sendAt = null) =>
+        SendBodyAsync(device, chat, System.Text.Encoding.UTF8.GetBytes(text), ct, kind, target, sendAt);
 
     /// <summary>Uploads a file (<see cref="UploadFileAsync"/>) and sends its reference as a media message.</summary>
-    private static async Task<Sent> SendFileAsync(DeviceSession device, ChatId chat, string path, string caption, TextWriter output, CancellationToken ct)
+    private static async Task<Sent> SendFileAsync(DeviceSession device, ChatId chat, string path, string caption, TextWriter output, CancellationToken ct,
+        DateTimeOffset? sendAt = null)
     {
         var (reference, kind) = await UploadFileAsync(device, path, caption, output, ct);
-        return await SendBodyAsync(device, chat, reference.ToByteArray(), ct, kind);
+        return await SendBodyAsync(device, chat, reference.ToByteArray(), ct, kind, sendAt: sendAt);
     }
 
+    /// <summary>
+    /// Sends (or with <paramref name="sendAt"/> schedules, §8.8) and keeps the message in the store as this user's own; a
+    /// scheduled one under its send time, which is also what lets this device re-encrypt it for devices linked meanwhile.
+    /// </summary>
     private static async Task<Sent> SendBodyAsync(DeviceSession device, ChatId chat, byte[] body, CancellationToken ct,
-        ContentKind kind = ContentKind.Text, byte[]? target = null)
+        ContentKind kind = ContentKind.Text, byte[]? target = null, DateTimeOffset? sendAt = null)
     {
         var credentials = device.Client.Credentials;
         ByteString id;
-        ulong at, groupSeq = 0;
+        ulong at, groupSeq = 0, scheduledFor;
         if (chat.IsGroup)
         {
-            var posted = await device.Client.GroupSendAsync(chat.Id, body, kind, cancellationToken: ct, targetMessageId: target);
-            (id, at, groupSeq) = (posted.MessageId, posted.ServerTimestamp, posted.GroupSeq);
+            var posted = await device.Client.GroupSendAsync(chat.Id, body, kind, cancellationToken: ct, targetMessageId: target, sendAt: sendAt);
+            (id, at, groupSeq, scheduledFor) = (posted.MessageId, posted.ServerTimestamp, posted.GroupSeq, posted.ScheduledFor);
         }
         else
         {
-            var result = await device.Client.SendAsync(chat.Id, body, kind, targetMessageId: target, cancellationToken: ct, silent: kind == ContentKind.Reaction);
-            (id, at) = (result.MessageId, result.ServerTimestamp);
+            var result = await device.Client.SendAsync(chat.Id, body, kind, targetMessageId: target, cancellationToken: ct, silent: kind == ContentKind.Reaction,
+                sendAt: sendAt);
+            (id, at, scheduledFor) = (result.MessageId, result.ServerTimestamp, result.ScheduledFor);
         }
-        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, at, kind, body, groupSeq,
+        device.Store.RecordSent(credentials.UserId, credentials.DeviceId, chat, id, scheduledFor != 0 ? scheduledFor : at, kind, body, groupSeq,
             target is null ? null : ByteString.CopyFrom(target));
         var warning = !chat.IsGroup && device.Client.Encryption?.Keys.Identities(chat.Id).Any(i => i.Changed) == true
             ? $"⚠ your security code with {chat.Id} changed: `wa safety {chat.Id}` shows the new one"
             : null;
-        return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq, warning);
+        return new Sent(MessageStore.Hex(id), DateTimeOffset.FromUnixTimeMilliseconds((long)at), groupSeq, warning,
+            scheduledFor != 0 ? DateTimeOffset.FromUnixTimeMilliseconds((long)scheduledFor) : null);
     }
 
     /// <summary>
@@ -587,6 +598,7 @@ public static partial class WaCommands
                 { Deleted: true } => "(deleted)",
                 { Kind: ContentKind.System, Deliver.System.GroupEvent: { } change } => Describe(change),
                 { Kind: ContentKind.System, Deliver.System.MissedCall: { } missed } => MissedCallLine(missed),
+                { Kind: ContentKind.System, Deliver.System.ScheduledUpdate: { } update } => ScheduledUpdateLine(update),
                 _ when ReferenceOf(m.Kind, m.Body.Span) is { } media => $"{DescribeMedia(media)}  ({m.MessageId})",
                 _ => System.Text.Encoding.UTF8.GetString(m.Body.Span) + (m.Edited ? " (edited)" : ""),
             };
@@ -695,6 +707,7 @@ public static partial class WaCommands
                 output.WriteLine(d switch
                 {
                     { System.MissedCall: { } missed } => MissedCallLine(missed),
+                    { System.ScheduledUpdate: { } update } => $"[{when:HH:mm:ss}] {ScheduledUpdateLine(update)}",
                     { GroupId.Length: > 0, System.GroupEvent: { } change } => $"[{when:HH:mm:ss}] [group {d.GroupId}] {Describe(change)}",
                     { System.DeviceListChanged: { } list } => $"[{when:HH:mm:ss}] your devices are now {string.Join(", ", list.DeviceIds)}" +
                         (list.Added.Count > 0 ? $" (device {string.Join(", ", list.Added)} linked)" : "") +
@@ -703,6 +716,8 @@ public static partial class WaCommands
                         $"[{when:HH:mm:ss}] {changed.UserId} device {changed.DeviceId} has a new encryption key (a new install or a new device)",
                     { GroupId.Length: > 0 } when d.FromUserId == self => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] you (other device): {text}",
                     { GroupId.Length: > 0 } => $"[{when:HH:mm:ss}] [group {d.GroupId} #{d.GroupSeq}] {d.FromUserId}: {text}",
+                    { ToUserId.Length: > 0, ScheduledFor: > 0 } =>
+                        $"[{when:HH:mm:ss}] you (other device) scheduled → {d.ToUserId} for {DateTimeOffset.FromUnixTimeMilliseconds((long)d.ScheduledFor).ToLocalTime():yyyy-MM-dd HH:mm}: {text}",
                     { ToUserId.Length: > 0 } => $"[{when:HH:mm:ss}] you (other device) → {d.ToUserId}: {text}",
                     _ => $"[{when:HH:mm:ss}] {d.FromUserId}: {text}",
                 });

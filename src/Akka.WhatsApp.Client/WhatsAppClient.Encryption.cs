@@ -225,6 +225,8 @@ public sealed partial class WhatsAppClient
     /// </summary>
     private Deliver? Open(Deliver d, List<ClientEvent> notices)
     {
+        if (d.System?.ScheduledUpdate is { } scheduled)
+            OnScheduledUpdate(scheduled);
         if (_e2e is not { } e2e)
             return d;
         if (d.Kind == ContentKind.System)
@@ -369,41 +371,7 @@ public sealed partial class WhatsAppClient
         {
             try
             {
-                await _sessionSetup.WaitAsync(_closing.Token);
-                try
-                {
-                    e2e.Forget(user, device);
-                    var bundle = (await FetchPreKeyBundlesAsync(user, [device], _closing.Token)).Bundles.SingleOrDefault();
-                    if (bundle is null)
-                        return;
-                    if (e2e.Start(user, bundle))
-                        await _events.Writer.WriteAsync(new SecurityCodeChanged(user, device), _closing.Token);
-                }
-                finally
-                {
-                    _sessionSetup.Release();
-                }
-                var payload = new E2eContent { Body = ByteString.CopyFrom(original.Body.Span) };
-                if (content.GroupId.Length > 0)
-                {
-                    payload.SenderKeyDistribution = e2e.OwnSenderKey(content.GroupId, out _).Distribution(content.GroupId);
-                    var perDevice = new RecipientCiphertexts();
-                    perDevice.Items.Add(new RecipientCiphertext { UserId = user, Device = e2e.Encrypt(user, device, payload) });
-                    await RequestAsync(new Frame
-                    {
-                        GroupSend = new GroupSend
-                        {
-                            GroupId = content.GroupId, MessageId = request.TargetMessageId, PerDevice = perDevice, Kind = original.Kind, Resend = true, Silent = true,
-                        },
-                    }, _closing.Token);
-                    return;
-                }
-                var send = new Send { MessageId = request.TargetMessageId, ToUserId = original.Chat.Id, Kind = original.Kind, Resend = true, Silent = true };
-                if (user == Credentials.UserId)
-                    send.SelfCiphertexts.Add(e2e.Encrypt(user, device, payload));
-                else
-                    send.Ciphertexts.Add(e2e.Encrypt(user, device, payload));
-                await RequestAsync(new Frame { Send = send }, _closing.Token);
+                await ResendCopyAsync(user, device, original, request.TargetMessageId, content.GroupId);
             }
             catch (Exception e) when (e is IOException or TimeoutException or ServerErrorException or OperationCanceledException or ObjectDisposedException
                                           or CryptographicException or InvalidOperationException)
@@ -412,5 +380,56 @@ public sealed partial class WhatsAppClient
                 // SYSTEM event forgot the new session before it was used: InvalidOperationException from Encrypt).
             }
         });
+    }
+
+    /// <summary>
+    /// A new copy of one of this device's messages (<paramref name="original"/>, from the message store) for one device,
+    /// over a new session (its keys fetched again), sent with resend (§8.4) under <paramref name="messageId"/>; with the
+    /// group's sender key for a group message. Without encryption the copy is the stored body itself.
+    /// </summary>
+    private async Task ResendCopyAsync(string user, uint device, Storage.StoredMessage original, ByteString messageId, string groupId)
+    {
+        DeviceCiphertext copy;
+        var payload = new E2eContent { Body = ByteString.CopyFrom(original.Body.Span) };
+        if (_e2e is { } e2e)
+        {
+            await _sessionSetup.WaitAsync(_closing.Token);
+            try
+            {
+                e2e.Forget(user, device);
+                var bundle = (await FetchPreKeyBundlesAsync(user, [device], _closing.Token)).Bundles.SingleOrDefault();
+                if (bundle is null)
+                    return;
+                if (e2e.Start(user, bundle))
+                    await _events.Writer.WriteAsync(new SecurityCodeChanged(user, device), _closing.Token);
+            }
+            finally
+            {
+                _sessionSetup.Release();
+            }
+            if (groupId.Length > 0)
+                payload.SenderKeyDistribution = e2e.OwnSenderKey(groupId, out _).Distribution(groupId);
+            copy = e2e.Encrypt(user, device, payload);
+        }
+        else
+        {
+            copy = new DeviceCiphertext { DeviceId = device, Ciphertext = payload.Body, Type = _options.EncryptedByRelay ? CiphertextType.Plaintext : CiphertextType.SignalMessage };
+        }
+        if (groupId.Length > 0)
+        {
+            var perDevice = new RecipientCiphertexts();
+            perDevice.Items.Add(new RecipientCiphertext { UserId = user, Device = copy });
+            await RequestAsync(new Frame
+            {
+                GroupSend = new GroupSend { GroupId = groupId, MessageId = messageId, PerDevice = perDevice, Kind = original.Kind, Resend = true, Silent = true },
+            }, _closing.Token);
+            return;
+        }
+        var send = new Send { MessageId = messageId, ToUserId = original.Chat.Id, Kind = original.Kind, Resend = true, Silent = true };
+        if (user == Credentials.UserId)
+            send.SelfCiphertexts.Add(copy);
+        else
+            send.Ciphertexts.Add(copy);
+        await RequestAsync(new Frame { Send = send }, _closing.Token);
     }
 }

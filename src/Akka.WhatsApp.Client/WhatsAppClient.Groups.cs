@@ -159,7 +159,8 @@ public sealed partial class WhatsAppClient
     /// rate limiting, so it is stored and shown once.
     /// </summary>
     public async Task<GroupSendResult> GroupSendAsync(string groupId, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text,
-        byte[]? messageId = null, IEnumerable<string>? mentions = null, CancellationToken cancellationToken = default, byte[]? targetMessageId = null)
+        byte[]? messageId = null, IEnumerable<string>? mentions = null, CancellationToken cancellationToken = default, byte[]? targetMessageId = null,
+        DateTimeOffset? sendAt = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(groupId);
         if (messageId is { Length: not IdLength })
@@ -177,7 +178,7 @@ public sealed partial class WhatsAppClient
         {
             var send = new GroupSend
             {
-                GroupId = groupId, MessageId = id, Kind = kind, ClientTimestamp = sentAt, Silent = kind == ContentKind.Reaction,
+                GroupId = groupId, MessageId = id, Kind = kind, ClientTimestamp = sentAt, Silent = kind == ContentKind.Reaction, SendAt = SendAtOf(sendAt),
                 TargetMessageId = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId),
             };
             if (_options.EncryptedByRelay)

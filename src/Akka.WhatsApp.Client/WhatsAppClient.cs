@@ -488,13 +488,17 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
     /// Sends a 1:1 message; returns when the server stored it (✓). Retried under the same message id across
     /// lost replies and reconnects, so it is stored and shown once.
     /// </summary>
+    /// <remarks>With <paramref name="sendAt"/> the message is scheduled (§8.8): SendResult.scheduled_for says when it goes out.</remarks>
     public async Task<SendResult> SendAsync(string to, ReadOnlyMemory<byte> payload, ContentKind kind = ContentKind.Text, byte[]? messageId = null,
-        byte[]? targetMessageId = null, CancellationToken cancellationToken = default, bool silent = false)
+        byte[]? targetMessageId = null, CancellationToken cancellationToken = default, bool silent = false, DateTimeOffset? sendAt = null)
     {
         var id = ByteString.CopyFrom(messageId ?? Guid.NewGuid().ToByteArray());
         var sentAt = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var target = targetMessageId is null ? ByteString.Empty : ByteString.CopyFrom(targetMessageId);
-        var template = new Send { MessageId = id, ToUserId = to, Kind = kind, ClientTimestamp = sentAt, TargetMessageId = target, Silent = silent };
+        var template = new Send
+        {
+            MessageId = id, ToUserId = to, Kind = kind, ClientTimestamp = sentAt, TargetMessageId = target, Silent = silent, SendAt = SendAtOf(sendAt),
+        };
         var content = new Protocol.E2eContent { Body = ByteString.CopyFrom(payload.Span) };
         // Rebuilt (and with encryption re-encrypted) for every attempt: a STALE_DEVICES answer changes whom the ciphertexts are for.
         Task<Frame> Build()
