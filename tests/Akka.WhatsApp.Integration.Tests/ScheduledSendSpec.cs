@@ -337,3 +337,75 @@ public sealed class ScheduledRestartSpec
         Assert.True(delivered.ServerTimestamp >= sendAt);
     }
 }
+
+/// <summary>
+/// A scheduled message between SDK clients with end-to-end encryption on (§8.8 with §13a): it decrypts when it arrives
+/// after messages encrypted later (its key was skipped and kept), and a device the recipient linked meanwhile gets a copy
+/// the scheduling device encrypts for it by itself when the server names it.
+/// </summary>
+public sealed class ScheduledEndToEndSpec(ScheduleNodeFixture fixture) : IClassFixture<ScheduleNodeFixture>, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("wa-scheduled-e2e-").FullName;
+    private readonly List<IDisposable> _stores = [];
+
+    private sealed record Device(WhatsAppClient Client, Client.Storage.MessageStore Store) : IAsyncDisposable
+    {
+        public string User => Client.Credentials.UserId;
+
+        public async ValueTask DisposeAsync() => await Client.DisposeAsync();
+    }
+
+    private async Task<Device> DeviceAsync(Credentials credentials, Client.Crypto.KeyStore? keys = null)
+    {
+        var name = $"{credentials.UserId}-{credentials.DeviceId}";
+        var store = Client.Storage.MessageStore.Open(Path.Combine(_folder, name + "-messages.db"));
+        keys ??= Client.Crypto.KeyStore.Open(Path.Combine(_folder, name + "-keys.db"));
+        _stores.Add(store);
+        _stores.Add(keys);
+        var client = await WhatsAppClient.ConnectAsync(await OptionsAsync(fixture.Node) with { Store = store, Keys = keys }, credentials);
+        return new Device(client, store);
+    }
+
+    private static async Task<MessageReceived> NextTextAsync(Device device)
+    {
+        while (true)
+            if ((await device.Client.NextAsync<MessageReceived>(timeout: TimeSpan.FromSeconds(30))).Single() is { Deliver.Kind: ContentKind.Text } message)
+                return message;
+    }
+
+    [Fact]
+    public async Task An_encrypted_scheduled_message_decrypts_after_later_ones_and_reaches_a_device_linked_meanwhile()
+    {
+        await using var alice = await DeviceAsync(await RegisterAsync(fixture.Node));
+        await using var bob = await DeviceAsync(await RegisterAsync(fixture.Node));
+        var sendAt = fixture.Clock.GetUtcNow() + TimeSpan.FromMinutes(5);
+        var scheduled = await alice.Client.SendAsync(bob.User, Payload("see you at 8"), sendAt: sendAt);
+        Assert.Equal((ulong)sendAt.ToUnixTimeMilliseconds(), scheduled.ScheduledFor);
+        alice.Store.RecordSent(alice.User, alice.Client.Credentials.DeviceId, Client.Storage.ChatId.User(bob.User), scheduled.MessageId, scheduled.ScheduledFor,
+            ContentKind.Text, Payload("see you at 8"));
+        await alice.Client.SendAsync(bob.User, Payload("sent later, arrives first"));
+        Assert.Equal("sent later, arrives first", (await NextTextAsync(bob)).Text());
+
+        var keys = Client.Crypto.KeyStore.Open(Path.Combine(_folder, "laptop-keys.db"));
+        _stores.Add(keys);
+        var (code, linked) = await WhatsAppClient.RequestLinkAsync(await OptionsAsync(fixture.Node) with { Keys = keys }, "laptop", identityKey: null);
+        await bob.Client.ApproveLinkAsync(code, keys.Identity.PublicKey);
+        await using var laptop = await DeviceAsync(await linked, keys);
+        await Eventually.Until(async () => (await alice.Client.GetIdentityKeysAsync(bob.User)).Devices.Any(d => d.DeviceId == laptop.Client.Credentials.DeviceId),
+            TimeSpan.FromSeconds(30), "the laptop's published keys");
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(5));
+        var onPhone = await NextTextAsync(bob);
+        Assert.Equal(("see you at 8", scheduled.MessageId), (onPhone.Text(), onPhone.Deliver.MessageId));
+        var onLaptop = await NextTextAsync(laptop);
+        Assert.Equal(("see you at 8", scheduled.MessageId, alice.User), (onLaptop.Text(), onLaptop.Deliver.MessageId, onLaptop.Deliver.FromUserId));
+    }
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+            store.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
