@@ -85,6 +85,41 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task A_message_scheduled_from_the_command_line_is_listed_with_its_text_moved_and_cancelled()
+    {
+        var (alice, _, _) = await NewProfileAsync("alice");
+        var (_, bobId, _) = await NewProfileAsync("bob");
+        var tomorrow = DateTimeOffset.Now.AddDays(1);
+        var at = tomorrow.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+
+        var scheduled = await WaAsync(alice, "send", bobId, "happy birthday!", "--at", at);
+        Assert.StartsWith("⏰ ", scheduled);
+        Assert.Contains($"scheduled for {at}", scheduled);
+        var id = scheduled.Split(' ')[1];
+        var listed = await WaAsync(alice, "scheduled");
+        Assert.Contains($"{at}  to {bobId}: happy birthday!\t{id}", listed);
+        Assert.Contains("1 scheduled", listed);
+
+        var later = tomorrow.AddHours(2).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"scheduled for {later}", await WaAsync(alice, "scheduled", "move", id, later));
+        Assert.Contains($"{later}  to {bobId}", await WaAsync(alice, "scheduled"));
+        Assert.Contains($"cancelled {id}", await WaAsync(alice, "scheduled", "cancel", id));
+        Assert.Contains("no scheduled messages", await WaAsync(alice, "scheduled"));
+
+        // Clear one-liners for what cannot be scheduled.
+        var output = new StringWriter();
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", alice, "--server", $"127.0.0.1:{fixture.Edge.Port}", "send", bobId, "x", "--at", "2001-01-01 10:00"], output));
+        Assert.Contains("is not in the future", output.ToString());
+        output = new StringWriter();
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", alice, "--server", $"127.0.0.1:{fixture.Edge.Port}", "send", bobId, "x", "--at",
+            DateTimeOffset.Now.AddDays(40).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)], output));
+        Assert.Contains("at most 30 days ahead", output.ToString());
+        output = new StringWriter();
+        Assert.Equal(1, await WaCommands.RunAsync(["--profile", alice, "--server", $"127.0.0.1:{fixture.Edge.Port}", "scheduled", "cancel", id], output));
+        Assert.Contains("no scheduled message", output.ToString());
+    }
+
+    [Fact]
     public async Task Two_profiles_chat_in_a_group_and_see_its_events_and_receipts()
     {
         var alice = Directory.CreateTempSubdirectory("wa-alice-").FullName;
