@@ -18,6 +18,7 @@ public static class ClusterSerialization
             wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
             wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
             wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
+            wa-history-sync = "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -44,6 +45,11 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.IKeyNotice, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Calls.ICallMessage, Akka.WhatsApp.Domain" = wa-calls
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncCommand, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncEvent, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncReply, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncNotice, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.HistorySyncState, Akka.WhatsApp.Domain" = wa-history-sync
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -53,6 +59,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
             "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
             "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
+            "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster" = 118
           }
         }
         """);
