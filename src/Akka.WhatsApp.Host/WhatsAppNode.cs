@@ -12,6 +12,7 @@ using Akka.WhatsApp.Cluster.Groups;
 using Akka.WhatsApp.Cluster.Keys;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
+using Akka.WhatsApp.Cluster.Sync;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Cluster.Presence;
@@ -189,6 +190,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Directory = services.GetRequiredService<IPhoneDirectory>(),
             Media = services.GetRequiredService<Domain.Media.MediaService>(),
             Calls = registry.Get<Cluster.Calls.CallRegion>(),
+            HistorySync = registry.Get<Cluster.Sync.HistorySyncRegion>(),
             Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
@@ -237,6 +239,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             })
             .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
                 services.GetRequiredService<Cluster.Notifications.PushService>())
+            .AddHistorySyncSharding(entities)
             .AddPresenceBus()
             .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());

@@ -57,6 +57,12 @@ internal static class StorageMapping
                 Caller = missed.Caller.Value, Callee = missed.Callee.Value,
             }
             : null,
+        HistorySync = m.HistorySync is { } sync
+            ? new MailboxProto.HistorySyncRequested
+            {
+                SyncId = ByteString.CopyFrom(sync.Sync.ToBytes()), DeviceId = sync.Companion.Value, MaxDays = sync.MaxDays, MaxMessages = sync.MaxMessages,
+            }
+            : null,
     };
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
@@ -68,6 +74,9 @@ internal static class StorageMapping
             p.MissedCall is { } missed
                 ? new Domain.Calls.MissedCall(new Domain.Calls.CallId(missed.CallId), new UserId(missed.Callee), new UserId(missed.Caller), GroupOrNull(missed.GroupId),
                     (Domain.Calls.CallMedia)missed.Media, At(missed.OfferedAtMs))
+                : null,
+            p.HistorySync is { } sync
+                ? new Domain.Sync.HistorySyncRequest(Domain.Sync.SyncId.Of(sync.SyncId.Span), new DeviceId(sync.DeviceId), sync.MaxDays, sync.MaxMessages)
                 : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>

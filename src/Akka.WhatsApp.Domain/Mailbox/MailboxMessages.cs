@@ -39,7 +39,8 @@ public sealed record MessageMeta(
     Akka.WhatsApp.Domain.Groups.GroupChange? GroupEvent = null,
     DeviceListChange? DeviceList = null,
     IdentityKeyChange? IdentityKey = null,
-    Calls.MissedCall? MissedCall = null)
+    Calls.MissedCall? MissedCall = null,
+    Sync.HistorySyncRequest? HistorySync = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }

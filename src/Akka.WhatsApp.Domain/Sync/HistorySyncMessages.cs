@@ -143,3 +143,13 @@ public static class HistorySyncNotices
     /// <summary>Chunks of <paramref name="Sync"/> arrived: pushed to the companion's session as HistorySyncProgress.</summary>
     public sealed record Progress(UserId User, DeviceId Device, SyncId Sync, uint Available, bool Complete) : IHistorySyncNotice;
 }
+
+/// <summary>
+/// The SYSTEM event history_sync_requested (PROTOCOL.md §17) as the primary's mailbox keeps it: a companion asked for
+/// history. Stored for device 1 only (the mailbox's per-device entry), since only the primary can answer it.
+/// </summary>
+public sealed record HistorySyncRequest(SyncId Sync, DeviceId Companion, uint MaxDays, uint MaxMessages)
+{
+    /// <summary>The mailbox message id: one per sync, so telling the primary again (a retried request) stores it once.</summary>
+    public MessageId MessageId => MessageId.Derived("history-sync\0" + Sync.Value);
+}

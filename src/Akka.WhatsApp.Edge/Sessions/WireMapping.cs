@@ -85,6 +85,16 @@ public static partial class WireMapping
                 },
             };
         }
+        if (m.Meta.HistorySync is { } sync)
+        {
+            d.System = new SystemEvent
+            {
+                HistorySyncRequested = new HistorySyncRequested
+                {
+                    SyncId = ByteString.CopyFrom(sync.Sync.ToBytes()), DeviceId = sync.Companion.Value, MaxDays = sync.MaxDays, MaxMessages = sync.MaxMessages,
+                },
+            };
+        }
         return d;
     }
 
