@@ -566,7 +566,8 @@ public sealed class MessageStore : IDisposable
     /// <summary>
     /// An export (<see cref="ExportTo"/>) cut down to the history a newly linked device is given (PROTOCOL.md §17): the newest
     /// <paramref name="maxMessages"/> messages not older than <paramref name="since"/>, their reactions and search entries, and
-    /// nothing of this device's own state (the ack cursor, settings). Returns how many messages it holds.
+    /// nothing of this device's own state (the ack cursor, settings) nor its SYSTEM messages (device list changes, sync
+    /// requests: notices to this device, not conversation). Returns how many messages it holds.
     /// </summary>
     public int ExportRecentTo(string path, int maxMessages, DateTimeOffset since)
     {
@@ -576,7 +577,7 @@ public sealed class MessageStore : IDisposable
         using var command = db.CreateCommand();
         command.CommandText = """
             DELETE FROM messages WHERE local_id NOT IN (
-              SELECT local_id FROM messages WHERE server_time >= $since ORDER BY server_time DESC, local_id DESC LIMIT $max);
+              SELECT local_id FROM messages WHERE server_time >= $since AND kind <> $system ORDER BY server_time DESC, local_id DESC LIMIT $max);
             DELETE FROM reactions WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat = reactions.chat AND m.message_id = reactions.target);
             DELETE FROM search WHERE rowid NOT IN (SELECT local_id FROM messages);
             DELETE FROM changes;
@@ -584,6 +585,7 @@ public sealed class MessageStore : IDisposable
             """;
         command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$max", maxMessages);
+        command.Parameters.AddWithValue("$system", (int)ContentKind.System);
         command.ExecuteNonQuery();
         // One self-contained file (no WAL beside it), without the pages of what was cut.
         command.Parameters.Clear();
