@@ -27,6 +27,13 @@ public sealed class HistorySyncNodeFixture : IAsyncLifetime
         Node = await TestNodes.StartAsync(Settings, Clock);
     }
 
+    /// <summary>Stops the node and starts it again on the same database and clock.</summary>
+    public async Task RestartAsync()
+    {
+        await Node.DisposeAsync();
+        Node = await TestNodes.StartAsync(Settings, Clock);
+    }
+
     public async Task DisposeAsync() => await Node.DisposeAsync();
 }
 
@@ -310,6 +317,23 @@ public sealed class HistorySyncSpec(HistorySyncNodeFixture fixture) : IClassFixt
         Assert.Equal(ErrorCode.NotFound, await primary.RefusedAsync(Upload(sync, 0, true, "too late")));
         // Once the old one is gone, the companion may ask again: a new sync.
         Assert.NotEqual(sync, (await laptop.AskAsync(Request())).HistorySyncStarted.SyncId);
+    }
+
+    [Fact]
+    public async Task Retention_survives_a_restart_of_the_node_without_anyone_asking()
+    {
+        var (primary, laptop) = await AccountAsync(1) switch { var a => (a[0], a[1]) };
+        var sync = (await laptop.AskAsync(Request())).HistorySyncStarted.SyncId;
+        Assert.Equal(Frame.PacketOneofCase.Ok, (await primary.AskAsync(Upload(sync, 0, true, "kept across a restart"))).PacketCase);
+        var persistenceId = "history-sync-" + primary.Credentials.UserId;
+
+        await fixture.RestartAsync();
+        fixture.Clock.Advance(TimeSpan.FromDays(7) + TimeSpan.FromMinutes(1));
+
+        // The entity is remembered: the restarted node starts it, and its timer deletes the sync with no request about it.
+        await Eventually.Until(async () => await LiveEventsAsync(persistenceId) == 0, Wait, "the expired sync's events to be deleted after the restart");
+        var again = await LoginAsync(laptop.Credentials);
+        Assert.Equal(ErrorCode.NotFound, await again.RefusedAsync(Fetch(sync, 0)));
     }
 
     /// <summary>Events of <paramref name="persistenceId"/> still in the journal (not deleted).</summary>

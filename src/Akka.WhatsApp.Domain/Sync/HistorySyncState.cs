@@ -51,7 +51,7 @@ public sealed record HistorySyncState(ImmutableSortedDictionary<string, SyncReco
         if (r.Device == DeviceId.Primary)
             return (new Refused(HistorySyncError.Forbidden, "the primary device is where history comes from: only a companion asks for it"), []);
         var gone = Gone(r.Current, now);
-        if (!r.Current.Contains(r.Device.Value))
+        if (!r.Current.IsDefault && !r.Current.Contains(r.Device.Value))
             return (new Refused(HistorySyncError.Forbidden, "this device is not on the account"), Removing(gone));
         // One sync per companion: while its sync is under way, asking again answers the same sync (a companion that lost the
         // answer, or restarted, retries); once complete, a new request starts over and replaces it.
