@@ -414,6 +414,7 @@ public static partial class WaCommands
                      GroupCommand(profileOption, serverOption, output), DownloadCommand(DeviceAsync, output), SettingsCommand(DeviceAsync, output),
                      ProfileCommand(DeviceAsync, output), CallCommand(profileOption, serverOption, output), CallsCommand(profileOption, serverOption, output),
                      ScheduledCommand(DeviceAsync, output),
+                     LinkCommand(profileOption, serverOption, output), ApproveLinkCommand(profileOption, serverOption, output), SyncHistoryCommand(DeviceAsync, output),
                  })
             root.Subcommands.Add(command);
 

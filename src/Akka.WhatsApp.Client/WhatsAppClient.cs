@@ -31,6 +31,9 @@ public sealed record ClientOptions(string Host = "127.0.0.1", int Port = 5222)
     /// </summary>
     public Crypto.KeyStore? Keys { get; init; }
 
+    /// <summary>History sync for newly linked devices (PROTOCOL.md §17): what a primary answers, how a companion waits.</summary>
+    public HistorySyncOptions HistorySync { get; init; } = new();
+
     /// <summary>
     /// For a client that talks to a local process holding the device (the CLI's relay) rather than to the server: that
     /// process encrypts, so sends carry the payload in one PLAINTEXT ciphertext for device 0, which never leaves the machine.
@@ -382,6 +385,8 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                             ackUpTo = Math.Max(ackUpTo, push.Deliver.Seq);
                             if (!FirstSight(DeliveryKey.Of(push.Deliver)))
                                 break;
+                            if (push.Deliver.System?.HistorySyncRequested is { } syncAsked)
+                                AnswerHistorySync(syncAsked);
                             if (_options.Store?.Holds(push.Deliver, out var unshown) == true)
                             {
                                 // Stored before, not acknowledged (a crash, a lost ack): not decrypted again, shown once.
@@ -411,6 +416,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                             break;
                         case Frame.PacketOneofCase.CallSignal:
                             OnCallSignal(push.CallSignal, connection);
+                            break;
+                        case Frame.PacketOneofCase.HistorySyncProgress:
+                            _syncProgress.Writer.TryWrite(push.HistorySyncProgress);
                             break;
                         case Frame.PacketOneofCase.PreKeyLow:
                             events.Add(new PreKeysLow(push.PreKeyLow));

@@ -13,6 +13,7 @@ using Akka.WhatsApp.Cluster.Keys;
 using Akka.WhatsApp.Cluster.Mailbox;
 using Akka.WhatsApp.Cluster.Registration;
 using Akka.WhatsApp.Cluster.Scheduling;
+using Akka.WhatsApp.Cluster.Sync;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Cluster.Presence;
@@ -191,6 +192,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Media = services.GetRequiredService<Domain.Media.MediaService>(),
             Calls = registry.Get<Cluster.Calls.CallRegion>(),
             Schedules = registry.Get<Cluster.Scheduling.ScheduleRegion>(),
+            HistorySync = registry.Get<Cluster.Sync.HistorySyncRegion>(),
             Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
@@ -240,6 +242,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             .AddScheduleSharding(entities, new Cluster.Scheduling.ScheduleOptions { SnapshotEvery = settings.SnapshotEvery })
             .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
                 services.GetRequiredService<Cluster.Notifications.PushService>())
+            .AddHistorySyncSharding(entities)
             .AddPresenceBus()
             .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());

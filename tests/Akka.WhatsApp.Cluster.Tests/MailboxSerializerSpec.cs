@@ -74,6 +74,12 @@ public sealed class MailboxSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Cluste
                 new UserId("alice"), new GroupId("g1"), Domain.Calls.CallMedia.Video, When)),
             ExceptDevice = 0,
         }),
+        new MailboxEvents.MessageEnqueued(GroupMessage with
+        {
+            Meta = new MessageMeta(14, Silent: true, HistorySync: new Domain.Sync.HistorySyncRequest(new Domain.Sync.SyncId("00112233445566778899aabbccddeeff"),
+                new DeviceId(3), 30, 500)),
+            ExceptDevice = 0,
+        }),
         new MailboxCommands.ListGroups(new UserId("bob")),
         new MailboxCommands.GetPeers(new UserId("bob"), 1000),
         new MailboxReplies.PeersAre([new UserId("carol"), new UserId("alice")]),

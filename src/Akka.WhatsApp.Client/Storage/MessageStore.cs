@@ -564,6 +564,40 @@ public sealed class MessageStore : IDisposable
     }
 
     /// <summary>
+    /// An export (<see cref="ExportTo"/>) cut down to the history a newly linked device is given (PROTOCOL.md §17): the newest
+    /// <paramref name="maxMessages"/> messages not older than <paramref name="since"/>, their reactions and search entries, and
+    /// nothing of this device's own state (the ack cursor, settings) nor its SYSTEM messages (device list changes, sync
+    /// requests: notices to this device, not conversation). Returns how many messages it holds.
+    /// </summary>
+    public int ExportRecentTo(string path, int maxMessages, DateTimeOffset since)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMessages);
+        ExportTo(path);
+        using var db = DeviceDatabase.Open(path);
+        using var command = db.CreateCommand();
+        command.CommandText = """
+            DELETE FROM messages WHERE local_id NOT IN (
+              SELECT local_id FROM messages WHERE server_time >= $since AND kind <> $system ORDER BY server_time DESC, local_id DESC LIMIT $max);
+            DELETE FROM reactions WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.chat = reactions.chat AND m.message_id = reactions.target);
+            DELETE FROM search WHERE rowid NOT IN (SELECT local_id FROM messages);
+            DELETE FROM changes;
+            DELETE FROM meta WHERE key <> 'schema_version';
+            """;
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$max", maxMessages);
+        command.Parameters.AddWithValue("$system", (int)ContentKind.System);
+        command.ExecuteNonQuery();
+        // One self-contained file (no WAL beside it), without the pages of what was cut.
+        command.Parameters.Clear();
+        command.CommandText = "PRAGMA journal_mode = DELETE";
+        command.ExecuteNonQuery();
+        command.CommandText = "VACUUM";
+        command.ExecuteNonQuery();
+        command.CommandText = "SELECT count(*) FROM messages";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
     /// Adds the messages (and reactions) of an exported store that this one does not have, as seen; the cursor and the
     /// settings of this store stay. An export of an older schema is migrated first. Returns how many messages came in.
     /// </summary>

@@ -19,6 +19,7 @@ public static class ClusterSerialization
             wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
             wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
             wa-schedule = "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster"
+            wa-history-sync = "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -49,6 +50,11 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Scheduling.IScheduleEvent, Akka.WhatsApp.Domain" = wa-schedule
             "Akka.WhatsApp.Domain.Scheduling.IScheduleReply, Akka.WhatsApp.Domain" = wa-schedule
             "Akka.WhatsApp.Domain.Scheduling.ScheduleState, Akka.WhatsApp.Domain" = wa-schedule
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncCommand, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncEvent, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncReply, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.IHistorySyncNotice, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Sync.HistorySyncState, Akka.WhatsApp.Domain" = wa-history-sync
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -59,6 +65,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
             "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
             "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster" = 119
+            "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster" = 118
           }
         }
         """);

@@ -59,6 +59,12 @@ internal static class StorageMapping
             : null,
         Scheduled = m.Scheduled is { } update ? ScheduledUpdateToProto(update) : null,
         ScheduledForMs = m.ScheduledFor is { } at ? Ms(at) : 0,
+        HistorySync = m.HistorySync is { } sync
+            ? new MailboxProto.HistorySyncRequested
+            {
+                SyncId = ByteString.CopyFrom(sync.Sync.ToBytes()), DeviceId = sync.Companion.Value, MaxDays = sync.MaxDays, MaxMessages = sync.MaxMessages,
+            }
+            : null,
     };
 
     public static MailboxProto.ScheduledUpdate ScheduledUpdateToProto(Domain.Scheduling.ScheduledUpdate u) => new()
@@ -86,7 +92,10 @@ internal static class StorageMapping
                     (Domain.Calls.CallMedia)missed.Media, At(missed.OfferedAtMs))
                 : null,
             p.Scheduled is { } update ? ScheduledUpdateFromProto(update) : null,
-            p.ScheduledForMs != 0 ? At(p.ScheduledForMs) : null);
+            p.ScheduledForMs != 0 ? At(p.ScheduledForMs) : null,
+            p.HistorySync is { } sync
+                ? new Domain.Sync.HistorySyncRequest(Domain.Sync.SyncId.Of(sync.SyncId.Span), new DeviceId(sync.DeviceId), sync.MaxDays, sync.MaxMessages)
+                : null);
 
     public static MailboxProto.DeviceCiphertext CiphertextToProto(uint device, DeviceCiphertext c) =>
         new() { DeviceId = device, Ciphertext = ByteString.CopyFrom(c.Bytes), Type = c.Type };

@@ -41,7 +41,8 @@ public sealed record MessageMeta(
     IdentityKeyChange? IdentityKey = null,
     Calls.MissedCall? MissedCall = null,
     Scheduling.ScheduledUpdate? Scheduled = null,
-    DateTimeOffset? ScheduledFor = null)
+    DateTimeOffset? ScheduledFor = null,
+    Sync.HistorySyncRequest? HistorySync = null)
 {
     public ImmutableArray<string> Mentions { get; init; } = Mentions.IsDefault ? [] : Mentions;
 }

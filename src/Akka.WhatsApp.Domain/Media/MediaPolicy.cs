@@ -52,6 +52,9 @@ public sealed record MediaPolicy
     public TimeSpan ChatRetention { get; init; } = TimeSpan.FromDays(30);
     public TimeSpan StatusRetention { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>History archives live as long as the sync that names them (PROTOCOL.md §17): the companion fetches within it.</summary>
+    public TimeSpan HistorySyncRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>Reservations a user may make per minute (all their devices together).</summary>
     public int UploadsPerMinute { get; init; } = 60;
 
@@ -70,6 +73,7 @@ public sealed record MediaPolicy
     {
         MediaClass.ProfilePhoto or MediaClass.GroupIcon => null,
         MediaClass.Status => completedAt + StatusRetention,
+        MediaClass.HistorySync => completedAt + HistorySyncRetention,
         _ => completedAt + ChatRetention,
     };
 

@@ -82,7 +82,7 @@ public sealed class MediaService(IMediaStore store, IMediaCatalog catalog, Media
     {
         if (!MediaIds.IsValid(mediaId) || await catalog.FindAsync(mediaId, cancellationToken) is not { Completed: true } record
             || record.RetainedUntil is { } until && until <= time.GetUtcNow()
-            || record.Kind is MediaClass.ProfilePhoto or MediaClass.GroupIcon && !await visible(record))
+            || record.Kind is MediaClass.ProfilePhoto or MediaClass.GroupIcon or MediaClass.HistorySync && !await visible(record))
             return MediaOutcome.Failed(MediaError.NotFound, "no media with this id (or it expired)");
         var request = await store.DownloadUrlAsync(mediaId, policy.DownloadUrlValidity, cancellationToken);
         return new MediaOutcome(MediaError.None, record, request);

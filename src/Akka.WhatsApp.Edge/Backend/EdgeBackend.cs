@@ -46,6 +46,12 @@ public sealed class EdgeBackend
     /// </summary>
     public IActorRef? Schedules { get; init; }
 
+    /// <summary>
+    /// The history sync entities (§17), one per account. The host always gives it; without one (the edge's own unit tests)
+    /// the sync packets answer NOT_IMPLEMENTED.
+    /// </summary>
+    public IActorRef? HistorySync { get; init; }
+
     /// <summary>The TURN relays GetCallRelays hands out credentials for (coturn use-auth-secret); none: no relays.</summary>
     public Domain.Calls.TurnSettings? Turn { get; init; }
 

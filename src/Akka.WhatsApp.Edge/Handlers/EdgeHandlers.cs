@@ -18,5 +18,6 @@ public static class EdgeHandlers
         new KeysHandler(),
         new MediaHandler(),
         new NotificationsHandler(),
-        new CallsHandler());
+        new CallsHandler(),
+        new SyncHandler());
 }

@@ -112,6 +112,9 @@ public sealed class MediaHandler : IPacketHandler
     {
         if (record.Owner == session.User.Value)
             return true;
+        // A history archive is for the uploader's own new device (§17): the devices of that account, no one else.
+        if (record.Kind == MediaClass.HistorySync)
+            return false;
         if (record.Kind == MediaClass.GroupIcon)
         {
             // The asker names the group that shows the icon; the group answers only its members (NOT_A_MEMBER otherwise).

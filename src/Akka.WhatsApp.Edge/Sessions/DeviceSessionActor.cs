@@ -175,6 +175,11 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 break;
             case Domain.Calls.CallPush or Domain.Calls.DeviceAttached:
                 break;
+            case Domain.Sync.HistorySyncNotices.Progress progress when progress.Device == _device:
+                _connection.Send(Handlers.SyncHandler.Progress(progress));
+                break;
+            case Domain.Sync.HistorySyncNotices.Progress:
+                break;
             case InCall call:
                 Watch(call.Call, call.Entity);
                 break;

@@ -89,6 +89,16 @@ public static partial class WireMapping
             d.System = new SystemEvent { ScheduledUpdate = Wire(update) };
         if (m.Meta.ScheduledFor is { } scheduledFor)
             d.ScheduledFor = Ms(scheduledFor);
+        if (m.Meta.HistorySync is { } sync)
+        {
+            d.System = new SystemEvent
+            {
+                HistorySyncRequested = new HistorySyncRequested
+                {
+                    SyncId = ByteString.CopyFrom(sync.Sync.ToBytes()), DeviceId = sync.Companion.Value, MaxDays = sync.MaxDays, MaxMessages = sync.MaxMessages,
+                },
+            };
+        }
         return d;
     }
 
