@@ -18,6 +18,7 @@ public static class ClusterSerialization
             wa-monitoring = "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster"
             wa-keys = "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster"
             wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
+            wa-status = "Akka.WhatsApp.Cluster.Status.StatusSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -44,6 +45,11 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Keys.KeyState, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Keys.IKeyNotice, Akka.WhatsApp.Domain" = wa-keys
             "Akka.WhatsApp.Domain.Calls.ICallMessage, Akka.WhatsApp.Domain" = wa-calls
+            "Akka.WhatsApp.Domain.Status.IStatusCommand, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusEvent, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusReply, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusPush, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.StatusState, Akka.WhatsApp.Domain" = wa-status
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -53,6 +59,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Monitoring.MonitoringSerializer, Akka.WhatsApp.Cluster" = 114
             "Akka.WhatsApp.Cluster.Keys.KeysSerializer, Akka.WhatsApp.Cluster" = 115
             "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
+            "Akka.WhatsApp.Cluster.Status.StatusSerializer, Akka.WhatsApp.Cluster" = 117
           }
         }
         """);
