@@ -15,6 +15,7 @@ using Akka.WhatsApp.Cluster.Registration;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Cluster.Presence;
+using Akka.WhatsApp.Cluster.Status;
 using Akka.WhatsApp.Edge;
 using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Tcp;
@@ -189,6 +190,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Directory = services.GetRequiredService<IPhoneDirectory>(),
             Media = services.GetRequiredService<Domain.Media.MediaService>(),
             Calls = registry.Get<Cluster.Calls.CallRegion>(),
+            Status = registry.Get<Cluster.Status.StatusRegion>(),
             Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
@@ -237,6 +239,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
             })
             .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
                 services.GetRequiredService<Cluster.Notifications.PushService>())
+            .AddStatusSharding(entities, new Cluster.Status.StatusOptions { SnapshotEvery = settings.SnapshotEvery },
+                () => services.GetRequiredService<Domain.Media.MediaService>())
             .AddPresenceBus()
             .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());

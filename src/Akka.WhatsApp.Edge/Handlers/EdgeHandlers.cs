@@ -17,5 +17,6 @@ public static class EdgeHandlers
         new KeysHandler(),
         new MediaHandler(),
         new NotificationsHandler(),
-        new CallsHandler());
+        new CallsHandler(),
+        new StatusHandler());
 }
