@@ -91,6 +91,7 @@ public sealed partial class WhatsAppClient
                 continue;
             }
             var result = Expect(reply, reply.StatusPosted);
+            _statusBodies[(Credentials.UserId, id)] = content.Body; // this device got no ciphertext of its own post
             return new StatusPostResult(id, DateTimeOffset.FromUnixTimeMilliseconds((long)result.ServerTimestamp),
                 DateTimeOffset.FromUnixTimeMilliseconds((long)result.ExpiresAt), result.Duplicate, [.. users.Where(u => !left.Contains(u))]);
         }
@@ -143,6 +144,9 @@ public sealed partial class WhatsAppClient
 
     /// <summary>Gives back a status body decrypted before (an application that keeps them across restarts).</summary>
     public void RememberStatusBody(string owner, ByteString statusId, ByteString body) => _statusBodies[(owner, statusId)] = body;
+
+    /// <summary>The decrypted (or, for this device's own posts, posted) body of a status this client has seen; null otherwise.</summary>
+    public ByteString? StatusBodyOf(string owner, ByteString statusId) => _statusBodies.GetValueOrDefault((owner, statusId));
 
     private StatusEntry Open(StatusItem item)
     {
