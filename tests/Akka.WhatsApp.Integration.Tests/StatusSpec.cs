@@ -253,6 +253,37 @@ public sealed class StatusSpec(StatusNodeFixture fixture) : IClassFixture<Status
         Assert.Empty((await FeedAsync(await LoginAsync(alice.Credentials))).Items);
     }
 
+    [Fact]
+    public async Task The_sdk_posts_to_every_device_of_its_audience_after_a_stale_devices_answer_and_raises_StatusChanged()
+    {
+        var (alice, bob) = (await RegisterAsync(Node), await RegisterAsync(Node));
+        await using var bobClient = await ConnectAsync(Node, bob);
+        var key = Guid.NewGuid().ToByteArray();
+        var (code, linked) = await WhatsAppClient.RequestLinkAsync(await OptionsAsync(Node), "bob's tablet", key);
+        await bobClient.ApproveLinkAsync(code, key);
+        var tablet = await linked.WaitAsync(Wait);
+        await using var tabletClient = await ConnectAsync(Node, tablet);
+        await using var aliceClient = await ConnectAsync(Node, alice);
+
+        // Alice's client knows only bob's primary: the server names the tablet, the SDK adds it and posts again.
+        var posted = await aliceClient.PostStatusAsync("from the sdk", [bob.UserId]);
+
+        Assert.Equal([bob.UserId], posted.Audience);
+        var changed = (await tabletClient.NextAsync<Client.Status.StatusChanged>()).Single();
+        Assert.Equal((alice.UserId, posted.StatusId, false), (changed.Owner, changed.StatusId, changed.Deleted));
+        var seen = Assert.Single(await tabletClient.GetStatusFeedAsync());
+        Assert.Equal(("from the sdk", posted.ExpiresAt), (seen.Text, seen.ExpiresAt));
+        Assert.Equal("from the sdk", Assert.Single(await bobClient.GetStatusFeedAsync()).Text);
+
+        await bobClient.ViewStatusAsync(alice.UserId, [posted.StatusId]);
+        var viewers = await aliceClient.GetStatusViewersAsync(posted.StatusId);
+        Assert.Equal((1, bob.UserId), (viewers.Count, Assert.Single(viewers.Viewers).UserId));
+
+        await aliceClient.DeleteStatusAsync(posted.StatusId);
+        Assert.True((await tabletClient.NextAsync<Client.Status.StatusChanged>()).Single().Deleted);
+        Assert.Empty(await tabletClient.GetStatusFeedAsync());
+    }
+
     /// <summary>Whether the journal or snapshot rows of <paramref name="user"/>'s Status entity hold <paramref name="marker"/>.</summary>
     public static async Task<bool> JournalHoldsAsync(HostSettings settings, string user, string marker)
     {
