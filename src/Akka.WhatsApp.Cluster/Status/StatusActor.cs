@@ -179,7 +179,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
                 return true;
             case ExpiryTick:
                 _armedFor = null;
-                Handle(new C.ExpireDue(_owner));
+                Run(new C.ExpireDue(_owner));
                 return true;
             case Rearm:
                 _armedFor = null;
@@ -204,7 +204,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     }
 
     /// <summary>Runs a command of this entity's own through the same path as any other (decide, persist, apply).</summary>
-    private void Handle(IStatusCommand command) => Self.Tell(command, Self);
+    private void Run(IStatusCommand command) => Self.Tell(command, Self);
 
     private void Track(StatusPost post)
     {
