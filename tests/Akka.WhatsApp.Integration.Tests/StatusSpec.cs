@@ -177,6 +177,17 @@ public sealed class StatusSpec(StatusNodeFixture fixture) : IClassFixture<Status
         var error = await Assert.ThrowsAsync<ServerErrorException>(() => alice.Connection.RequestAsync(Post(NewId(), "stale", [wrong])));
 
         Assert.Equal(ErrorCode.StaleDevices, error.Code);
+        var stale = Assert.Single(error.Error.StaleDevices);
+        Assert.Equal(bob.User, stale.UserId);
+        Assert.Equal([1u], stale.MissingDeviceIds);
+        Assert.Equal([3u], stale.ExtraDeviceIds);
+
+        // Encrypted for an install of bob's device that is not the current one (it published no keys: registration id 0).
+        var reinstalled = Post(NewId(), "old install", [bob]);
+        reinstalled.PostStatus.PerDevice.Items[0].Device.RegistrationId = 777;
+        error = await Assert.ThrowsAsync<ServerErrorException>(() => alice.Connection.RequestAsync(reinstalled));
+        Assert.Equal(ErrorCode.StaleDevices, error.Code);
+        Assert.Equal([1u], Assert.Single(error.Error.StaleDevices).StaleDeviceIds);
         Assert.Empty((await FeedAsync(bob)).Items);
     }
 

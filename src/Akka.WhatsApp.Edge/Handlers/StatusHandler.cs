@@ -52,7 +52,7 @@ public sealed class StatusHandler : IPacketHandler
                 || !await media.IsOwnAsync(session.User.Value, post.MediaId, Domain.Media.MediaClass.Status, CancellationToken.None)))
             throw new RequestException(ErrorCode.InvalidArgument, "media_id must be your own completed upload of kind STATUS");
 
-        ciphertexts = await CheckAudienceAsync(session, ciphertexts);
+        ciphertexts = await CheckAudienceAsync(session, ciphertexts, RegistrationsOf(post.PerDevice));
         var reply = await AskAsync(session, new C.Post(session.User, session.Device, id, (int)post.Kind, post.MediaId, audience,
             (long)Math.Min(post.ClientTimestamp, long.MaxValue), ciphertexts));
         return reply switch
@@ -70,9 +70,11 @@ public sealed class StatusHandler : IPacketHandler
 
     /// <summary>
     /// The audience as stored: every named user less blocked pairs (either way; the poster is not told which) and unknown
-    /// accounts; then each remaining user's devices, and the poster's own other devices, must be exactly those given.
+    /// accounts; then each remaining user's devices, and the poster's own other devices, must be exactly those given, each
+    /// for its current install when the ciphertext names a registration id (§8.2).
     /// </summary>
-    private static async Task<Ciphertexts> CheckAudienceAsync(IEdgeSession session, Ciphertexts ciphertexts)
+    private static async Task<Ciphertexts> CheckAudienceAsync(IEdgeSession session, Ciphertexts ciphertexts,
+        ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, uint>> registrations)
     {
         var (user, device) = (session.User, session.Device.Value);
         var others = ciphertexts.Keys.Where(u => u != user).ToList();
@@ -84,9 +86,13 @@ public sealed class StatusHandler : IPacketHandler
         var own = await session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.GetDeliveryInfo(user, user)) as A.DeliveryInfo
                   ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the backend");
         var kept = ciphertexts.RemoveRange(checks.Where(c => c.Blocked).Select(c => c.User));
+        DeviceMismatch? Check(UserId who, A.DeliveryInfo current, IEnumerable<uint> given, uint? sending) =>
+            SendPolicy.With(SendPolicy.Mismatch(who, current.Devices, given, sending), who,
+                SendPolicy.StaleRegistrations(registrations.GetValueOrDefault(who) ?? ImmutableSortedDictionary<uint, uint>.Empty, current.Devices,
+                    current.RegistrationOf));
         var stale = checks.Where(c => !c.Blocked)
-            .Select(c => SendPolicy.Mismatch(c.User, c.Theirs!.Devices, kept[c.User].Keys))
-            .Append(SendPolicy.Mismatch(user, own.Devices, kept.GetValueOrDefault(user)?.Keys ?? [], device))
+            .Select(c => Check(c.User, c.Theirs!, kept[c.User].Keys, null))
+            .Append(Check(user, own, kept.GetValueOrDefault(user)?.Keys ?? [], device))
             .OfType<DeviceMismatch>().ToList();
         if (stale.Count > 0)
             throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the audience's current devices",
@@ -202,6 +208,12 @@ public sealed class StatusHandler : IPacketHandler
             throw new RequestException(ErrorCode.InvalidArgument, $"audience.user_ids has at most {StatusState.MaxAudience} users");
         return new StatusAudience((StatusAudienceMode)(int)wire.Mode, [.. wire.UserIds.Where(u => u.Length > 0).Distinct().Select(u => new UserId(u))]);
     }
+
+    /// <summary>The registration id each ciphertext was encrypted for (0: not checked), per user and device (§8.2).</summary>
+    private static ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, uint>> RegistrationsOf(RecipientCiphertexts wire) =>
+        wire.Items.Where(i => i.Device is { RegistrationId: not 0 } && i.UserId.Length > 0)
+            .GroupBy(i => new UserId(i.UserId))
+            .ToImmutableDictionary(g => g.Key, g => g.GroupBy(i => i.Device.DeviceId).ToImmutableSortedDictionary(d => d.Key, d => d.First().Device.RegistrationId));
 
     private static Ciphertexts PerDevice(IEdgeSession session, RecipientCiphertexts wire)
     {
