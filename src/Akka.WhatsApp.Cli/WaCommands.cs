@@ -415,6 +415,7 @@ public static partial class WaCommands
                      ProfileCommand(DeviceAsync, output), CallCommand(profileOption, serverOption, output), CallsCommand(profileOption, serverOption, output),
                      ScheduledCommand(DeviceAsync, output),
                      LinkCommand(profileOption, serverOption, output), ApproveLinkCommand(profileOption, serverOption, output), SyncHistoryCommand(DeviceAsync, output),
+                     StatusCommand(profileOption, serverOption, output),
                  })
             root.Subcommands.Add(command);
 

@@ -414,6 +414,9 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
                         case Frame.PacketOneofCase.TypingNotification:
                             events.Add(new TypingChanged(push.TypingNotification));
                             break;
+                        case Frame.PacketOneofCase.StatusUpdated:
+                            events.Add(new Status.StatusChanged(push.StatusUpdated.OwnerUserId, push.StatusUpdated.StatusId, push.StatusUpdated.Deleted));
+                            break;
                         case Frame.PacketOneofCase.CallSignal:
                             OnCallSignal(push.CallSignal, connection);
                             break;

@@ -17,6 +17,7 @@ using Akka.WhatsApp.Cluster.Sync;
 using Akka.WhatsApp.Domain.Registration;
 using Akka.WhatsApp.Host.Registration;
 using Akka.WhatsApp.Cluster.Presence;
+using Akka.WhatsApp.Cluster.Status;
 using Akka.WhatsApp.Edge;
 using Akka.WhatsApp.Edge.Backend;
 using Akka.WhatsApp.Edge.Tcp;
@@ -193,6 +194,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             Calls = registry.Get<Cluster.Calls.CallRegion>(),
             Schedules = registry.Get<Cluster.Scheduling.ScheduleRegion>(),
             HistorySync = registry.Get<Cluster.Sync.HistorySyncRegion>(),
+            Status = registry.Get<Cluster.Status.StatusRegion>(),
             Turn = settings.Turn,
             Time = services.GetRequiredService<TimeProvider>(),
         };
@@ -243,6 +245,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
             .AddCallSharding(entities, new Cluster.Calls.CallOptions { RingTimeout = TimeSpan.FromSeconds(settings.CallRingSeconds) },
                 services.GetRequiredService<Cluster.Notifications.PushService>())
             .AddHistorySyncSharding(entities)
+            .AddStatusSharding(entities, new Cluster.Status.StatusOptions { SnapshotEvery = settings.SnapshotEvery },
+                () => services.GetRequiredService<Domain.Media.MediaService>())
             .AddPresenceBus()
             .WithActors((system, _) => system.ActorOf(NodeStatsActor.PropsFor(services.GetRequiredService<EdgeSettings>().Metrics), NodeStatsActor.Name))
             .AddVerificationSharding(entities, services.GetRequiredService<ISmsGateway>(), services.GetRequiredService<IPhoneDirectory>());

@@ -20,6 +20,7 @@ public static class ClusterSerialization
             wa-calls = "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster"
             wa-schedule = "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster"
             wa-history-sync = "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster"
+            wa-status = "Akka.WhatsApp.Cluster.Status.StatusSerializer, Akka.WhatsApp.Cluster"
           }
           serialization-bindings {
             "Akka.WhatsApp.Domain.Mailbox.IMailboxCommand, Akka.WhatsApp.Domain" = wa-mailbox
@@ -55,6 +56,11 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Domain.Sync.IHistorySyncReply, Akka.WhatsApp.Domain" = wa-history-sync
             "Akka.WhatsApp.Domain.Sync.IHistorySyncNotice, Akka.WhatsApp.Domain" = wa-history-sync
             "Akka.WhatsApp.Domain.Sync.HistorySyncState, Akka.WhatsApp.Domain" = wa-history-sync
+            "Akka.WhatsApp.Domain.Status.IStatusCommand, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusEvent, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusReply, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.IStatusPush, Akka.WhatsApp.Domain" = wa-status
+            "Akka.WhatsApp.Domain.Status.StatusState, Akka.WhatsApp.Domain" = wa-status
           }
           serialization-identifiers {
             "Akka.WhatsApp.Cluster.Mailbox.MailboxSerializer, Akka.WhatsApp.Cluster" = 110
@@ -66,6 +72,7 @@ public static class ClusterSerialization
             "Akka.WhatsApp.Cluster.Calls.CallSerializer, Akka.WhatsApp.Cluster" = 116
             "Akka.WhatsApp.Cluster.Scheduling.ScheduleSerializer, Akka.WhatsApp.Cluster" = 119
             "Akka.WhatsApp.Cluster.Sync.HistorySyncSerializer, Akka.WhatsApp.Cluster" = 118
+            "Akka.WhatsApp.Cluster.Status.StatusSerializer, Akka.WhatsApp.Cluster" = 117
           }
         }
         """);

@@ -103,6 +103,16 @@ public sealed class MediaService(IMediaStore store, IMediaCatalog catalog, Media
             await catalog.CompleteAsync(mediaId, time.GetUtcNow(), cancellationToken);
     }
 
+    /// <summary>
+    /// A completed object with a fixed lifetime is kept until <paramref name="until"/> instead (a status post's media lives
+    /// exactly as long as the post; now releases it, and the next sweep deletes it).
+    /// </summary>
+    public async Task KeepUntilAsync(string mediaId, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        if (MediaIds.IsValid(mediaId) && await catalog.FindAsync(mediaId, cancellationToken) is { Completed: true })
+            await catalog.CompleteAsync(mediaId, until, cancellationToken);
+    }
+
     /// <summary>Deletes up to <paramref name="max"/> expired objects (from the store, then the catalog); returns how many.</summary>
     public async Task<int> SweepAsync(int max, CancellationToken cancellationToken)
     {

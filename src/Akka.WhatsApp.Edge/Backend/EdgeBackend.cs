@@ -52,6 +52,9 @@ public sealed class EdgeBackend
     /// </summary>
     public IActorRef? HistorySync { get; init; }
 
+    /// <summary>The Status entities (§14), one per user. The host always gives it; without one the status packets answer NOT_IMPLEMENTED.</summary>
+    public IActorRef? Status { get; init; }
+
     /// <summary>The TURN relays GetCallRelays hands out credentials for (coturn use-auth-secret); none: no relays.</summary>
     public Domain.Calls.TurnSettings? Turn { get; init; }
 

@@ -19,5 +19,6 @@ public static class EdgeHandlers
         new MediaHandler(),
         new NotificationsHandler(),
         new CallsHandler(),
-        new SyncHandler());
+        new SyncHandler(),
+        new StatusHandler());
 }

@@ -180,6 +180,14 @@ public sealed class DeviceSessionActor : UntypedActor, IWithTimers
                 break;
             case Domain.Sync.HistorySyncNotices.Progress:
                 break;
+            case Domain.Status.StatusHint hint when hint.IsFor(_device):
+                _connection.Send(new Frame
+                {
+                    StatusUpdated = new StatusUpdated { OwnerUserId = hint.Owner.Value, StatusId = ByteString.CopyFrom(hint.Id.ToByteArray()), Deleted = hint.Deleted },
+                });
+                break;
+            case Domain.Status.StatusHint:
+                break;
             case InCall call:
                 Watch(call.Call, call.Entity);
                 break;
