@@ -149,6 +149,8 @@ BENCH
     load calls --calls "${BENCH_CALLS:-1000}" --message-rate 500 --message-users 1000
     # Scheduled sends (#17): 10,000 messages due in the same instant (all delivered within a few seconds of it), 1:1 at 500/s alongside.
     load scheduled --messages "${BENCH_SCHEDULED:-10000}" --users 1000 --message-rate 500 --message-users 200
+    # Status (#17): posts to an audience of 1,000 online users, compared with the group fan-out above (time to the last viewer).
+    load status --audience 1000 --posts 5
     load push --devices "${BENCH_PUSH_DEVICES:-10000}" --rate 2000 --sink https://127.0.0.1:18443 --sink-ca "$sink_dir/ca.pem"
     # On a fresh server (same database): memory per connection is measured from the RSS the server has before the
     # logins, which after the scenarios above would already hold their heap.
