@@ -7,6 +7,8 @@ using Microsoft.Extensions.Time.Testing;
 using Xunit;
 using static Akka.WhatsApp.Integration.Tests.TestUsers;
 
+using Device = Akka.WhatsApp.Integration.Tests.BareDevice;
+
 namespace Akka.WhatsApp.Integration.Tests;
 
 /// <summary>A node whose clock the scheduling tests move; heartbeats far apart so that moving it closes nothing.</summary>
@@ -43,24 +45,11 @@ public sealed class ScheduledSendSpec(ScheduleNodeFixture fixture) : IClassFixtu
 
     private FakeTimeProvider Clock => fixture.Clock;
 
-    private sealed record Device(Credentials Credentials, WhatsAppConnection Connection)
-    {
-        public string User => Credentials.UserId;
-
-        public uint Id => Credentials.DeviceId;
-    }
-
     private async Task<Device> LoginAsync(Credentials credentials)
     {
-        var connection = await WhatsAppConnection.ConnectAsync("127.0.0.1", (await Node.EdgeEndpoint).Port);
-        _open.Add(connection);
-        await connection.HelloAsync("schedule-spec", platform: Platform.Desktop);
-        var reply = await connection.RequestAsync(new Frame
-        {
-            Login = new Login { UserId = credentials.UserId, DeviceId = credentials.DeviceId, Token = ByteString.CopyFrom(credentials.Token) },
-        });
-        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
-        return new Device(credentials, connection);
+        var device = await BareDevice.LoginAsync(Node, credentials, "schedule-spec");
+        _open.Add(device.Connection);
+        return device;
     }
 
     private async Task<Credentials> LinkAsync(Credentials primary, string name)

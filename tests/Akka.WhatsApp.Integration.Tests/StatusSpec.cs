@@ -13,6 +13,8 @@ using Npgsql;
 using Xunit;
 using static Akka.WhatsApp.Integration.Tests.TestUsers;
 
+using Device = Akka.WhatsApp.Integration.Tests.BareDevice;
+
 namespace Akka.WhatsApp.Integration.Tests;
 
 /// <summary>A node whose clock the status tests move over the 24 hours; heartbeats far apart so that moving it closes nothing.</summary>
@@ -47,24 +49,11 @@ public sealed class StatusSpec(StatusNodeFixture fixture) : IClassFixture<Status
     public static async Task<HostSettings> SettingsAsync(JournalKind journal) =>
         await TestNodes.SettingsAsync(journal) with { HeartbeatSeconds = 3600 };
 
-    private sealed record Device(Credentials Credentials, WhatsAppConnection Connection)
-    {
-        public string User => Credentials.UserId;
-
-        public uint Id => Credentials.DeviceId;
-    }
-
     private async Task<Device> LoginAsync(Credentials credentials, WhatsAppNode? node = null)
     {
-        var connection = await WhatsAppConnection.ConnectAsync("127.0.0.1", (await (node ?? Node).EdgeEndpoint).Port);
-        _open.Add(connection);
-        await connection.HelloAsync("status-spec", platform: Platform.Desktop);
-        var reply = await connection.RequestAsync(new Frame
-        {
-            Login = new Login { UserId = credentials.UserId, DeviceId = credentials.DeviceId, Token = ByteString.CopyFrom(credentials.Token) },
-        });
-        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
-        return new Device(credentials, connection);
+        var device = await BareDevice.LoginAsync(node ?? Node, credentials, "status-spec");
+        _open.Add(device.Connection);
+        return device;
     }
 
     private async Task<Device> OnlineAsync(WhatsAppNode? node = null) => await LoginAsync(await RegisterAsync(node ?? Node), node);

@@ -102,17 +102,7 @@ public sealed class CallNodeLossSpec(ITestOutputHelper output)
         }
     }
 
-    private static async Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user)
-    {
-        var connection = await WhatsAppConnection.ConnectAsync(node.Edge.Host, node.Edge.Port);
-        await connection.HelloAsync("call-node-loss");
-        var reply = await connection.RequestAsync(new Frame
-        {
-            Login = new Login { UserId = user.UserId, DeviceId = user.DeviceId, Token = ByteString.CopyFrom(user.Token) },
-        });
-        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
-        return connection;
-    }
+    private static Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user) => ProcessCluster.LoginAsync(node, user, "call-node-loss");
 
     /// <summary>Sends typing until one arrives (each try waits a moment for it): the recipient's subscription is known on the sender's node.</summary>
     private static async Task TypingArrivesAsync(WhatsAppConnection from, WhatsAppConnection to, string fromUser, string toUser)

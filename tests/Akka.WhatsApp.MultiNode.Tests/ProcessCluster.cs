@@ -2,7 +2,10 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.WhatsApp.Client;
+using Akka.WhatsApp.Protocol;
+using Google.Protobuf;
 using Akka.WhatsApp.Testing;
+using Xunit;
 using Xunit.Abstractions;
 
 namespace Akka.WhatsApp.MultiNode.Tests;
@@ -149,6 +152,19 @@ public sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>Client options for a device that connects to <paramref name="node"/> first and knows every other node.</summary>
+    /// <summary>Hello and Login of <paramref name="user"/> over a bare connection to <paramref name="node"/>; the caller disposes it.</summary>
+    public static async Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user, string client)
+    {
+        var connection = await WhatsAppConnection.ConnectAsync(node.Edge.Host, node.Edge.Port);
+        await connection.HelloAsync(client);
+        var reply = await connection.RequestAsync(new Frame
+        {
+            Login = new Login { UserId = user.UserId, DeviceId = user.DeviceId, Token = ByteString.CopyFrom(user.Token) },
+        });
+        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
+        return connection;
+    }
+
     public ClientOptions ClientOf(NodeProcess node) => new(node.Edge.Host, node.Edge.Port)
     {
         Alternates = Nodes.Where(n => n != node).Select(n => n.Edge).ToList(),

@@ -70,17 +70,7 @@ public sealed class ScheduleNodeLossSpec(ITestOutputHelper output)
         output.WriteLine($"schedule entities on the survivors now: {string.Join(", ", moved)}");
     }
 
-    private static async Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user)
-    {
-        var connection = await WhatsAppConnection.ConnectAsync(node.Edge.Host, node.Edge.Port);
-        await connection.HelloAsync("schedule-node-loss");
-        var reply = await connection.RequestAsync(new Frame
-        {
-            Login = new Login { UserId = user.UserId, DeviceId = user.DeviceId, Token = ByteString.CopyFrom(user.Token) },
-        });
-        Assert.Equal(Frame.PacketOneofCase.LoginOk, reply.PacketCase);
-        return connection;
-    }
+    private static Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user) => ProcessCluster.LoginAsync(node, user, "schedule-node-loss");
 
     private static async Task<WhatsAppConnection> LoginWithRetriesAsync(NodeProcess node, Credentials user)
     {

@@ -48,7 +48,6 @@ public sealed class ScheduleActor : AggregateActor<ScheduleState, IScheduleComma
     private readonly UserId _owner;
     private readonly SchedulePeers _peers;
     private readonly ScheduledSender _sender;
-    private readonly TimeProvider _time;
 
     /// <summary>Messages being handed over, until their completion is durable (so the timer never picks them twice).</summary>
     private readonly Dictionary<MessageId, ScheduledMessage> _inFlight = new();
@@ -59,15 +58,14 @@ public sealed class ScheduleActor : AggregateActor<ScheduleState, IScheduleComma
     private readonly Dictionary<MessageId, ScheduledUpdate> _completing = new();
     private readonly Dictionary<MessageId, ScheduledMessage> _cancelling = new();
 
-    private ITimer? _timer;
-    private DateTimeOffset? _armedFor;
+    private readonly DueTimer _due;
 
     public ScheduleActor(string owner, SchedulePeers peers) : base(PersistenceIdFor(owner), ScheduleState.Empty)
     {
         _owner = new UserId(owner);
         _peers = peers;
         _sender = new ScheduledSender(peers.Accounts, peers.Mailboxes, peers.Groups, peers.Options.AskTimeout);
-        _time = EntityClock.Of(Context.System);
+        _due = new DueTimer(EntityClock.Of(Context.System));
     }
 
     public static string PersistenceIdFor(string owner) => "schedule-" + owner;
@@ -130,7 +128,7 @@ public sealed class ScheduleActor : AggregateActor<ScheduleState, IScheduleComma
         switch (message)
         {
             case Due:
-                _armedFor = null;
+                _due.Fired();
                 Pump();
                 Arm();
                 return true;
@@ -147,17 +145,8 @@ public sealed class ScheduleActor : AggregateActor<ScheduleState, IScheduleComma
     /// <summary>One timer, for the earliest pending message not already on its way.</summary>
     private void Arm()
     {
-        var next = State.Pending.Values.Where(m => !_inFlight.ContainsKey(m.Id)).Select(m => (DateTimeOffset?)m.SendAt).Min();
-        if (next == _armedFor)
-            return;
-        _timer?.Dispose();
-        _timer = null;
-        _armedFor = next;
-        if (next is not { } due)
-            return;
         var self = Self;
-        var delay = due - _time.GetUtcNow();
-        _timer = _time.CreateTimer(_ => self.Tell(Due.Instance), null, delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+        _due.Arm(State.Pending.Values.Where(m => !_inFlight.ContainsKey(m.Id)).Select(m => (DateTimeOffset?)m.SendAt).Min(), () => self.Tell(Due.Instance));
     }
 
     private void Pump()
@@ -223,7 +212,7 @@ public sealed class ScheduleActor : AggregateActor<ScheduleState, IScheduleComma
 
     protected override void PostStop()
     {
-        _timer?.Dispose();
+        _due.Dispose();
         base.PostStop();
     }
 }

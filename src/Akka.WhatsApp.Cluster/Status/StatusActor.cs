@@ -77,8 +77,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     /// <summary>Posts being removed (captured before the decision removes them from the state): whom to tell, what to release.</summary>
     private readonly Dictionary<StatusId, StatusPost> _removing = new();
 
-    private ITimer? _expiry;
-    private DateTimeOffset? _armedFor;
+    private DueTimer? _expiry;
     private bool _purgeWanted;
 
     public StatusActor(string userId, StatusPeers peers) : base(PersistenceIdFor(userId), StatusState.Empty)
@@ -178,11 +177,11 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
                 Pump();
                 return true;
             case ExpiryTick:
-                _armedFor = null;
+                _expiry?.Fired();
                 Run(new C.ExpireDue(_owner));
                 return true;
             case Rearm:
-                _armedFor = null;
+                _expiry?.Fired();
                 Reschedule();
                 return true;
             case Purge when WritesPending:
@@ -293,20 +292,8 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     /// <summary>Arms the one timer for the next expiry on the node's clock; an overdue one is handled at once.</summary>
     private void Reschedule()
     {
-        var next = State.NextExpiry;
-        if (next == _armedFor)
-            return;
-        _expiry?.Dispose();
-        _expiry = null;
-        _armedFor = next;
-        if (next is not { } at)
-            return;
-        var due = at - Now;
         var self = Self;
-        if (due <= TimeSpan.Zero)
-            self.Tell(ExpiryTick.Instance);
-        else
-            _expiry = EntityClock.Of(Context.System).CreateTimer(_ => self.Tell(ExpiryTick.Instance), null, due, Timeout.InfiniteTimeSpan);
+        (_expiry ??= new DueTimer(EntityClock.Of(Context.System))).Arm(State.NextExpiry, () => self.Tell(ExpiryTick.Instance));
     }
 
     protected override void PostStop()

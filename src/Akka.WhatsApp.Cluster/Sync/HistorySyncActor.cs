@@ -22,14 +22,12 @@ public sealed class HistorySyncActor : AggregateActor<HistorySyncState, IHistory
     }
 
     private readonly UserId _user;
-    private readonly TimeProvider _time;
-    private ITimer? _expiry;
-    private DateTimeOffset? _armedFor;
+    private readonly DueTimer _expiry;
 
     public HistorySyncActor(string userId) : base("history-sync-" + userId, HistorySyncState.Empty)
     {
         _user = new UserId(userId);
-        _time = EntityClock.Of(Context.System);
+        _expiry = new DueTimer(EntityClock.Of(Context.System));
     }
 
     public static Props PropsFor(string userId) => Props.Create(() => new HistorySyncActor(userId));
@@ -70,7 +68,7 @@ public sealed class HistorySyncActor : AggregateActor<HistorySyncState, IHistory
                 return true;
             case HistorySyncReplies.Expired:
                 // The answer to the timer's Expire: armed again for what is left (also when the timer ran a moment early).
-                _armedFor = null;
+                _expiry.Fired();
                 Arm();
                 return true;
             case IHistorySyncReply:
@@ -83,24 +81,13 @@ public sealed class HistorySyncActor : AggregateActor<HistorySyncState, IHistory
     /// <summary>(Re)arms the retention timer for the next expiry, on the entity clock.</summary>
     private void Arm()
     {
-        var next = State.NextExpiry;
-        if (next == _armedFor)
-            return;
-        _expiry?.Dispose();
-        _expiry = null;
-        _armedFor = next;
-        if (next is not { } at)
-            return;
-        var self = Self;
-        var user = _user;
-        var due = at - _time.GetUtcNow();
-        _expiry = _time.CreateTimer(_ => self.Tell(new HistorySyncCommands.Expire(user), self), null, due < TimeSpan.Zero ? TimeSpan.Zero : due,
-            Timeout.InfiniteTimeSpan);
+        var (self, user) = (Self, _user);
+        _expiry.Arm(State.NextExpiry, () => self.Tell(new HistorySyncCommands.Expire(user), self));
     }
 
     protected override void PostStop()
     {
-        _expiry?.Dispose();
+        _expiry.Dispose();
         base.PostStop();
     }
 }
