@@ -54,10 +54,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
     // Fan-out progress lives in memory only: after a restart everything after FannedOutUpTo is sent again.
     private readonly Dictionary<UserId, long> _sentUpTo = new();
     private readonly Dictionary<long, int> _remaining = new();
-    private readonly HashSet<UserId> _inFlight = new();
-    private readonly Queue<UserId> _ready = new();
-    private readonly HashSet<UserId> _queued = new();
-    private readonly HashSet<UserId> _failed = new();
+    private readonly FanOutPump<UserId> _fanOut;
     private bool _fannedOutWriteInFlight;
 
     /// <summary>The last post known durable: only those go out (later ones are still being written).</summary>
@@ -71,6 +68,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
         _id = new GroupId(groupId);
         _options = options;
         _mailboxes = mailboxes;
+        _fanOut = new FanOutPump<UserId>(options.FanOutParallelism);
     }
 
     protected override void OnRecovered()
@@ -89,9 +87,7 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
                 OnBatchDone(done);
                 return true;
             case Retry:
-                foreach (var member in _failed)
-                    Ready(member);
-                _failed.Clear();
+                _fanOut.RetryFailed();
                 Pump();
                 return true;
             default:
@@ -106,10 +102,10 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
     protected override int SnapshotEvery => _options.SnapshotEvery;
 
     /// <summary>A group id nobody created (a typo, a guess, a fuzzer): answered NOT_A_MEMBER, then the entity stops.</summary>
-    protected override bool IsAbsent => !State.Exists && State.Outbox.IsEmpty && _inFlight.Count == 0;
+    protected override bool IsAbsent => !State.Exists && State.Outbox.IsEmpty && _fanOut.InFlight == 0;
 
     /// <summary>Only a group with nothing left to fan out may stop (and be forgotten by the remembering region).</summary>
-    protected override bool MayPassivate => State.Outbox.IsEmpty && _inFlight.Count == 0;
+    protected override bool MayPassivate => State.Outbox.IsEmpty && _fanOut.InFlight == 0;
 
     protected override IGroupCommand Prepare(IGroupCommand command) => command switch
     {
@@ -151,49 +147,41 @@ public sealed class GroupActor : AggregateActor<GroupState, IGroupCommand, IGrou
             AdvanceFannedOut();
     }
 
-    private void Ready(UserId member)
-    {
-        if (!_inFlight.Contains(member) && _queued.Add(member))
-            _ready.Enqueue(member);
-    }
+    private void Ready(UserId member) => _fanOut.Ready(member);
 
     private void Pump()
     {
-        var mailboxes = _mailboxes;
-        while (_inFlight.Count < _options.FanOutParallelism && _ready.TryDequeue(out var member))
+        var (mailboxes, self) = (_mailboxes, Self);
+        _fanOut.Pump(member =>
         {
-            _queued.Remove(member);
             var after = _sentUpTo.GetValueOrDefault(member);
             var posts = State.Outbox.Where(p => p.Seq > after && p.Seq <= _durableSeq && p.Recipients.Contains(member)).Take(_options.BatchSize).ToList();
             if (posts.Count == 0)
-                continue;
+                return false;
             var items = posts.Select(p => ToEnqueue(p, member)).OfType<MailboxCommands.Enqueue>().ToImmutableArray();
             var seqs = posts.Select(p => p.Seq).ToImmutableArray();
             var last = seqs[^1];
             if (items.IsEmpty)
             {
                 // Nothing in these posts for this member (no ciphertext addressed to them): done with them.
-                Self.Tell(new BatchDone(member, last, seqs, Ok: true));
-                _inFlight.Add(member);
-                continue;
+                self.Tell(new BatchDone(member, last, seqs, Ok: true));
+                return true;
             }
-            _inFlight.Add(member);
             mailboxes.Ask<IMailboxReply>(new MailboxCommands.EnqueueBatch(member, items), _options.MailboxTimeout)
                 .ContinueWith(t => new BatchDone(member, last, seqs, t.IsCompletedSuccessfully && t.Result is MailboxReplies.BatchEnqueued),
                     TaskScheduler.Default)
-                .PipeTo(Self);
-        }
+                .PipeTo(self);
+            return true;
+        });
     }
 
     private void OnBatchDone(BatchDone done)
     {
-        _inFlight.Remove(done.Member);
+        if (_fanOut.Completed(done.Member, done.Ok))
+            Timers.StartSingleTimer("retry", Retry.Instance, _options.RetryAfter);
         if (!done.Ok)
         {
             // The member's mailbox did not answer (its node may be moving): try again shortly, from the same seq.
-            if (_failed.Count == 0)
-                Timers.StartSingleTimer("retry", Retry.Instance, _options.RetryAfter);
-            _failed.Add(done.Member);
             Pump();
             return;
         }

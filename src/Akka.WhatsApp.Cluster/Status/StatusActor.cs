@@ -29,8 +29,8 @@ public sealed record StatusPeers(Func<IActorRef> Region, IActorRef PresenceBus, 
 
 /// <summary>
 /// The sharded persistent Status entity of one user (PROTOCOL.md §14): its own posts and its feed index, decided by
-/// <see cref="StatusState"/>. Once a post is durable it is indexed in every audience user's entity (bounded
-/// parallelism, retried until acknowledged, re-sent after a restart until <see cref="E.FannedOut"/> is recorded; the
+/// <see cref="StatusState"/>. Once a post is durable it is indexed in every audience user's entity through the fan-out
+/// the groups use (<see cref="FanOutPump{TKey}"/>: bounded parallelism, retried until acknowledged, re-sent after a restart until <see cref="E.FannedOut"/> is recorded; the
 /// index is idempotent), and each audience user's devices get a StatusUpdated hint once their index has it.
 /// <para>
 /// Expiry must survive restarts and moves: an entity that holds posts or index entries never passivates, and the
@@ -69,10 +69,8 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     private IActorRef? _region;
 
     // Fan-out progress lives in memory only: after a restart every post not yet FannedOut goes to all its audience again.
-    private readonly Queue<(StatusId Id, UserId Viewer)> _ready = new();
-    private readonly List<(StatusId Id, UserId Viewer)> _failed = [];
+    private readonly FanOutPump<(StatusId Id, UserId Viewer)> _fanOut;
     private readonly Dictionary<StatusId, int> _remaining = new();
-    private int _inFlight;
 
     /// <summary>Posts being removed (captured before the decision removes them from the state): whom to tell, what to release.</summary>
     private readonly Dictionary<StatusId, StatusPost> _removing = new();
@@ -84,6 +82,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     {
         _owner = new UserId(userId);
         _peers = peers;
+        _fanOut = new FanOutPump<(StatusId, UserId)>(peers.Options.FanOutParallelism);
     }
 
     public static string PersistenceIdFor(string userId) => "status-" + userId;
@@ -93,7 +92,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
     protected override int SnapshotEvery => _peers.Options.SnapshotEvery;
 
     /// <summary>An entity holding posts or index entries has an expiry to keep: it stays (and stays remembered).</summary>
-    protected override bool MayPassivate => State.IsEmpty && _remaining.Count == 0 && _inFlight == 0;
+    protected override bool MayPassivate => State.IsEmpty && _remaining.Count == 0 && _fanOut.InFlight == 0;
 
     protected override bool IsAbsent => MayPassivate && !WritesPending;
 
@@ -171,9 +170,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
                 OnIndexDone(done);
                 return true;
             case Retry:
-                foreach (var item in _failed)
-                    _ready.Enqueue(item);
-                _failed.Clear();
+                _fanOut.RetryFailed();
                 Pump();
                 return true;
             case ExpiryTick:
@@ -212,7 +209,7 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
         var audience = post.AudienceOf(_owner).ToList();
         _remaining[post.Id] = audience.Count;
         foreach (var viewer in audience)
-            _ready.Enqueue((post.Id, viewer));
+            _fanOut.Ready((post.Id, viewer));
         // The poster's other devices are told at once: their own entity needs no index.
         Hint(post, _owner, deleted: false);
         if (audience.Count == 0)
@@ -221,31 +218,29 @@ public sealed class StatusActor : AggregateActor<StatusState, IStatusCommand, IS
 
     private void Pump()
     {
-        var timeout = _peers.Options.IndexTimeout;
-        while (_inFlight < _peers.Options.FanOutParallelism && _ready.TryDequeue(out var next))
+        var (timeout, self) = (_peers.Options.IndexTimeout, Self);
+        _fanOut.Pump(next =>
         {
             if (!State.Posts.TryGetValue(next.Id, out var post))
             {
                 _remaining.Remove(next.Id); // deleted or expired meanwhile: nothing more to index
-                continue;
+                return false;
             }
-            _inFlight++;
             var (id, viewer) = next;
             Region.Ask<IStatusReply>(new C.Index(viewer, _owner, id, post.ExpiresAt), timeout)
                 .ContinueWith(t => new IndexDone(id, viewer, t.IsCompletedSuccessfully && t.Result is R.Done), TaskScheduler.Default)
-                .PipeTo(Self);
-        }
+                .PipeTo(self);
+            return true;
+        });
     }
 
     private void OnIndexDone(IndexDone done)
     {
-        _inFlight--;
+        if (_fanOut.Completed((done.Id, done.Viewer), done.Ok))
+            Timers.StartSingleTimer("retry", Retry.Instance, _peers.Options.RetryAfter);
         if (!done.Ok)
         {
             // The viewer's entity did not answer (its node may be moving): again shortly.
-            if (_failed.Count == 0)
-                Timers.StartSingleTimer("retry", Retry.Instance, _peers.Options.RetryAfter);
-            _failed.Add((done.Id, done.Viewer));
             Pump();
             return;
         }
