@@ -7,7 +7,7 @@ namespace Akka.WhatsApp.Cli;
 
 /// <summary>
 /// Scheduled messages (PROTOCOL.md §8.8): `wa send … --at` and `wa group send … --at` schedule; `wa scheduled` lists what
-/// is pending (with the text this profile stored), `wa scheduled cancel <id>` and `wa scheduled move <id> <time>` change it.
+/// is pending (with the text this profile stored), `wa scheduled cancel <id>`, `move <id> <time>` and `edit <id> <text>` change it.
 /// The server keeps only the ciphertexts; a message this device scheduled is re-encrypted for devices the recipient links
 /// meanwhile while a `wa listen` (or `wa chat`) of this profile runs.
 /// </summary>
@@ -65,8 +65,27 @@ public static partial class WaCommands
             await device.Client.RescheduleAsync(id, at, ct);
             output.WriteLine(ScheduledLine(Hex(id), at));
         });
+        var textArgument = new Argument<string>("text") { Description = "the new text" };
+        var edit = new Command("edit", "change the text of a scheduled message (it is cancelled and scheduled again, for the same time, under a new id)")
+        {
+            idArgument, textArgument,
+        };
+        edit.SetAction(async (p, ct) =>
+        {
+            // The server holds only ciphertexts it cannot change: an edit is a cancel and a new message, encrypted afresh.
+            var id = MessageIdOf(p.GetValue(idArgument)!) ?? throw new CliException("a message id is 32 hex digits");
+            await using var device = await deviceAsync(p, false, ct);
+            var pending = (await device.Client.ListScheduledAsync(ct)).FirstOrDefault(m => m.MessageId == id)
+                          ?? throw new CliException($"no scheduled message {Hex(id)} is pending (sent, cancelled or never scheduled)");
+            var chat = pending.GroupId.Length > 0 ? ChatId.Group(pending.GroupId) : ChatId.User(pending.ToUserId);
+            await device.Client.CancelScheduledAsync(id, ct);
+            device.Store.DeleteForMe(chat, device.Client.Credentials.UserId, Hex(id));
+            var sent = await SendTextAsync(device, chat, p.GetValue(textArgument)!, ct, sendAt: DateTimeOffset.FromUnixTimeMilliseconds((long)pending.SendAt));
+            output.WriteLine(ScheduledLine(sent.Hex, sent.ScheduledFor ?? sent.At) + $" (replaces {Hex(id)})");
+        });
         scheduled.Subcommands.Add(cancel);
         scheduled.Subcommands.Add(move);
+        scheduled.Subcommands.Add(edit);
         return scheduled;
     }
 

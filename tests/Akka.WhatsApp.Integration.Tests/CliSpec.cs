@@ -103,6 +103,13 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
         var later = tomorrow.AddHours(2).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         Assert.Contains($"scheduled for {later}", await WaAsync(alice, "scheduled", "move", id, later));
         Assert.Contains($"{later}  to {bobId}", await WaAsync(alice, "scheduled"));
+        var edited = await WaAsync(alice, "scheduled", "edit", id, "happy birthday, Bob!");
+        Assert.Contains($"scheduled for {later} (replaces {id})", edited);
+        var newId = edited.Split(' ')[1];
+        listed = await WaAsync(alice, "scheduled");
+        Assert.Contains($"{later}  to {bobId}: happy birthday, Bob!\t{newId}", listed);
+        Assert.DoesNotContain(id, listed);
+        id = newId;
         Assert.Contains($"cancelled {id}", await WaAsync(alice, "scheduled", "cancel", id));
         Assert.Contains("no scheduled messages", await WaAsync(alice, "scheduled"));
 
