@@ -34,11 +34,13 @@ public sealed partial class WhatsAppClient
     /// <summary>
     /// A scheduled message of this device went out (§8.8): the devices the stored ciphertexts no longer fit get a copy
     /// encrypted now from the message store, under the same id (a resend when some device got the message, else the
-    /// message is sent afresh to the current devices). Other devices of this user only take note.
+    /// message is sent afresh to the current devices). The server names the device that does it (the scheduling one, or
+    /// the primary once that was removed: it has the sync copy); the others only take note.
     /// </summary>
     private void OnScheduledUpdate(ScheduledUpdate update)
     {
-        if (update.Outcome != ScheduledOutcome.Sent || update.FromDeviceId != Credentials.DeviceId || update.Resend.Count == 0
+        var resendBy = update.ResendByDeviceId != 0 ? update.ResendByDeviceId : update.FromDeviceId;
+        if (update.Outcome != ScheduledOutcome.Sent || resendBy != Credentials.DeviceId || update.Resend.Count == 0
             || _options.Store is not { } store || store.Outgoing(Storage.MessageStore.Hex(update.MessageId)) is not { } original)
             return;
         _ = Task.Run(async () =>

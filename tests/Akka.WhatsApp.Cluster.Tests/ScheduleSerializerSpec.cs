@@ -67,7 +67,7 @@ public sealed class ScheduleSerializerSpec() : Akka.TestKit.Xunit2.TestKit(Clust
     [Fact]
     public void A_scheduled_update_in_a_mailbox_event_round_trips()
     {
-        var update = new ScheduledUpdate(Id, Ben, null, ScheduledOutcome.Sent, At, new DeviceId(2), true, [new DeviceMismatch(Ben, [2, 3], [], [1])], "");
+        var update = new ScheduledUpdate(Id, Ben, null, ScheduledOutcome.Sent, At, new DeviceId(2), true, [new DeviceMismatch(Ben, [2, 3], [], [1])], "", new DeviceId(1));
         var message = new MailboxEvents.MessageEnqueued(new StoredMessage(4, Id, Ann, new DeviceId(0), At, new MessageMeta(14, Scheduled: update),
             ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty.Add(0, new DeviceCiphertext([], 0))));
         var copy = new MailboxEvents.MessageEnqueued(new StoredMessage(5, Id, Ann, new DeviceId(2), At, new MessageMeta(1, SyncTo: Ben, ScheduledFor: At.AddDays(3)),

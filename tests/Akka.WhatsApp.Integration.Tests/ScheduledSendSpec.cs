@@ -227,6 +227,26 @@ public sealed class ScheduledSendSpec(ScheduleNodeFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task When_the_scheduling_device_was_removed_the_primary_is_named_to_re_encrypt()
+    {
+        var alicePrimary = await RegisterAsync(Node);
+        var aliceLaptop = await LinkAsync(alicePrimary, "laptop");
+        var bobPrimary = await RegisterAsync(Node);
+        var laptop = await LoginAsync(aliceLaptop);
+        var id = NewId();
+        await laptop.Connection.RequestAsync(Send(id, bobPrimary.UserId, "from the laptop", InMinutes(3), self: [(alicePrimary.DeviceId, "sync copy")]));
+        var alice = await LoginAsync(alicePrimary);
+        Assert.Equal(id, (await NextMessageAsync(alice)).MessageId); // the sync copy: the primary has the text to re-encrypt
+        await alice.Connection.RequestAsync(new Frame { RemoveDevice = new RemoveDevice { DeviceId = aliceLaptop.DeviceId } });
+        var tablet = await LoginAsync(await LinkAsync(bobPrimary, "tablet"));
+
+        Clock.Advance(TimeSpan.FromMinutes(3));
+        var update = await NextUpdateAsync(alice);
+        Assert.Equal((ScheduledOutcome.Sent, aliceLaptop.DeviceId, alicePrimary.DeviceId), (update.Outcome, update.FromDeviceId, update.ResendByDeviceId));
+        Assert.Equal([tablet.Id], Assert.Single(update.Resend).MissingDeviceIds);
+    }
+
+    [Fact]
     public async Task A_message_to_a_user_the_sender_blocked_meanwhile_fails_and_the_sender_s_devices_are_told()
     {
         var alice = await LoginAsync(await RegisterAsync(Node));

@@ -70,7 +70,7 @@ internal static class StorageMapping
     public static MailboxProto.ScheduledUpdate ScheduledUpdateToProto(Domain.Scheduling.ScheduledUpdate u) => new()
     {
         MessageId = Bytes(u.Message), ToUser = u.To?.Value ?? "", GroupId = u.Group?.Value ?? "", Outcome = (int)u.Outcome, SendAtMs = Ms(u.SendAt),
-        FromDevice = u.FromDevice.Value, Delivered = u.Delivered, Reason = u.Reason,
+        FromDevice = u.FromDevice.Value, Delivered = u.Delivered, Reason = u.Reason, ResendBy = u.ResendBy.Value,
         Resend =
         {
             u.Resend.Select(r => new MailboxProto.DeviceMismatch { User = r.User.Value, Missing = { r.Missing }, Extra = { r.Extra }, Stale = { r.Stale } }),
@@ -79,7 +79,8 @@ internal static class StorageMapping
 
     public static Domain.Scheduling.ScheduledUpdate ScheduledUpdateFromProto(MailboxProto.ScheduledUpdate p) => new(
         IdOf(p.MessageId), UserOrNull(p.ToUser), GroupOrNull(p.GroupId), (Domain.Scheduling.ScheduledOutcome)p.Outcome, At(p.SendAtMs), new DeviceId(p.FromDevice),
-        p.Delivered, [.. p.Resend.Select(r => new Domain.Messaging.DeviceMismatch(new UserId(r.User), [.. r.Missing], [.. r.Extra], [.. r.Stale]))], p.Reason);
+        p.Delivered, [.. p.Resend.Select(r => new Domain.Messaging.DeviceMismatch(new UserId(r.User), [.. r.Missing], [.. r.Extra], [.. r.Stale]))], p.Reason,
+        new DeviceId(p.ResendBy));
 
     public static MessageMeta MetaFromProto(MailboxProto.MessageMeta? p) => p is null
         ? new MessageMeta(0)

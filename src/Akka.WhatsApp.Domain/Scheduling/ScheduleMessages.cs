@@ -53,9 +53,16 @@ public sealed record ScheduledUpdate(
     DeviceId FromDevice,
     bool Delivered = false,
     ImmutableArray<DeviceMismatch> Resend = default,
-    string Reason = "")
+    string Reason = "",
+    DeviceId ResendBy = default)
 {
     public ImmutableArray<DeviceMismatch> Resend { get; init; } = Resend.IsDefault ? [] : Resend;
+
+    /// <summary>
+    /// The device that re-encrypts for <see cref="Resend"/>: the scheduling device, or when it was removed meanwhile the
+    /// sender's lowest-numbered device (the primary), which got the message's sync copy.
+    /// </summary>
+    public DeviceId ResendBy { get; init; } = ResendBy.Value == 0 ? FromDevice : ResendBy;
 }
 
 public interface IScheduleCommand

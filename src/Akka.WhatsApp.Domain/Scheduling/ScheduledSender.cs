@@ -22,11 +22,13 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
 {
     public async Task<ScheduledUpdate> SendAsync(UserId owner, ScheduledMessage m)
     {
+        var resendBy = m.FromDevice;
         ScheduledUpdate Update(ScheduledOutcome outcome, bool delivered = false, ImmutableArray<DeviceMismatch> resend = default, string reason = "") =>
-            new(m.Id, m.To, m.Group, outcome, m.SendAt, m.FromDevice, delivered, resend, reason);
+            new(m.Id, m.To, m.Group, outcome, m.SendAt, m.FromDevice, delivered, resend, reason, resendBy);
 
         if (m.Group is { } group)
-            return await SendToGroupAsync(owner, group, m, Update);
+            return await SendToGroupAsync(owner, group, m, (outcome, delivered, resend, reason, by) =>
+                new ScheduledUpdate(m.Id, m.To, m.Group, outcome, m.SendAt, m.FromDevice, delivered, resend, reason, by));
         var to = m.To ?? throw new ArgumentException("a scheduled message names a user or a group", nameof(m));
         var mine = Ask(accounts, new AccountCommands.GetDeliveryInfo(owner, to));
         var theirs = Ask(accounts, new AccountCommands.GetDeliveryInfo(to, owner));
@@ -36,6 +38,7 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
             return Update(ScheduledOutcome.Failed, reason: "the sender's account no longer exists");
         if (sender.Blocks)
             return Update(ScheduledOutcome.Failed, reason: $"you blocked {to}");
+        resendBy = ResendBy(m.FromDevice, sender);
         if (recipient.Blocks)
             return Update(ScheduledOutcome.Sent, delivered: true); // nothing reveals the block (§8.1)
 
@@ -51,8 +54,9 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
     }
 
     private async Task<ScheduledUpdate> SendToGroupAsync(UserId owner, GroupId group, ScheduledMessage m,
-        Func<ScheduledOutcome, bool, ImmutableArray<DeviceMismatch>, string, ScheduledUpdate> update)
+        Func<ScheduledOutcome, bool, ImmutableArray<DeviceMismatch>, string, DeviceId, ScheduledUpdate> update)
     {
+        var resendBy = m.FromDevice;
         var payload = m.Payload;
         var resend = ImmutableArray<DeviceMismatch>.Empty;
         if (m.Payload is PerDevicePayload perDevice)
@@ -60,7 +64,7 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
             // Per-device group messages are checked member by member as the 1:1 ones are; a sender-key message fits every
             // member that has the sender key, and a member that does not asks for it with a retry request (§11).
             if (await Ask(groups, new GroupCommands.GetInfo(group, owner)) is not G.Info info)
-                return update(ScheduledOutcome.Failed, false, [], "you are no longer a member of the group");
+                return update(ScheduledOutcome.Failed, false, [], "you are no longer a member of the group", resendBy);
             var members = info.Group.Members.Select(x => x.User).ToList();
             var lists = await Task.WhenAll(members.Select(member => Ask(accounts, new AccountCommands.GetDeliveryInfo(member, owner))));
             var kept = ImmutableDictionary.CreateBuilder<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>>();
@@ -69,6 +73,8 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
             {
                 if (reply is not A.DeliveryInfo current)
                     continue;
+                if (member == owner)
+                    resendBy = ResendBy(m.FromDevice, current);
                 var (valid, mismatch) = StillValid(member, perDevice.Ciphertexts.GetValueOrDefault(member) ?? ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty,
                     m.Registrations.GetValueOrDefault(member) ?? ImmutableSortedDictionary<uint, uint>.Empty, current,
                     member == owner ? m.FromDevice.Value : null);
@@ -82,9 +88,9 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
         }
         return await Ask(groups, new GroupCommands.Post(group, owner, m.FromDevice, m.Id, m.Meta, payload)) switch
         {
-            G.Posted => update(ScheduledOutcome.Sent, true, resend, ""),
-            G.Rejected r => update(ScheduledOutcome.Failed, false, [], r.Reason),
-            var other => update(ScheduledOutcome.Failed, false, [], $"unexpected answer from the group: {other?.GetType().Name}"),
+            G.Posted => update(ScheduledOutcome.Sent, true, resend, "", resendBy),
+            G.Rejected r => update(ScheduledOutcome.Failed, false, [], r.Reason, resendBy),
+            var other => update(ScheduledOutcome.Failed, false, [], $"unexpected answer from the group: {other?.GetType().Name}", resendBy),
         };
     }
 
@@ -105,6 +111,10 @@ public sealed class ScheduledSender(IActorRef accounts, IActorRef mailboxes, IAc
         var mismatch = SendPolicy.With(missing is { Missing.IsEmpty: true } ? null : missing, user, stale);
         return (valid, mismatch);
     }
+
+    /// <summary>The scheduling device while it is one of the sender's, else the sender's lowest-numbered device (the primary).</summary>
+    private static DeviceId ResendBy(DeviceId scheduling, A.DeliveryInfo sender) =>
+        sender.Devices.Contains(scheduling.Value) || sender.Devices.Count == 0 ? scheduling : new DeviceId(sender.Devices.Min);
 
     private Task<object?> Ask(IActorRef target, object message) => target.Ask<object?>(message, askTimeout);
 }

@@ -183,6 +183,7 @@ public static partial class WireMapping
     {
         MessageId = Bytes(u.Message), ToUserId = u.To?.Value ?? "", GroupId = u.Group?.Value ?? "", Outcome = (Protocol.ScheduledOutcome)(int)u.Outcome,
         SendAt = Ms(u.SendAt), FromDeviceId = u.FromDevice.Value, Delivered = u.Delivered, Reason = u.Reason, Resend = { u.Resend.Select(Wire) },
+        ResendByDeviceId = u.ResendBy.Value,
     };
 
     public static StaleDevices Wire(DeviceMismatch m)
