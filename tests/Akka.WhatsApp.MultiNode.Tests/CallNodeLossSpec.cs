@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
@@ -18,19 +16,8 @@ public sealed class CallNodeLossSpec(ITestOutputHelper output)
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task A_call_whose_node_dies_ends_failed_on_both_devices()
-    {
-        await using var cluster = await ProcessCluster.StartAsync(new ClusterOptions { SplitBrainStableAfterSeconds = 5 }, output);
-        try
-        {
-            await RunAsync(cluster);
-        }
-        catch
-        {
-            cluster.DumpLogs();
-            throw;
-        }
-    }
+    public Task A_call_whose_node_dies_ends_failed_on_both_devices() =>
+        ProcessCluster.RunAsync(new ClusterOptions { SplitBrainStableAfterSeconds = 5 }, output, RunAsync);
 
     private async Task RunAsync(ProcessCluster cluster)
     {
@@ -125,14 +112,7 @@ public sealed class CallNodeLossSpec(ITestOutputHelper output)
         throw new TimeoutException($"typing from {fromUser} never reached {toUser}");
     }
 
-    /// <summary>The call entities each node hosts, as GET /cluster/shards/call counts them.</summary>
-    private static async Task<int[]> CallEntitiesAsync(IReadOnlyList<NodeProcess> nodes) =>
-        await Task.WhenAll(nodes.Select(async node =>
-        {
-            using var http = ProcessCluster.Management(node);
-            var body = await http.GetFromJsonAsync<JsonElement>("/cluster/shards/call");
-            return body.GetProperty("regions").EnumerateArray().Sum(r => r.GetProperty("numEntities").GetInt32());
-        }));
+    private static Task<int[]> CallEntitiesAsync(IReadOnlyList<NodeProcess> nodes) => ProcessCluster.EntitiesAsync(nodes, "call");
 
     private static async Task<CallSignal> NextSignalAsync(WhatsAppConnection device, ByteString call, CallSignal.SignalOneofCase kind)
     {

@@ -152,6 +152,30 @@ public sealed class ProcessCluster : IAsyncDisposable
     }
 
     /// <summary>Client options for a device that connects to <paramref name="node"/> first and knows every other node.</summary>
+    /// <summary>Starts a cluster, runs <paramref name="test"/> on it, and prints the nodes' logs when it fails.</summary>
+    public static async Task RunAsync(ClusterOptions options, ITestOutputHelper output, Func<ProcessCluster, Task> test)
+    {
+        await using var cluster = await StartAsync(options, output);
+        try
+        {
+            await test(cluster);
+        }
+        catch
+        {
+            cluster.DumpLogs();
+            throw;
+        }
+    }
+
+    /// <summary>The entities of <paramref name="region"/> each node hosts, as GET /cluster/shards/{region} counts them.</summary>
+    public static async Task<int[]> EntitiesAsync(IReadOnlyList<NodeProcess> nodes, string region) =>
+        await Task.WhenAll(nodes.Select(async node =>
+        {
+            using var http = Management(node);
+            var body = await http.GetFromJsonAsync<JsonElement>($"/cluster/shards/{region}");
+            return body.GetProperty("regions").EnumerateArray().Sum(r => r.GetProperty("numEntities").GetInt32());
+        }));
+
     /// <summary>Hello and Login of <paramref name="user"/> over a bare connection to <paramref name="node"/>; the caller disposes it.</summary>
     public static async Task<WhatsAppConnection> LoginAsync(NodeProcess node, Credentials user, string client)
     {

@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Akka.WhatsApp.Client;
 using Akka.WhatsApp.Protocol;
 using Google.Protobuf;
@@ -18,19 +16,8 @@ public sealed class ScheduleNodeLossSpec(ITestOutputHelper output)
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task A_scheduled_message_survives_the_kill_of_its_entity_s_node()
-    {
-        await using var cluster = await ProcessCluster.StartAsync(new ClusterOptions { SplitBrainStableAfterSeconds = 5 }, output);
-        try
-        {
-            await RunAsync(cluster);
-        }
-        catch
-        {
-            cluster.DumpLogs();
-            throw;
-        }
-    }
+    public Task A_scheduled_message_survives_the_kill_of_its_entity_s_node() =>
+        ProcessCluster.RunAsync(new ClusterOptions { SplitBrainStableAfterSeconds = 5 }, output, RunAsync);
 
     private async Task RunAsync(ProcessCluster cluster)
     {
@@ -88,12 +75,5 @@ public sealed class ScheduleNodeLossSpec(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The Schedule entities each node hosts, as GET /cluster/shards/schedule counts them (0 for a node that is gone).</summary>
-    private static async Task<int[]> ScheduleEntitiesAsync(IReadOnlyList<NodeProcess> nodes) =>
-        await Task.WhenAll(nodes.Select(async node =>
-        {
-            using var http = ProcessCluster.Management(node);
-            var body = await http.GetFromJsonAsync<JsonElement>("/cluster/shards/schedule");
-            return body.GetProperty("regions").EnumerateArray().Sum(r => r.GetProperty("numEntities").GetInt32());
-        }));
+    private static Task<int[]> ScheduleEntitiesAsync(IReadOnlyList<NodeProcess> nodes) => ProcessCluster.EntitiesAsync(nodes, "schedule");
 }
