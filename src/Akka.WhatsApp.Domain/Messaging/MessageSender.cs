@@ -137,10 +137,8 @@ public sealed class MessageSender(IActorRef accounts, IActorRef mailboxes, TimeS
     [
         .. new[]
         {
-            SendPolicy.With(check(message.To, recipient.Devices, message.Ciphertexts.Keys, null), message.To,
-                SendPolicy.StaleRegistrations(message.Registrations, recipient.Devices, recipient.RegistrationOf)),
-            SendPolicy.With(check(message.From, sender.Devices, message.SelfCiphertexts.Keys, message.FromDevice.Value), message.From,
-                SendPolicy.StaleRegistrations(message.SelfRegistrations, sender.Devices, sender.RegistrationOf)),
+            SendPolicy.Check(check, message.To, recipient, message.Ciphertexts.Keys, message.Registrations, null),
+            SendPolicy.Check(check, message.From, sender, message.SelfCiphertexts.Keys, message.SelfRegistrations, message.FromDevice.Value),
         }.OfType<DeviceMismatch>(),
     ];
 

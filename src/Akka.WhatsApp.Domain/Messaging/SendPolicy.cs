@@ -47,6 +47,16 @@ public static class SendPolicy
         return [.. given.Where(g => g.Value != 0 && devices.Contains(g.Key) && registrationOf(g.Key) != g.Value).Select(g => g.Key).Order()];
     }
 
+    /// <summary>
+    /// One user's ciphertexts against the user's <paramref name="current"/> devices: the lists (<paramref name="lists"/>:
+    /// <see cref="Mismatch"/> for a send, <see cref="UnknownDevices"/> for a resend) and the registration ids each was
+    /// encrypted for (<paramref name="registrations"/>); null when both agree. The one check of 1:1 sends, group sends and
+    /// status posts.
+    /// </summary>
+    public static DeviceMismatch? Check(Func<UserId, IEnumerable<uint>, IEnumerable<uint>, uint?, DeviceMismatch?> lists, UserId user,
+        Accounts.AccountReplies.DeliveryInfo current, IEnumerable<uint> given, IEnumerable<KeyValuePair<uint, uint>> registrations, uint? sendingDevice) =>
+        With(lists(user, current.Devices, given, sendingDevice), user, StaleRegistrations(registrations, current.Devices, current.RegistrationOf));
+
     /// <summary>Both checks of one user's list together; null when nothing is wrong.</summary>
     public static DeviceMismatch? With(DeviceMismatch? lists, UserId user, ImmutableArray<uint> stale) =>
         stale.IsEmpty ? lists : (lists ?? new DeviceMismatch(user, [], [])) with { Stale = stale };

@@ -136,37 +136,43 @@ public sealed class GroupMessagesHandler : IPacketHandler
         throw new RequestException(ErrorCode.StaleDevices, "the ciphertexts do not match the members' current devices", stale: [.. stale.Select(WireMapping.Wire)]);
     }
 
-    /// <summary>One member's devices against the ciphertexts for it: the lists (<paramref name="lists"/>) and the registration ids.</summary>
+    /// <summary>One member's devices against the ciphertexts for it (<see cref="SendPolicy.Check"/>); none for an account that is gone.</summary>
     private static DeviceMismatch? Check(Func<UserId, IEnumerable<uint>, IEnumerable<uint>, uint?, DeviceMismatch?> lists, UserId member,
-        A.DeliveryInfo? current, IEnumerable<uint> given, Registrations registrations, uint? sendingDevice)
-    {
-        if (current is null)
-            return null; // the account is gone: the group drops it on its own
-        var named = registrations.GetValueOrDefault(member) ?? ImmutableSortedDictionary<uint, uint>.Empty;
-        return SendPolicy.With(lists(member, current.Devices, given, sendingDevice), member,
-            SendPolicy.StaleRegistrations(named, current.Devices, current.RegistrationOf));
-    }
+        A.DeliveryInfo? current, IEnumerable<uint> given, Registrations registrations, uint? sendingDevice) =>
+        current is null
+            ? null // the account is gone: the group drops it on its own
+            : SendPolicy.Check(lists, member, current, given, registrations.GetValueOrDefault(member) ?? ImmutableSortedDictionary<uint, uint>.Empty,
+                sendingDevice);
 
-    /// <summary>The registration id each per-device ciphertext was encrypted for (0 = not checked), per user and device.</summary>
-    private static Registrations RegistrationsOf(RecipientCiphertexts wire) =>
+    /// <summary>The registration id each per-device ciphertext was encrypted for (0 = not checked), per user and device (also status posts').</summary>
+    public static Registrations RegistrationsOf(RecipientCiphertexts wire) =>
         wire.Items.Where(i => i.Device is { RegistrationId: not 0 } && i.UserId.Length > 0)
             .GroupBy(i => new UserId(i.UserId))
             .ToImmutableDictionary(g => g.Key, g => g.GroupBy(i => i.Device.DeviceId).ToImmutableSortedDictionary(d => d.Key, d => d.First().Device.RegistrationId));
 
-    private static PerDevicePayload PerDevice(RecipientCiphertexts wire)
+    private static PerDevicePayload PerDevice(RecipientCiphertexts wire) => new(PerUser(wire));
+
+    /// <summary>
+    /// Per-device ciphertexts (of a group send or a status post) by user and device: each names a user and a device, once;
+    /// none above <paramref name="maxCiphertext"/> bytes (MESSAGE_TOO_LARGE).
+    /// </summary>
+    public static ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>> PerUser(RecipientCiphertexts wire,
+        int maxCiphertext = int.MaxValue)
     {
         var perUser = new Dictionary<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>>();
         foreach (var item in wire.Items)
         {
-            if (item.UserId.Length == 0 || item.Device is null || item.Device.DeviceId == 0)
+            if (item.UserId.Length == 0 || item.Device is not { DeviceId: > 0 } device)
                 throw new RequestException(ErrorCode.InvalidArgument, "every per-device ciphertext names a user and a device");
+            if (device.Ciphertext.Length > maxCiphertext)
+                throw new RequestException(ErrorCode.MessageTooLarge, $"a per-device ciphertext has at most {maxCiphertext} bytes");
             var user = new UserId(item.UserId);
             var devices = perUser.GetValueOrDefault(user, ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty);
-            if (devices.ContainsKey(item.Device.DeviceId))
-                throw new RequestException(ErrorCode.InvalidArgument, $"two ciphertexts for device {item.Device.DeviceId} of {user}");
-            perUser[user] = devices.Add(item.Device.DeviceId, new DeviceCiphertext(item.Device.Ciphertext.ToByteArray(), (int)item.Device.Type));
+            if (devices.ContainsKey(device.DeviceId))
+                throw new RequestException(ErrorCode.InvalidArgument, $"two ciphertexts for device {device.DeviceId} of {user}");
+            perUser[user] = devices.Add(device.DeviceId, new DeviceCiphertext(device.Ciphertext.ToByteArray(), (int)device.Type));
         }
-        return new PerDevicePayload(perUser.ToImmutableDictionary());
+        return perUser.ToImmutableDictionary();
     }
 
     private static async Task<Frame?> GetReceiptsAsync(Frame frame, IEdgeSession session)

@@ -52,7 +52,7 @@ public sealed class StatusHandler : IPacketHandler
                 || !await media.IsOwnAsync(session.User.Value, post.MediaId, Domain.Media.MediaClass.Status, CancellationToken.None)))
             throw new RequestException(ErrorCode.InvalidArgument, "media_id must be your own completed upload of kind STATUS");
 
-        ciphertexts = await CheckAudienceAsync(session, ciphertexts, RegistrationsOf(post.PerDevice));
+        ciphertexts = await CheckAudienceAsync(session, ciphertexts, GroupMessagesHandler.RegistrationsOf(post.PerDevice));
         var reply = await AskAsync(session, new C.Post(session.User, session.Device, id, (int)post.Kind, post.MediaId, audience,
             (long)Math.Min(post.ClientTimestamp, long.MaxValue), ciphertexts));
         return reply switch
@@ -87,9 +87,7 @@ public sealed class StatusHandler : IPacketHandler
                   ?? throw new RequestException(ErrorCode.Internal, "unexpected answer from the backend");
         var kept = ciphertexts.RemoveRange(checks.Where(c => c.Blocked).Select(c => c.User));
         DeviceMismatch? Check(UserId who, A.DeliveryInfo current, IEnumerable<uint> given, uint? sending) =>
-            SendPolicy.With(SendPolicy.Mismatch(who, current.Devices, given, sending), who,
-                SendPolicy.StaleRegistrations(registrations.GetValueOrDefault(who) ?? ImmutableSortedDictionary<uint, uint>.Empty, current.Devices,
-                    current.RegistrationOf));
+            SendPolicy.Check(SendPolicy.Mismatch, who, current, given, registrations.GetValueOrDefault(who) ?? ImmutableSortedDictionary<uint, uint>.Empty, sending);
         var stale = checks.Where(c => !c.Blocked)
             .Select(c => Check(c.User, c.Theirs!, kept[c.User].Keys, null))
             .Append(Check(user, own, kept.GetValueOrDefault(user)?.Keys ?? [], device))
@@ -209,31 +207,9 @@ public sealed class StatusHandler : IPacketHandler
         return new StatusAudience((StatusAudienceMode)(int)wire.Mode, [.. wire.UserIds.Where(u => u.Length > 0).Distinct().Select(u => new UserId(u))]);
     }
 
-    /// <summary>The registration id each ciphertext was encrypted for (0: not checked), per user and device (§8.2).</summary>
-    private static ImmutableDictionary<UserId, ImmutableSortedDictionary<uint, uint>> RegistrationsOf(RecipientCiphertexts wire) =>
-        wire.Items.Where(i => i.Device is { RegistrationId: not 0 } && i.UserId.Length > 0)
-            .GroupBy(i => new UserId(i.UserId))
-            .ToImmutableDictionary(g => g.Key, g => g.GroupBy(i => i.Device.DeviceId).ToImmutableSortedDictionary(d => d.Key, d => d.First().Device.RegistrationId));
-
-    private static Ciphertexts PerDevice(IEdgeSession session, RecipientCiphertexts wire)
-    {
-        // Every item comes back in a StatusItem of a StatusFeed frame: it must fit one.
-        var max = session.Settings.MaxFrameSize - 1024;
-        var perUser = new Dictionary<UserId, ImmutableSortedDictionary<uint, DeviceCiphertext>>();
-        foreach (var item in wire.Items)
-        {
-            if (item.UserId.Length == 0 || item.Device is not { DeviceId: > 0 } device)
-                throw new RequestException(ErrorCode.InvalidArgument, "every per-device ciphertext names a user and a device");
-            if (device.Ciphertext.Length > max)
-                throw new RequestException(ErrorCode.MessageTooLarge, $"a status ciphertext has at most {max} bytes");
-            var user = new UserId(item.UserId);
-            var devices = perUser.GetValueOrDefault(user, ImmutableSortedDictionary<uint, DeviceCiphertext>.Empty);
-            if (devices.ContainsKey(device.DeviceId))
-                throw new RequestException(ErrorCode.InvalidArgument, $"two ciphertexts for device {device.DeviceId} of {user}");
-            perUser[user] = devices.Add(device.DeviceId, new DeviceCiphertext(device.Ciphertext.ToByteArray(), (int)device.Type));
-        }
-        return perUser.ToImmutableDictionary();
-    }
+    /// <summary>Every item comes back in a StatusItem of a StatusFeed frame: it must fit one.</summary>
+    private static Ciphertexts PerDevice(IEdgeSession session, RecipientCiphertexts wire) =>
+        GroupMessagesHandler.PerUser(wire, maxCiphertext: session.Settings.MaxFrameSize - 1024);
 
     private static async Task<IStatusReply> AskAsync(IEdgeSession session, IStatusCommand command) =>
         await session.AskAsync<IStatusReply>(session.Backend.Status ?? throw new RequestException(ErrorCode.NotImplemented, "status is not configured on this node"),
