@@ -41,6 +41,9 @@ case "$target" in
     # shellcheck source=scripts/tools.sh
     source scripts/tools.sh
     tool_ensure ffmpeg ffmpeg  # the SDK's video thumbnails and transcoding (ffprobe comes with it)
+    # shellcheck source=scripts/lint-deploy.sh
+    source scripts/lint-deploy.sh
+    lint_tools_ensure  # exports WA_TEST_LINT_PREFIX for DeploySpec's lint of deploy/
     source scripts/s3rver.sh
     # shellcheck source=scripts/coturn.sh
     source scripts/coturn.sh

@@ -43,6 +43,13 @@ public sealed record HostSettings
     public IReadOnlyList<string> DiscoveryEndpoints { get; init; } = [];
 
     /// <summary>
+    /// WA_DISCOVERY_DNS: host:port, a DNS name whose A/AAAA records are the cluster's nodes (a Kubernetes headless
+    /// Service with publishNotReadyAddresses), looked up anew at each attempt, so scaling needs no list edited by hand.
+    /// The nodes are then known by their IP addresses: each must advertise its own (WA_PUBLIC_HOST = the pod IP).
+    /// </summary>
+    public string? DiscoveryDns { get; init; }
+
+    /// <summary>
     /// WA_ROLES: comma-separated cluster roles of this node. <c>edge</c> serves clients, <c>entities</c> hosts the
     /// shards (mailboxes, accounts, groups); other roles are labels. Empty means both.
     /// </summary>
@@ -104,9 +111,19 @@ public sealed record HostSettings
     /// <summary>WA_SNAPSHOT_EVERY: events between mailbox snapshots; older events are deleted once a snapshot covers them.</summary>
     public int SnapshotEvery { get; init; } = 1000;
 
-    /// <summary>WA_TLS_CERT / WA_TLS_PASSWORD: a PKCS#12 (.pfx) certificate; when set the edge speaks TLS only.</summary>
+    /// <summary>
+    /// WA_TLS_CERT / WA_TLS_PASSWORD: a PKCS#12 (.pfx) certificate; when set the edge speaks TLS only (1.2 or 1.3).
+    /// WA_TLS_KEY: the private key as PEM, when WA_TLS_CERT is a PEM certificate (chain) instead, as a Kubernetes TLS Secret holds them.
+    /// </summary>
     public string? TlsCertificatePath { get; init; }
     public string? TlsCertificatePassword { get; init; }
+    public string? TlsKeyPath { get; init; }
+
+    /// <summary>Whether Akka.Remote binds to every interface (0.0.0.0, ::) and so cannot advertise that address to other nodes.</summary>
+    public bool RemoteHostIsWildcard => RemoteHost is "0.0.0.0" or "::" or "[::]" or "*";
+
+    /// <summary>Whether this node is meant to join others (seed nodes or discovery), not form a cluster of its own.</summary>
+    public bool JoinsOthers => SeedNodes.Count > 0 || DiscoveryEndpoints.Count > 0 || DiscoveryDns is not null;
 
     /// <summary>WA_DEV_SMS: on = the development SMS gateway (codes in the log and at /dev/verification-codes/{phone}).</summary>
     public bool DevelopmentSms { get; init; } = true;
@@ -188,6 +205,7 @@ public sealed record HostSettings
             SeedNodes = List(config["WA_SEED_NODES"]),
             Roles = List(config["WA_ROLES"]),
             DiscoveryEndpoints = List(config["WA_DISCOVERY_ENDPOINTS"]),
+            DiscoveryDns = config["WA_DISCOVERY_DNS"] is { Length: > 0 } dns ? dns.Trim() : null,
             DrainSeconds = Int(config, "WA_DRAIN_SECONDS", d.DrainSeconds),
             SplitBrainStableAfterSeconds = Int(config, "WA_SBR_STABLE_AFTER", d.SplitBrainStableAfterSeconds),
             Journal = ParseJournal(config["WA_JOURNAL"]),
@@ -204,6 +222,7 @@ public sealed record HostSettings
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],
+            TlsKeyPath = config["WA_TLS_KEY"] is { Length: > 0 } key ? key : null,
             SnapshotEvery = Int(config, "WA_SNAPSHOT_EVERY", d.SnapshotEvery),
             MaxGroupMembers = Int(config, "WA_GROUP_MAX_MEMBERS", d.MaxGroupMembers),
             GroupFanOutParallelism = Int(config, "WA_GROUP_FANOUT_PARALLELISM", d.GroupFanOutParallelism),
@@ -231,6 +250,20 @@ public sealed record HostSettings
         return new Domain.Calls.TurnSettings(urls, secret, TimeSpan.FromSeconds(ttl));
     }
 
+    /// <summary>The edge's certificate: PKCS#12 from WA_TLS_CERT, or PEM from WA_TLS_CERT and WA_TLS_KEY; none without WA_TLS_CERT.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? LoadTlsCertificate()
+    {
+        if (TlsCertificatePath is null)
+            return null;
+        if (TlsKeyPath is null)
+            return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(TlsCertificatePath, TlsCertificatePassword);
+        // A PEM pair gives a certificate with an ephemeral key, which SslStream cannot use on every platform:
+        // round-trip it through PKCS#12 so it carries its key like a loaded .pfx.
+        using var pem = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(TlsCertificatePath, TlsKeyPath);
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+            pem.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+    }
+
     /// <summary>Refuses settings that cannot work, with a message naming the variable to fix.</summary>
     public HostSettings Validated()
     {
@@ -242,6 +275,10 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_HEARTBEAT_SECONDS must be between 1 and 3600, not {HeartbeatSeconds}");
         if (TlsCertificatePath is not null && !File.Exists(TlsCertificatePath))
             throw new InvalidOperationException($"WA_TLS_CERT names {TlsCertificatePath}, which does not exist");
+        if (TlsKeyPath is not null && TlsCertificatePath is null)
+            throw new InvalidOperationException("WA_TLS_KEY needs WA_TLS_CERT, the PEM certificate it belongs to");
+        if (TlsKeyPath is not null && !File.Exists(TlsKeyPath))
+            throw new InvalidOperationException($"WA_TLS_KEY names {TlsKeyPath}, which does not exist");
         if (MaxGroupMembers < 2)
             throw new InvalidOperationException($"WA_GROUP_MAX_MEMBERS must be at least 2, not {MaxGroupMembers}");
         if (GroupFanOutParallelism < 1)
@@ -256,6 +293,13 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_SBR_STABLE_AFTER must be at least 1 second, not {SplitBrainStableAfterSeconds}");
         if (DiscoveryEndpoints.FirstOrDefault(e => !System.Text.RegularExpressions.Regex.IsMatch(e, @"^[^:\s""]+:\d{1,5}$")) is { } bad)
             throw new InvalidOperationException($"WA_DISCOVERY_ENDPOINTS takes host:port entries, not '{bad}'");
+        if (DiscoveryDns is not null && !System.Text.RegularExpressions.Regex.IsMatch(DiscoveryDns, @"^[^:\s""]+:\d{1,5}$"))
+            throw new InvalidOperationException($"WA_DISCOVERY_DNS takes one host:port (a DNS name and the Akka.Remote port), not '{DiscoveryDns}'");
+        if (DiscoveryDns is not null && DiscoveryEndpoints.Count > 0)
+            throw new InvalidOperationException("WA_DISCOVERY_DNS and WA_DISCOVERY_ENDPOINTS are two ways to find the nodes: set one");
+        // A node bound to every interface would tell the others to reach it at 0.0.0.0: they never could.
+        if (RemoteHostIsWildcard && PublicHost is null && JoinsOthers)
+            throw new InvalidOperationException($"WA_REMOTE_HOST={RemoteHost} binds every interface, so other nodes need WA_PUBLIC_HOST: the host name or IP they reach this node at");
         if (DevelopmentSms && Providers.Twilio is not null)
             throw new InvalidOperationException("Twilio is configured and so is the development SMS gateway: set WA_DEV_SMS=off to send codes through Twilio");
         if (CallRingSeconds < 1)

@@ -124,9 +124,7 @@ public sealed class WhatsAppNode : IAsyncDisposable
             MaxFrameSize = settings.MaxFrameSize,
             HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
             SendsPerSecond = settings.SendRate,
-            TlsCertificate = settings.TlsCertificatePath is { } path
-                ? global::System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, settings.TlsCertificatePassword)
-                : null,
+            TlsCertificate = settings.LoadTlsCertificate(),
             SendBurst = 2 * settings.SendRate,
             DrainTimeout = TimeSpan.FromSeconds(settings.DrainSeconds),
             Metrics = new Edge.Monitoring.EdgeMetrics(metrics),
@@ -171,7 +169,11 @@ public sealed class WhatsAppNode : IAsyncDisposable
                 settings.ActorSystemName, settings.PublicHost ?? settings.RemoteHost, settings.RemotePort,
                 settings.SeedNodes.Count > 0 ? string.Join(", ", settings.SeedNodes)
                 : settings.DiscoveryEndpoints.Count > 0 ? "through discovery of " + string.Join(", ", settings.DiscoveryEndpoints)
+                : settings.DiscoveryDns is { } dns ? "through DNS discovery of " + dns
                 : "none (forms its own cluster)");
+            if (settings.RemoteHostIsWildcard && settings.PublicHost is null)
+                log.LogWarning("WA_REMOTE_HOST={Host} without WA_PUBLIC_HOST: this node advertises akka.tcp://{System}@{Host}:{Port}, which no other node can reach. " +
+                    "Fine for a node on its own; set WA_PUBLIC_HOST before adding nodes", settings.RemoteHost, settings.ActorSystemName, settings.RemoteHost, settings.RemotePort);
         });
         return new WhatsAppNode(app, settings);
     }
@@ -253,6 +255,8 @@ public sealed class WhatsAppNode : IAsyncDisposable
 
         if (settings.SeedNodes.Count == 0 && settings.DiscoveryEndpoints.Count > 0)
             akka.AddHocon(ClusterFormation.DiscoveryConfig(settings.DiscoveryEndpoints), HoconAddMode.Prepend);
+        else if (settings.SeedNodes.Count == 0 && settings.DiscoveryDns is { } dns)
+            akka.AddHocon(ClusterFormation.DnsDiscoveryConfig(dns), HoconAddMode.Prepend);
         akka.AddStartup((system, registry) =>
         {
             // Every region and port the edge needs exists now: a missing one fails the start, not the first request.

@@ -91,6 +91,43 @@ public sealed partial class DeploySpec
     }
 
     [Fact]
+    public void Docker_compose_publishes_on_loopback_by_default_takes_its_secrets_from_the_env_file_and_pins_its_images()
+    {
+        var text = File.ReadAllText(Path.Combine(Root, "deploy/docker-compose.yml"));
+        var services = (YamlMappingNode)At(Documents("deploy/docker-compose.yml").Single(), "services");
+        foreach (var (name, service) in services.Children.Select(c => (((YamlScalarNode)c.Key).Value!, c.Value)))
+        {
+            var image = Scalar(service, "image");
+            Assert.True(image.Contains(':', StringComparison.Ordinal) && !image.EndsWith(":latest", StringComparison.Ordinal), $"{name}: image {image} has no version tag");
+            if (Find((YamlMappingNode)service, "ports") is not YamlSequenceNode ports)
+                continue;
+            foreach (var port in ports.Select(p => ((YamlScalarNode)p).Value!))
+            {
+                // host-interface:host-port:container-port, the interface loopback or the .env's choice defaulting to loopback.
+                var match = PublishedPort().Match(port);
+                Assert.True(match.Success, $"{name} publishes {port} on every interface");
+                if (match.Groups[2].Value is "8558" or "9001")
+                    Assert.True(match.Groups[1].Value == "127.0.0.1", $"{name} publishes its management port {port} beyond loopback");
+            }
+        }
+
+        // No secret is written in the file: each comes from deploy/.env, and compose refuses to start without it.
+        foreach (var secret in new[] { "WA_MANAGEMENT_TOKEN", "WA_S3_SECRET_KEY" })
+            Assert.Matches(@"^\$\{[A-Z_]+:\?", Scalar(services.Children.First(c => ((YamlScalarNode)c.Key).Value == "node1").Value, "environment", secret));
+        Assert.Matches(@"^\$\{[A-Z_]+:\?", Scalar(services, "postgres", "environment", "POSTGRES_PASSWORD"));
+        Assert.Matches(@"^\$\{[A-Z_]+:\?", Scalar(services, "minio", "environment", "MINIO_ROOT_PASSWORD"));
+        Assert.Contains("Password=${POSTGRES_PASSWORD:?", Scalar(services, "node1", "environment", "WA_POSTGRES"));
+
+        // Every variable the file substitutes is explained in .env.example, which Git and the image build ignore once filled in.
+        var example = File.ReadAllLines(Path.Combine(Root, "deploy/.env.example")).Where(l => l.Contains('=') && !l.StartsWith('#'))
+            .Select(l => l[..l.IndexOf('=')]).ToHashSet();
+        var used = ComposeVariable().Matches(text).Select(m => m.Groups[1].Value).ToHashSet();
+        Assert.True(used.SetEquals(example), $"compose uses {string.Join(", ", used.Order())}; .env.example sets {string.Join(", ", example.Order())}");
+        Assert.Contains("deploy/.env", File.ReadAllLines(Path.Combine(Root, ".gitignore")));
+        Assert.Contains("deploy/.env", File.ReadAllLines(Path.Combine(Root, ".dockerignore")));
+    }
+
+    [Fact]
     public void Kubernetes_has_a_stateful_set_with_probes_a_headless_service_and_a_disruption_budget()
     {
         var documents = Documents("deploy/k8s/whatsapp.yaml");
@@ -99,25 +136,121 @@ public sealed partial class DeploySpec
         Assert.Contains("PodDisruptionBudget", kinds);
         var headless = documents.Single(d => Scalar(d, "kind") == "Service" && At(d, "spec") is YamlMappingNode spec
             && spec.Children.ContainsKey(new YamlScalarNode("clusterIP")) && Scalar(spec, "clusterIP") == "None");
+        Assert.Equal("true", Scalar(headless, "spec", "publishNotReadyAddresses")); // pods must find each other before they are ready
 
         var set = documents.Single(d => Scalar(d, "kind") == "StatefulSet");
         Assert.Equal(Scalar(headless, "metadata", "name"), Scalar(set, "spec", "serviceName"));
-        var container = (YamlMappingNode)((YamlSequenceNode)At(set, "spec", "template", "spec", "containers")).Single();
+        var container = Container(set);
         Assert.Equal("/health/ready", Scalar(container, "readinessProbe", "httpGet", "path"));
         Assert.Equal("/health/alive", Scalar(container, "livenessProbe", "httpGet", "path"));
-        var variables = ((YamlSequenceNode)At(container, "env")).Select(e => Scalar(e, "name")).Where(n => n.StartsWith("WA_", StringComparison.Ordinal)).ToList();
+        Assert.Equal("/health/alive", Scalar(container, "startupProbe", "httpGet", "path"));
+        var env = (YamlSequenceNode)At(container, "env");
+        var variables = env.Select(e => Scalar(e, "name")).Where(n => n.StartsWith("WA_", StringComparison.Ordinal)).ToList();
         Assert.Contains("WA_POSTGRES", variables);
-        // Discovery names every pod of the set through the headless service, and the pods get the time to drain.
-        var endpoints = ((YamlSequenceNode)At(container, "env")).Single(e => Scalar(e, "name") == "WA_DISCOVERY_ENDPOINTS");
-        var replicas = int.Parse(Scalar(set, "spec", "replicas"));
-        var service = Scalar(headless, "metadata", "name");
-        Assert.Equal(Enumerable.Range(0, replicas).Select(i => $"{Scalar(set, "metadata", "name")}-{i}.{service}:4053"),
-            Scalar(endpoints, "value").Split(','));
-        var drain = int.Parse(Scalar(((YamlSequenceNode)At(container, "env")).Single(e => Scalar(e, "name") == "WA_DRAIN_SECONDS"), "value"));
+        // Discovery asks DNS for the headless service (every pod, whatever the replica count): nothing to edit when scaling.
+        YamlNode Env(string name) => env.Single(e => Scalar(e, "name") == name);
+        Assert.Equal($"{Scalar(headless, "metadata", "name")}:4053", Scalar(Env("WA_DISCOVERY_DNS"), "value"));
+        Assert.DoesNotContain("WA_DISCOVERY_ENDPOINTS", variables);
+        Assert.Equal("status.podIP", Scalar(Env("WA_PUBLIC_HOST"), "valueFrom", "fieldRef", "fieldPath"));
+        var drain = int.Parse(Scalar(Env("WA_DRAIN_SECONDS"), "value"));
         Assert.True(int.Parse(Scalar(set, "spec", "template", "spec", "terminationGracePeriodSeconds")) >= drain + 30,
             "terminationGracePeriodSeconds must leave time for the drain and the shard hand-off");
         AssertKnown(variables, "k8s/whatsapp.yaml");
     }
+
+    [Fact]
+    public void Kubernetes_runs_a_pinned_image_as_non_root_on_a_read_only_root_in_its_namespace_with_TLS_for_clients()
+    {
+        var documents = Documents("deploy/k8s/whatsapp.yaml");
+        Assert.Equal("Namespace", Scalar(documents[0], "kind"));
+        var ns = Scalar(documents[0], "metadata", "name");
+        foreach (var document in documents.Skip(1))
+            Assert.Equal(ns, Scalar(document, "metadata", "namespace"));
+
+        var set = documents.Single(d => Scalar(d, "kind") == "StatefulSet");
+        var container = Container(set);
+        var image = Scalar(container, "image");
+        Assert.True(image.Contains(':', StringComparison.Ordinal) && !image.EndsWith(":latest", StringComparison.Ordinal), $"image {image} has no release tag");
+        Assert.Equal("true", Scalar(set, "spec", "template", "spec", "securityContext", "runAsNonRoot"));
+        Assert.Equal("true", Scalar(container, "securityContext", "readOnlyRootFilesystem"));
+        Assert.Equal("false", Scalar(container, "securityContext", "allowPrivilegeEscalation"));
+        Assert.Contains("ALL", ((YamlSequenceNode)At(container, "securityContext", "capabilities", "drop")).Select(n => n.ToString()));
+        // What the node writes lands on its volumes, not on the read-only root.
+        var mounts = ((YamlSequenceNode)At(container, "volumeMounts")).Select(m => Scalar(m, "mountPath")).ToList();
+        Assert.Contains("/tmp", mounts);
+        Assert.Contains(Scalar(((YamlSequenceNode)At(container, "env")).Single(e => Scalar(e, "name") == "WA_DATA_DIR"), "value"), mounts);
+
+        // The edge speaks TLS with the certificate of a kubernetes.io/tls Secret mounted where WA_TLS_CERT/WA_TLS_KEY point.
+        var env = ((YamlSequenceNode)At(container, "env")).ToDictionary(e => Scalar(e, "name"), e => e);
+        var tlsMount = ((YamlSequenceNode)At(container, "volumeMounts")).Single(m => Scalar(m, "name") == "tls");
+        Assert.Equal(Scalar(tlsMount, "mountPath") + "/tls.crt", Scalar(env["WA_TLS_CERT"], "value"));
+        Assert.Equal(Scalar(tlsMount, "mountPath") + "/tls.key", Scalar(env["WA_TLS_KEY"], "value"));
+        var tlsVolume = ((YamlSequenceNode)At(set, "spec", "template", "spec", "volumes")).Single(v => Scalar(v, "name") == "tls");
+        var secrets = Documents("deploy/k8s/secrets.example.yaml");
+        var tlsSecret = secrets.Single(d => Scalar(d, "metadata", "name") == Scalar(tlsVolume, "secret", "secretName"));
+        Assert.Equal("kubernetes.io/tls", Scalar(tlsSecret, "type"));
+    }
+
+    [Fact]
+    public void Every_secret_and_key_the_Kubernetes_nodes_read_is_in_the_secrets_template()
+    {
+        var secrets = Documents("deploy/k8s/secrets.example.yaml")
+            .ToDictionary(d => Scalar(d, "metadata", "name"), d => Keys((YamlMappingNode)At(d, "stringData")).ToHashSet());
+        var set = Documents("deploy/k8s/whatsapp.yaml").Single(d => Scalar(d, "kind") == "StatefulSet");
+        var referenced = ((YamlSequenceNode)At(Container(set), "env"))
+            .Where(e => ((YamlMappingNode)e).Children.ContainsKey(new YamlScalarNode("valueFrom")) && Find((YamlMappingNode)At(e, "valueFrom"), "secretKeyRef") is not null)
+            .Select(e => (Secret: Scalar(e, "valueFrom", "secretKeyRef", "name"), Key: Scalar(e, "valueFrom", "secretKeyRef", "key")))
+            .Concat(((YamlSequenceNode)At(set, "spec", "template", "spec", "volumes"))
+                .Where(v => Find((YamlMappingNode)v, "secret") is not null)
+                .SelectMany(v => Find((YamlMappingNode)At(v, "secret"), "items") is YamlSequenceNode items
+                    ? items.Select(i => (Secret: Scalar(v, "secret", "secretName"), Key: Scalar(i, "key")))
+                    : [(Secret: Scalar(v, "secret", "secretName"), Key: "")]))
+            .ToList();
+        Assert.NotEmpty(referenced);
+        foreach (var (secret, key) in referenced)
+        {
+            Assert.True(secrets.ContainsKey(secret), $"whatsapp.yaml reads the Secret {secret}, which secrets.example.yaml does not ship");
+            Assert.True(key == "" || secrets[secret].Contains(key), $"whatsapp.yaml reads {secret}/{key}, which secrets.example.yaml does not have");
+        }
+        Assert.Contains("deploy/k8s/secrets.yaml", File.ReadAllLines(Path.Combine(Root, ".gitignore")));
+    }
+
+    [Fact]
+    public async Task Deploy_lints_clean_with_yamllint_dclint_dockerfilelint_and_the_Kubernetes_schemas()
+    {
+        var prefix = Environment.GetEnvironmentVariable("WA_TEST_LINT_PREFIX");
+        Assert.True(!string.IsNullOrEmpty(prefix),
+            "WA_TEST_LINT_PREFIX is not set: run ./build.sh test, which installs yamllint, dclint, dockerfilelint and kubernetes-models (scripts/lint-deploy.sh)");
+        var (code, output) = await RunAsync("bash", Path.Combine(Root, "scripts/lint-deploy.sh"), prefix!);
+        Assert.True(code == 0, $"scripts/lint-deploy.sh exited {code}:\n{output}");
+        Assert.Contains("StatefulSet whatsapp valid", output);
+        Assert.DoesNotContain("warning", output, StringComparison.OrdinalIgnoreCase);
+
+        // The schema check has teeth: a broken copy (replicas as text, a probe without its handler's port) fails it.
+        var broken = Path.Combine(Directory.CreateTempSubdirectory("wa-k8s-").FullName, "broken.yaml");
+        await File.WriteAllTextAsync(broken, File.ReadAllText(Path.Combine(Root, "deploy/k8s/whatsapp.yaml")).Replace("replicas: 3", "replicas: three", StringComparison.Ordinal));
+        var (brokenCode, brokenOutput) = await RunAsync("node", Path.Combine(Root, "scripts/validate-k8s.js"), prefix!, broken);
+        Assert.True(brokenCode == 1 && brokenOutput.Contains("StatefulSet whatsapp:", StringComparison.Ordinal), $"a broken StatefulSet passed: {brokenOutput}");
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string program, string script, string prefix, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        start.Environment["LINT_PREFIX"] = prefix;
+        start.Environment["NODE_PATH"] = Path.Combine(prefix, "node_modules");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
+    private static YamlMappingNode Container(YamlNode set) =>
+        (YamlMappingNode)((YamlSequenceNode)At(set, "spec", "template", "spec", "containers")).Single();
 
     [Fact]
     public void The_journal_sql_creates_every_table_the_server_uses()
@@ -144,4 +277,10 @@ public sealed partial class DeploySpec
 
     [GeneratedRegex(@"\bWA_[A-Z0-9_]+[A-Z]\b")]
     private static partial Regex Variable();
+
+    [GeneratedRegex(@"^(127\.0\.0\.1|\$\{BIND_ADDRESS:-127\.0\.0\.1\}):\d+:(\d+)$")]
+    private static partial Regex PublishedPort();
+
+    [GeneratedRegex(@"\$\{([A-Z_]+)[:}]")]
+    private static partial Regex ComposeVariable();
 }

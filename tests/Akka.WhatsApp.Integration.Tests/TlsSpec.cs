@@ -47,4 +47,47 @@ public sealed class TlsSpec
         await using var plain = await WhatsAppConnection.ConnectAsync("127.0.0.1", port);
         await Assert.ThrowsAnyAsync<Exception>(() => plain.HelloAsync().WaitAsync(TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public async Task A_PEM_certificate_and_key_as_a_Kubernetes_TLS_Secret_holds_them_serve_TLS_1_2_or_newer_and_a_plaintext_client_is_closed_at_once()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var folder = Directory.CreateTempSubdirectory("wa-tls-pem-").FullName;
+        var (crt, pem) = (Path.Combine(folder, "tls.crt"), Path.Combine(folder, "tls.key"));
+        await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(pem, key.ExportPkcs8PrivateKeyPem());
+
+        var settings = await TestNodes.SettingsAsync(JournalKind.Sqlite) with { TlsCertificatePath = crt, TlsKeyPath = pem };
+        await using var node = await TestNodes.StartAsync(settings);
+        var port = (await node.EdgeEndpoint).Port;
+
+        // The handshake offers only what the edge allows: 1.2 and 1.3; whatever is agreed is one of them.
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync("127.0.0.1", port);
+            await using var tls = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+            await tls.AuthenticateAsClientAsync("localhost").WaitAsync(Wait);
+            Assert.True(tls.SslProtocol is System.Security.Authentication.SslProtocols.Tls12 or System.Security.Authentication.SslProtocols.Tls13,
+                $"negotiated {tls.SslProtocol}");
+            Assert.Equal(certificate.Thumbprint, new X509Certificate2(tls.RemoteCertificate!).Thumbprint);
+        }
+
+        // A client that speaks the protocol in plaintext gets its connection closed, not a hang until the handshake timeout.
+        using var plain = new System.Net.Sockets.TcpClient();
+        await plain.ConnectAsync("127.0.0.1", port);
+        var stream = plain.GetStream();
+        await stream.WriteAsync(new byte[] { 0, 0, 0, 12, 10, 10, 8, 1, 18, 6, 116, 101, 115, 116, 101, 114 });
+        int read;
+        try
+        {
+            read = await stream.ReadAsync(new byte[256]).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (IOException)
+        {
+            read = 0; // reset by the server: closed as well
+        }
+        Assert.Equal(0, read); // a TimeoutException instead: the plaintext connection stayed open
+    }
 }

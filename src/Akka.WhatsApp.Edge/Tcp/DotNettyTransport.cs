@@ -54,7 +54,8 @@ public sealed class DotNettyTransport(EdgeSettings settings, TimeProvider time, 
     {
         var idle = TimeSpan.FromTicks(settings.HeartbeatInterval.Ticks * 3);
         if (settings.TlsCertificate is { } certificate)
-            pipeline.AddLast("tls", TlsHandler.Server(certificate));
+            pipeline.AddLast("tls", new TlsHandler(new ServerTlsSettings(certificate, negotiateClientCertificate: false,
+                checkCertificateRevocation: false, System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13)));
         pipeline.AddLast("idle", new IdleStateHandler(idle, TimeSpan.Zero, TimeSpan.Zero));
         pipeline.AddLast("frame-decoder", new FrameDecoder(settings.MaxFrameSize, settings.Metrics));
         pipeline.AddLast("frame-encoder", new FrameEncoder(settings.MaxFrameSize, settings.Metrics));
