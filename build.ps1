@@ -4,6 +4,8 @@
 # Chromium: on the PATH, or WA_TEST_CHROMEDRIVER naming chromedriver.exe.
 param([Parameter(Position = 0)][string]$Target = "", [Parameter(ValueFromRemainingArguments = $true)][string[]]$Rest)
 $ErrorActionPreference = "Stop"
+# A message on stderr and an exit code: Write-Error would throw under "Stop" before the exit code is set.
+function Fail([string]$Message, [int]$Code) { [Console]::Error.WriteLine($Message); exit $Code }
 Set-Location $PSScriptRoot
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = "1"; $env:DOTNET_NOLOGO = "1"
 
@@ -18,19 +20,24 @@ switch ($Target) {
   }
   "test" {
     if (-not $env:WA_TEST_POSTGRES) {
-      Write-Error "build.ps1 test: set WA_TEST_POSTGRES to a PostgreSQL connection string (build.sh starts one by itself on Linux)"
-      exit 1
+      Fail "build.ps1 test: set WA_TEST_POSTGRES to a PostgreSQL connection string (build.sh starts one by itself on Linux)" 1
     }
     dotnet build Akka.WhatsApp.sln -c Debug -nologo -v q
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
     dotnet test Akka.WhatsApp.sln -c Debug --no-build -nologo --blame-hang-timeout 10m
     exit $LASTEXITCODE
   }
-  "bench" { Write-Error "build.ps1 bench: run ./build.sh bench on Linux (it starts PostgreSQL itself)"; exit 2 }
-  "pack" { dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release -o artifacts/server -nologo; exit $LASTEXITCODE }
+  "bench" { Fail "build.ps1 bench: run ./build.sh bench on Linux (it starts PostgreSQL itself)" 2 }
+  "pack" {
+    # For one runtime (this machine's, or the RID given: ./build.ps1 pack linux-x64), not the native assets of every platform.
+    $runtime = if ($Rest.Count -gt 0) { @("-r", $Rest[0]) } else { @("--use-current-runtime") }
+    dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release @runtime --self-contained false -o artifacts/server -nologo
+    exit $LASTEXITCODE
+  }
   "clean" {
     dotnet clean Akka.WhatsApp.sln -nologo -v q
     if (Test-Path artifacts) { Remove-Item -Recurse -Force artifacts }
+    Get-ChildItem -Path src, tests -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
     exit 0
   }
   default {

@@ -13,7 +13,8 @@ usage: ./build.sh <target>
           (SQLite journal under ./data, edge tcp/5222, management http/8558)
   test    build everything, start a throwaway PostgreSQL and s3rver, run every test project
   bench   start PostgreSQL and a Release server, run the load scenarios, write bench/results/<time>/report.md
-  pack    publish the server to ./artifacts/server
+  pack    publish the server to ./artifacts/server (for this machine's runtime, or ./build.sh pack <RID>)
+  install-cli  install `wa` as a .NET tool (dotnet tool install --global): `wa` on the PATH in every terminal
   clean   remove build outputs and ./artifacts (keeps ./data)
 USAGE
 }
@@ -170,7 +171,21 @@ BENCH
     ;;
   pack)
     need_dotnet
-    dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release -o artifacts/server -nologo
+    # For one runtime (this machine's, or the RID given: ./build.sh pack linux-arm64), not the native assets of every platform.
+    if [ -n "${2:-}" ]; then runtime=(-r "$2"); else runtime=(--use-current-runtime); fi
+    rm -rf artifacts/server
+    dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release "${runtime[@]}" --self-contained false -o artifacts/server -nologo
+    ;;
+  install-cli)
+    need_dotnet
+    rm -rf artifacts/cli
+    dotnet pack src/Akka.WhatsApp.Cli/Akka.WhatsApp.Cli.csproj -c Release -o artifacts/cli -nologo -v q
+    # update installs when missing and replaces an older build otherwise.
+    dotnet tool update --global --add-source artifacts/cli Akka.WhatsApp.Cli
+    case ":$PATH:" in
+      *":$HOME/.dotnet/tools:"*) echo "build.sh: wa is installed; try: wa --help" ;;
+      *) echo "build.sh: wa is installed in ~/.dotnet/tools, which is not on your PATH: add  export PATH=\"\$PATH:\$HOME/.dotnet/tools\"  to your shell's profile" ;;
+    esac
     ;;
   clean)
     need_dotnet

@@ -114,7 +114,7 @@ public static partial class WaCommands
         {
             await foreach (var e in client.Events.ReadAllAsync(hangUp.Token))
             {
-                if (e is Disconnected or Reconnected)
+                if (e is Disconnected or Reconnecting or Reconnected)
                     Show(e, device, output);
                 if (e is not CallChanged { Call: var changed } || changed.Id != call.Id)
                     continue;
@@ -188,7 +188,7 @@ public static partial class WaCommands
                 output.WriteLine(MissedCallLine(missed));
                 device.Store.MarkShown(ChatId.Of(received.Deliver), received.Deliver.FromUserId, received.Deliver.MessageId);
                 break;
-            case Disconnected or Reconnected:
+            case Disconnected or Reconnecting or Reconnected:
                 Show(e, device, output);
                 break;
         }

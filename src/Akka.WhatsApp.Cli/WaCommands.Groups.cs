@@ -147,6 +147,8 @@ public static partial class WaCommands
                          var (text, file) = (p.GetValue(captionArgument), p.GetValue(fileOption));
                          if (text is null && file is null)
                              throw new CliException("say what to post: a text, or --file <path>");
+                         if (file is null && string.IsNullOrWhiteSpace(text))
+                             throw new CliException("the message is empty: say what to post");
                          var sendAt = SendAtOption(p.GetValue(atOption));
                          var chat = Client.Storage.ChatId.Group(group);
                          var sent = file is null

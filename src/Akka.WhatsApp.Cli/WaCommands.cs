@@ -63,7 +63,7 @@ public static partial class WaCommands
             output.WriteLine($"code sent to {sent.PhoneNumber}; valid until {DateTimeOffset.FromUnixTimeMilliseconds((long)sent.ExpiresAt):u}");
         });
 
-        var verify = new Command("verify", "register this profile as the number's primary device") { phoneArgument, codeArgument };
+        var verify = new Command("verify", "register this profile as the number's primary device (without <code>, a development server's gateway is asked for it)") { phoneArgument, codeArgument };
         verify.Options.Add(managementOption);
         verify.SetAction(async (p, ct) =>
         {
@@ -107,7 +107,11 @@ public static partial class WaCommands
             var sendAt = SendAtOption(p.GetValue(atOption));
             await using var device = await DeviceAsync(p, holds: false, ct);
             var to = await UserOfAsync(device.Client, p.GetValue(toArgument)!, ct);
+            if (to == device.Profile.UserId)
+                throw new CliException("that is you: a message goes to someone else (your other devices get a copy of everything you send)");
             var text = p.GetValue(captionArgument) is { } given ? TextOf(given, input) : "";
+            if (file is null && string.IsNullOrWhiteSpace(text))
+                throw new CliException("the message is empty: say what to send");
             var id = file is null
                 ? await SendTextAsync(device, ChatId.User(to), text, ct, sendAt: sendAt)
                 : await SendFileAsync(device, ChatId.User(to), file, text, output, ct, sendAt);
@@ -175,7 +179,7 @@ public static partial class WaCommands
             {
                 while (await input.ReadLineAsync(stop.Token) is { } line)
                 {
-                    if (line.Length == 0)
+                    if (string.IsNullOrWhiteSpace(line))
                         continue;
                     var sent = await SendTextAsync(device, conversation, line, stop.Token);
                     lock (output)
@@ -749,6 +753,9 @@ public static partial class WaCommands
                 break;
             case Disconnected d:
                 output.WriteLine($"disconnected: {d.Reason}{(d.WillReconnect ? "; reconnecting" : "")}");
+                break;
+            case Reconnecting r:
+                output.WriteLine($"reconnecting to {r.Endpoint.Host}:{r.Endpoint.Port} in {Math.Ceiling(r.Delay.TotalSeconds):0} s (attempt {r.Attempt})");
                 break;
             case Reconnected:
                 output.WriteLine("reconnected");

@@ -27,6 +27,9 @@ public sealed record TypingChanged(TypingNotification Typing) : ClientEvent;
 /// <summary>The connection was lost; the client reconnects by itself unless it was closed or replaced.</summary>
 public sealed record Disconnected(string Reason, bool WillReconnect) : ClientEvent;
 
+/// <summary>After a disconnect, the next attempt (1 = the first) waits <paramref name="Delay"/> before it connects to <paramref name="Endpoint"/>.</summary>
+public sealed record Reconnecting(TimeSpan Delay, int Attempt, System.Net.DnsEndPoint Endpoint) : ClientEvent;
+
 /// <summary>Logged in again after a disconnect; the backlog since the last ack follows.</summary>
 public sealed record Reconnected : ClientEvent;
 

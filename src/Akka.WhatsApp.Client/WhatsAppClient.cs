@@ -278,10 +278,15 @@ public sealed partial class WhatsAppClient : IAsyncDisposable
             {
                 wait = Jitter(delay);
             }
+            var attempt = 0;
             while (!_closing.IsCancellationRequested)
             {
                 try
                 {
+                    attempt++;
+                    // Said before every wait that a user would notice, so that a client can show "reconnecting in N s".
+                    if (wait >= TimeSpan.FromSeconds(1))
+                        await _events.Writer.WriteAsync(new Reconnecting(wait, attempt, Endpoint));
                     await Task.Delay(wait, _closing.Token);
                     connection = await LoginAsync(_closing.Token);
                     _connected.TrySetResult(connection);

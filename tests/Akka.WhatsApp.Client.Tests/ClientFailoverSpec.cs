@@ -60,6 +60,31 @@ public sealed class ClientFailoverSpec
         Assert.Single(other.Requests(f => f.SendReceipt));
     }
 
+    [Fact]
+    public async Task While_its_only_node_is_down_the_client_says_when_it_tries_again_with_a_growing_delay()
+    {
+        var dying = new ScriptedServer(_ => new Frame { Ok = new Ok() });
+        var options = dying.Options with { MinReconnectDelay = TimeSpan.FromMilliseconds(300), MaxReconnectDelay = TimeSpan.FromSeconds(4) };
+        await using var client = await WhatsAppClient.ConnectAsync(options, ScriptedServer.Alice);
+        var port = dying.Port;
+        await dying.DisposeAsync();
+
+        // Only waits a user would notice (≥ 1 s) are announced, each with its attempt and endpoint, never over the maximum delay.
+        var announced = new List<Reconnecting>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await foreach (var e in client.Events.ReadAllAsync(timeout.Token))
+            if (e is Reconnecting r && announced.Count < 2)
+            {
+                announced.Add(r);
+                if (announced.Count == 2)
+                    break;
+            }
+        Assert.All(announced, r => Assert.True(r.Delay >= TimeSpan.FromSeconds(1), $"announced a wait of {r.Delay}"));
+        Assert.All(announced, r => Assert.Equal(port, r.Endpoint.Port));
+        Assert.True(announced[1].Attempt == announced[0].Attempt + 1, $"attempts {announced[0].Attempt}, {announced[1].Attempt}");
+        Assert.All(announced, r => Assert.True(r.Delay <= options.MaxReconnectDelay, $"announced {r.Delay}, over the maximum"));
+    }
+
     private static async Task UntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Wait;

@@ -333,6 +333,18 @@ public sealed class CliSpec(SqliteNodeFixture fixture) : IClassFixture<SqliteNod
     }
 
     [Fact]
+    public async Task An_empty_message_or_one_to_yourself_is_refused_in_plain_words_before_anything_is_sent()
+    {
+        var (alice, aliceId, alicePhone) = await NewProfileAsync("alice");
+        var (_, bobId, _) = await NewProfileAsync("bob");
+        Assert.Contains("that is you", await WaFailsAsync(alice, "send", aliceId, "note to self"));
+        Assert.Contains("that is you", await WaFailsAsync(alice, "send", alicePhone, "note to self"));
+        Assert.Contains("the message is empty", await WaFailsAsync(alice, "send", bobId, ""));
+        Assert.Contains("the message is empty", await WaFailsAsync(alice, "send", bobId, "   "));
+        Assert.DoesNotContain("self_ciphertexts", await WaFailsAsync(alice, "send", aliceId, "x"));
+    }
+
+    [Fact]
     public async Task A_message_that_arrives_while_the_user_runs_another_command_is_stored_and_shown_later()
     {
         var (alice, aliceId, _) = await NewProfileAsync("alice");

@@ -25,7 +25,7 @@ public sealed class MessagingHandler : IPacketHandler
         if (!MessageId.TryFrom(send.MessageId.Span, out var messageId))
             throw new RequestException(ErrorCode.InvalidArgument, "message_id must be exactly 16 bytes");
         if (send.ToUserId.Length == 0 || send.ToUserId == session.User.Value)
-            throw new RequestException(ErrorCode.InvalidArgument, "to_user_id must name another user (copies for your own devices go in self_ciphertexts)");
+            throw new RequestException(ErrorCode.InvalidArgument, "a message goes to another user: to_user_id is your own (your other devices get copies through self_ciphertexts of a message to someone else)");
         if (send.Kind == ContentKind.System)
             throw new RequestException(ErrorCode.InvalidArgument, "clients cannot send SYSTEM messages");
         if (send.Ciphertexts.Count == 0 && !send.Resend)
