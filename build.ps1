@@ -30,7 +30,7 @@ switch ($Target) {
   "bench" { Fail "build.ps1 bench: run ./build.sh bench on Linux (it starts PostgreSQL itself)" 2 }
   "pack" {
     # For one runtime (this machine's, or the RID given: ./build.ps1 pack linux-x64), not the native assets of every platform.
-    $runtime = if ($Rest.Count -gt 0) { @("-r", $Rest[0]) } else { @("--use-current-runtime") }
+    [string[]]$runtime = if ($Rest.Count -gt 0) { @("-r", $Rest[0]) } else { @("--use-current-runtime") }
     dotnet publish src/Akka.WhatsApp.Host/Akka.WhatsApp.Host.csproj -c Release @runtime --self-contained false -o artifacts/server -nologo
     exit $LASTEXITCODE
   }

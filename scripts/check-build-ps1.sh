@@ -27,8 +27,8 @@ expect() { # expect <name> <wanted exit code> <text wanted in stdout+stderr> <bu
   fi
 }
 expect "usage" 1 "usage: ./build.ps1"
-expect "bench refuses on Linux" 2 "run ./build.sh bench on Linux"
-expect "test without WA_TEST_POSTGRES" 1 "set WA_TEST_POSTGRES"
+expect "bench refuses on Linux" 2 "run ./build.sh bench on Linux" bench
+expect "test without WA_TEST_POSTGRES" 1 "set WA_TEST_POSTGRES" test
 expect "pack" 0 "artifacts/server" pack
 if [ -d artifacts/server/runtimes ] && [ "$(find artifacts/server/runtimes -mindepth 1 -maxdepth 1 -type d | wc -l)" -gt 1 ]; then
   echo "check-build-ps1: FAIL pack shipped the native assets of several runtimes:"; ls artifacts/server/runtimes
