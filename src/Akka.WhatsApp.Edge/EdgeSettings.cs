@@ -58,6 +58,9 @@ public sealed record EdgeSettings
     /// <summary>Unacked deliveries in flight per device (announced in LoginOk).</summary>
     public int DeliveryWindow { get; init; } = 500;
 
+    /// <summary>This node's counts of failed logins and code requests per address and account (RATE_LIMITED beyond its limits).</summary>
+    public Sessions.AuthThrottle AuthThrottle { get; init; } = new(new Sessions.AuthLimits());
+
     /// <summary>Where the edge counts connections, frames and messages: the node's registry, or one nobody scrapes.</summary>
     public Monitoring.EdgeMetrics Metrics { get; init; } = Monitoring.EdgeMetrics.Unregistered();
 }

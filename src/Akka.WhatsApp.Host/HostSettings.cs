@@ -102,6 +102,16 @@ public sealed record HostSettings
     /// <summary>WA_SEND_RATE: 1:1 sends per second allowed per connection (bursts of twice that).</summary>
     public int SendRate { get; init; } = 200;
 
+    /// <summary>
+    /// WA_LOGIN_FAILURES_PER_ADDRESS / WA_LOGIN_FAILURES_PER_ACCOUNT: failed logins (and code verifications) a client
+    /// address, or an account, may have per minute on a node before it is answered RATE_LIMITED for the rest of the minute.
+    /// WA_CODE_REQUESTS_PER_ADDRESS: verification codes one address may request per 10 minutes (each is an SMS).
+    /// An IPv6 client counts by its /64.
+    /// </summary>
+    public int LoginFailuresPerAddress { get; init; } = 20;
+    public int LoginFailuresPerAccount { get; init; } = 10;
+    public int CodeRequestsPerAddress { get; init; } = 20;
+
     /// <summary>WA_GROUP_MAX_MEMBERS: the most members a group may have (the requirements ask for 1,024).</summary>
     public int MaxGroupMembers { get; init; } = 1024;
 
@@ -220,6 +230,9 @@ public sealed record HostSettings
             Providers = Notifications.ProviderSettings.From(config),
             Media = Host.Media.MediaStoreSettings.From(config),
             SendRate = Int(config, "WA_SEND_RATE", d.SendRate),
+            LoginFailuresPerAddress = Int(config, "WA_LOGIN_FAILURES_PER_ADDRESS", d.LoginFailuresPerAddress),
+            LoginFailuresPerAccount = Int(config, "WA_LOGIN_FAILURES_PER_ACCOUNT", d.LoginFailuresPerAccount),
+            CodeRequestsPerAddress = Int(config, "WA_CODE_REQUESTS_PER_ADDRESS", d.CodeRequestsPerAddress),
             TlsCertificatePath = config["WA_TLS_CERT"] is { Length: > 0 } cert ? cert : null,
             TlsCertificatePassword = config["WA_TLS_PASSWORD"],
             TlsKeyPath = config["WA_TLS_KEY"] is { Length: > 0 } key ? key : null,
@@ -283,6 +296,8 @@ public sealed record HostSettings
             throw new InvalidOperationException($"WA_GROUP_MAX_MEMBERS must be at least 2, not {MaxGroupMembers}");
         if (GroupFanOutParallelism < 1)
             throw new InvalidOperationException($"WA_GROUP_FANOUT_PARALLELISM must be positive, not {GroupFanOutParallelism}");
+        if (LoginFailuresPerAddress < 1 || LoginFailuresPerAccount < 1 || CodeRequestsPerAddress < 1)
+            throw new InvalidOperationException("WA_LOGIN_FAILURES_PER_ADDRESS, WA_LOGIN_FAILURES_PER_ACCOUNT and WA_CODE_REQUESTS_PER_ADDRESS must be positive");
         if (SendRate < 1)
             throw new InvalidOperationException($"WA_SEND_RATE must be positive, not {SendRate}");
         if (ManagementToken is { Length: < 16 })

@@ -125,6 +125,12 @@ public sealed class WhatsAppNode : IAsyncDisposable
             HeartbeatInterval = TimeSpan.FromSeconds(settings.HeartbeatSeconds),
             SendsPerSecond = settings.SendRate,
             TlsCertificate = settings.LoadTlsCertificate(),
+            AuthThrottle = new Edge.Sessions.AuthThrottle(new Edge.Sessions.AuthLimits
+            {
+                FailuresPerAddress = settings.LoginFailuresPerAddress,
+                FailuresPerAccount = settings.LoginFailuresPerAccount,
+                CodeRequestsPerAddress = settings.CodeRequestsPerAddress,
+            }),
             SendBurst = 2 * settings.SendRate,
             DrainTimeout = TimeSpan.FromSeconds(settings.DrainSeconds),
             Metrics = new Edge.Monitoring.EdgeMetrics(metrics),

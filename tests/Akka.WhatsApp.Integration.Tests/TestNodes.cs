@@ -24,6 +24,10 @@ public static class TestNodes
         Media = new Host.Media.MediaStoreSettings { Host = "127.0.0.1", Port = 0 },
         // Tests stop nodes with raw connections open, which never answer the Reconnect hint: a short drain.
         DrainSeconds = 2,
+        // Every test client is 127.0.0.1 and registers through RequestCode: the address limits would cut a test class
+        // short. AuthThrottleSpec tests them at their defaults, each case from its own loopback address.
+        LoginFailuresPerAddress = 100_000,
+        CodeRequestsPerAddress = 100_000,
     };
 
     public static async Task<WhatsAppNode> StartAsync(HostSettings settings, TimeProvider? time = null)

@@ -20,6 +20,8 @@ public sealed class AuthHandler : IPacketHandler
 
     private static async Task<Frame?> RequestCodeAsync(Frame frame, IEdgeSession session)
     {
+        if (session.Settings.AuthThrottle.CodeRequested(session.RemoteAddress, session.Time.GetUtcNow()) is { } codeWait)
+            throw new RequestException(ErrorCode.RateLimited, "too many verification codes requested from this address; try again later", WaitAtLeast(codeWait));
         var phone = frame.RequestCode.PhoneNumber;
         var channel = frame.RequestCode.Delivery == CodeDelivery.Voice ? CodeChannel.Voice : CodeChannel.Sms;
         return await session.AskAsync<IVerificationReply>(session.Backend.Verifications, new VerificationCommands.RequestCode(phone, "", channel)) switch
@@ -54,9 +56,11 @@ public sealed class AuthHandler : IPacketHandler
         var request = frame.VerifyCode;
         var phone = request.PhoneNumber;
         var backend = session.Backend;
+        ThrowIfThrottled(session, account: null);
         var verified = await session.AskAsync<IVerificationReply>(backend.Verifications, new VerificationCommands.VerifyCode(phone, request.Code, UserId.New())) switch
         {
             V.Verified v => v,
+            V.Rejected { Error: VerificationError.CodeInvalid or VerificationError.CodeExpired } r => throw Failed(session, null, Refused(r)),
             V.Rejected r => throw Refused(r),
             _ => throw new RequestException(ErrorCode.Internal, "unexpected answer"),
         };
@@ -95,12 +99,13 @@ public sealed class AuthHandler : IPacketHandler
     {
         var login = frame.Login;
         if (login.UserId.Length == 0 || login.DeviceId == 0 || login.Token.IsEmpty)
-            throw new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token");
+            throw Failed(session, null, new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token"));
         var user = new UserId(login.UserId);
         var device = new DeviceId(login.DeviceId);
+        ThrowIfThrottled(session, user.Value);
         var tokenHash = AccountState.HashToken(login.Token.Span);
         if (await session.AskAsync<IAccountReply>(session.Backend.Accounts, new AccountCommands.Authenticate(user, device, tokenHash)) is not A.Authenticated ok)
-            throw new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token");
+            throw Failed(session, user.Value, new RequestException(ErrorCode.BadCredentials, "unknown device or wrong token"));
 
         var window = (uint)session.Settings.DeliveryWindow;
         session.LoggedIn(user, new DeviceToken(device, AccountState.Fingerprint(tokenHash)), ok.Generation, (long)Math.Min(login.LastAckedSeq, long.MaxValue),
@@ -120,6 +125,22 @@ public sealed class AuthHandler : IPacketHandler
         await DevicesHandler.UnlinkAsync(session, session.Device);
         session.Close(new Frame { RequestId = frame.RequestId, Ok = new Ok() });
         return null;
+    }
+
+    /// <summary>RATE_LIMITED while this address, or this account, has failed too often in the current window.</summary>
+    private static void ThrowIfThrottled(IEdgeSession session, string? account)
+    {
+        if (session.Settings.AuthThrottle.LoginBlocked(session.RemoteAddress, account, session.Time.GetUtcNow()) is { } wait)
+            throw new RequestException(ErrorCode.RateLimited,
+                account is null ? "too many failed attempts from this address; try again later" : "too many failed logins; try again later",
+                WaitAtLeast(wait));
+    }
+
+    /// <summary>Counts a failed login or verification against the address and the account, and gives back the refusal to throw.</summary>
+    private static RequestException Failed(IEdgeSession session, string? account, RequestException refusal)
+    {
+        session.Settings.AuthThrottle.Failed(session.RemoteAddress, account, session.Time.GetUtcNow());
+        return refusal;
     }
 
     /// <summary>retry_after_ms rounded up: a client that waits exactly that long is never refused again for it.</summary>

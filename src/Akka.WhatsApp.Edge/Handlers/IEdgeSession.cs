@@ -22,6 +22,9 @@ public interface IEdgeSession
 
     ILogger Log { get; }
 
+    /// <summary>The client's IP address (IPv4-mapped ones as IPv4), null when the transport has none.</summary>
+    System.Net.IPAddress? RemoteAddress { get; }
+
     /// <summary>What the client said it runs on in Hello.</summary>
     Platform Platform { get; }
 

@@ -93,6 +93,10 @@ public sealed class ClientSession : IEdgeSession
 
     public Platform Platform { get; private set; }
 
+    public System.Net.IPAddress? RemoteAddress => (_connection.RemoteAddress as System.Net.IPEndPoint)?.Address is { } a
+        ? a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a
+        : null;
+
     public SendOrder SendOrder { get; } = new();
 
     public SendRateLimiter KeyFetches => _keyFetches ??= new SendRateLimiter(EdgeSettings.KeyFetchesPerSecond, EdgeSettings.KeyFetchBurst, _time);
