@@ -24,8 +24,11 @@ public sealed record HostSettings
     public string EdgeHost { get; init; } = "0.0.0.0";
     public int EdgePort { get; init; } = 5222;
 
-    /// <summary>WA_MANAGEMENT_HOST / WA_MANAGEMENT_PORT: health, cluster and metrics over HTTP.</summary>
-    public string ManagementHost { get; init; } = "0.0.0.0";
+    /// <summary>
+    /// WA_MANAGEMENT_HOST / WA_MANAGEMENT_PORT: health, cluster and metrics over HTTP. Loopback unless configured: other
+    /// hosts reach it only when the operator says so (the image sets 0.0.0.0 for port publishing and probes).
+    /// </summary>
+    public string ManagementHost { get; init; } = "127.0.0.1";
     public int ManagementPort { get; init; } = 8558;
 
     /// <summary>WA_REMOTE_HOST / WA_REMOTE_PORT / WA_PUBLIC_HOST: Akka.Remote between cluster nodes.</summary>

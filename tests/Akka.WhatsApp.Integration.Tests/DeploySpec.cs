@@ -59,6 +59,11 @@ public sealed partial class DeploySpec
         Assert.True(final.FindIndex(l => l.StartsWith("USER ", StringComparison.Ordinal)) < final.FindIndex(l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal)),
             "USER comes after ENTRYPOINT");
         Assert.Contains(final, l => l.StartsWith("HEALTHCHECK", StringComparison.Ordinal) && l.Contains("/health/alive", StringComparison.Ordinal));
+        // The node's defaults keep management on loopback and need no development gateway; the image opens the
+        // first for probes and port publishing, and leaves the gateway off.
+        Assert.Equal("127.0.0.1", new HostSettings().ManagementHost);
+        Assert.Contains(final, l => l.Contains("WA_MANAGEMENT_HOST=0.0.0.0", StringComparison.Ordinal));
+        Assert.Contains(final, l => l.Contains("WA_DEV_SMS=off", StringComparison.Ordinal));
 
         // The context is the repository root (the Dockerfile's header says so): .dockerignore is there.
         var ignored = File.ReadAllLines(Path.Combine(Root, ".dockerignore")).Where(l => l.Length > 0 && !l.StartsWith('#')).ToHashSet();
