@@ -66,6 +66,32 @@ public sealed class MetricsSpec : IAsyncLifetime
         Assert.Contains("# HELP wa_journal_write_seconds ", text);
     }
 
+    [Fact]
+    public async Task Metrics_show_the_process_and_the_runtime_and_count_error_answers_by_code()
+    {
+        var alice = await RegisterAsync(_node);
+        var before = await ScrapeAsync();
+        Assert.Equal(0, Value(before, "wa_errors_total{code=\"STALE_DEVICES\"}")); // every code shows from the start
+        // Two refusals with a known code: a wrong token (BAD_CREDENTIALS) and a message to oneself (INVALID_ARGUMENT).
+        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(_node, alice with { Token = new byte[32] }));
+        await using (var a = await ConnectAsync(_node, alice))
+            await Assert.ThrowsAsync<ServerErrorException>(() => a.SendAsync(alice.UserId, Payload("to myself")));
+
+        var m = await ScrapeAsync();
+        Assert.True(Value(m, "wa_errors_total{code=\"BAD_CREDENTIALS\"}") - Value(before, "wa_errors_total{code=\"BAD_CREDENTIALS\"}") >= 1, Dump(m));
+        Assert.True(Value(m, "wa_errors_total{code=\"INVALID_ARGUMENT\"}") - Value(before, "wa_errors_total{code=\"INVALID_ARGUMENT\"}") >= 1, Dump(m));
+
+        // The process (prometheus-net) and the .NET runtime's own meter (GC pauses, allocation, thread pool).
+        Assert.True(Value(m, "process_cpu_seconds_total") > 0);
+        Assert.True(Value(m, "process_working_set_bytes") > 0);
+        Assert.True(Value(m, "process_open_handles") > 0);
+        Assert.Contains(m.Keys, k => k.StartsWith("dotnet_collection_count_total", StringComparison.Ordinal));
+        Assert.True(Value(m, "dotnet_gc_allocated_bytes_total") > Value(before, "dotnet_gc_allocated_bytes_total"), "allocation did not grow");
+        Assert.True(Value(m, "dotnet_thread_pool_work_items_total") > Value(before, "dotnet_thread_pool_work_items_total"), "no thread-pool work counted");
+        Assert.True(Value(m, "dotnet_thread_pool_threads") > 0);
+        Assert.True(m.ContainsKey("dotnet_gc_pause_seconds_total") && m.ContainsKey("dotnet_thread_pool_queue_length"));
+    }
+
     private async Task<Dictionary<string, double>> ScrapeAsync()
     {
         using var http = new HttpClient { BaseAddress = _node.ManagementUri };

@@ -22,6 +22,8 @@ public sealed class EdgeMetrics
     private readonly Counter.Child _acceptedGroup;
     private readonly Counter _delivered;
     private readonly Histogram _sendAck;
+    private readonly Counter _errors;
+    private readonly Counter.Child[] _errorsByCode;
 
     public EdgeMetrics(CollectorRegistry registry)
     {
@@ -44,6 +46,14 @@ public sealed class EdgeMetrics
         _sendAck = factory.CreateHistogram("wa_send_ack_seconds",
             "Time from a Send frame arriving to its SendResult being written to the connection (the entry is durable in the journal by then).",
             new HistogramConfiguration { Buckets = LatencyBuckets });
+        _errors = factory.CreateCounter("wa_errors_total",
+            "Error frames sent to clients, by wire code (RATE_LIMITED counts rate limiting; BAD_CREDENTIALS failed logins).",
+            new CounterConfiguration { LabelNames = ["code"] });
+        // One child per code of the enum, created up front: the label set is bounded, and every code shows (as 0) from the start.
+        var codes = ErrorsReflection.Descriptor.EnumTypes.Single(e => e.ClrType == typeof(ErrorCode)).Values;
+        _errorsByCode = new Counter.Child[codes.Max(v => v.Number) + 1];
+        foreach (var code in codes)
+            _errorsByCode[code.Number] = _errors.WithLabels(code.Name.Replace("ERROR_CODE_", "", StringComparison.Ordinal));
     }
 
     /// <summary>A set of metrics nobody scrapes: the default of <see cref="EdgeSettings"/> (unit tests, tools).</summary>
@@ -67,6 +77,16 @@ public sealed class EdgeMetrics
     {
         _framesOut.Inc();
         _bytesOut.Inc(bytes);
+    }
+
+    /// <summary>An Error frame went to a client.</summary>
+    public void ErrorSent(ErrorCode code)
+    {
+        var number = (int)code;
+        if (number >= 0 && number < _errorsByCode.Length && _errorsByCode[number] is { } child)
+            child.Inc();
+        else
+            _errors.WithLabels("UNKNOWN").Inc();
     }
 
     /// <summary>A Send's SendResult was written; <paramref name="arrived"/> is the <see cref="Stopwatch"/> timestamp of its frame.</summary>

@@ -33,5 +33,7 @@ public sealed class FrameEncoder(int maxFrameSize = FrameCodec.DefaultMaxFrameSi
         message.WriteTo(segment.AsSpan());
         output.SetWriterIndex(output.WriterIndex + size);
         metrics?.FrameSent(total);
+        if (message.PacketCase == Frame.PacketOneofCase.Error)
+            metrics?.ErrorSent(message.Error.Code);
     }
 }

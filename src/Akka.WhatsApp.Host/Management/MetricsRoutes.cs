@@ -12,10 +12,19 @@ namespace Akka.WhatsApp.Host.Management;
 /// The node's Prometheus registry and the gauges read at scrape time: shards and entities per region (asked of the
 /// local shard regions, as GET /cluster/shards/{region} does) and cluster members by status as this node sees them.
 /// The edge's and entities' own metrics are created in the same registry by <see cref="Edge.Monitoring.EdgeMetrics"/>
-/// and <see cref="Cluster.Monitoring.EntityMetrics"/>.
+/// and <see cref="Cluster.Monitoring.EntityMetrics"/>. Beside them, prometheus-net's process metrics (CPU seconds,
+/// resident and private memory, open handles, threads, GC collections) and the runtime's GC pause time, allocated
+/// bytes and thread pool read at scrape time from the runtime's own counters (GC, ThreadPool). prometheus-net's
+/// MeterAdapter published nothing of the runtime's System.Runtime meter here, so these are read directly. They
+/// describe the process: nodes that share one (tests) show the same numbers.
 /// </summary>
 public sealed class NodeMetrics
 {
+    private readonly Counter _gcPause;
+    private readonly Counter _allocated;
+    private readonly Counter _workItems;
+    private readonly Gauge _poolThreads;
+    private readonly Gauge _poolQueue;
     private readonly IServiceProvider _services;
     private readonly Gauge _shards;
     private readonly Gauge _entities;
@@ -32,13 +41,29 @@ public sealed class NodeMetrics
             new GaugeConfiguration { LabelNames = ["region"] });
         _members = factory.CreateGauge("wa_cluster_members", "Cluster members by status, as this node sees them.",
             new GaugeConfiguration { LabelNames = ["status"] });
+        _gcPause = factory.CreateCounter("dotnet_gc_pause_seconds_total", "Time the process spent paused in garbage collection.");
+        _allocated = factory.CreateCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap by the process.");
+        _workItems = factory.CreateCounter("dotnet_thread_pool_work_items_total", "Work items the thread pool has completed.");
+        _poolThreads = factory.CreateGauge("dotnet_thread_pool_threads", "Thread-pool threads that exist.");
+        _poolQueue = factory.CreateGauge("dotnet_thread_pool_queue_length", "Work items queued for the thread pool, not started yet.");
         registry.AddBeforeCollectCallback(RefreshAsync);
+        DotNetStats.Register(registry);
+    }
+
+    private void RefreshRuntime()
+    {
+        _gcPause.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+        _allocated.IncTo(GC.GetTotalAllocatedBytes());
+        _workItems.IncTo(ThreadPool.CompletedWorkItemCount);
+        _poolThreads.Set(ThreadPool.ThreadCount);
+        _poolQueue.Set(ThreadPool.PendingWorkItemCount);
     }
 
     public CollectorRegistry Registry { get; }
 
     private async Task RefreshAsync(CancellationToken cancellationToken)
     {
+        RefreshRuntime();
         ActorSystem system;
         try
         {
