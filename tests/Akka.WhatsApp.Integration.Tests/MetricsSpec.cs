@@ -92,6 +92,44 @@ public sealed class MetricsSpec : IAsyncLifetime
         Assert.True(m.ContainsKey("dotnet_gc_pause_seconds_total") && m.ContainsKey("dotnet_thread_pool_queue_length"));
     }
 
+    /// <summary>
+    /// deploy/'s Prometheus scrape files and Grafana dashboard (#20): the scrape targets are the management port's
+    /// /metrics, the Kubernetes pods carry the annotations the Kubernetes file follows, and every metric a dashboard
+    /// query names is one a real node serves, so a renamed metric breaks this test rather than an operator's graph.
+    /// </summary>
+    [Fact]
+    public async Task The_grafana_dashboard_and_prometheus_files_name_only_metrics_a_node_serves()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Akka.WhatsApp.sln")))
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("the repository root was not found");
+        string Read(string file) => File.ReadAllText(Path.Combine(root, file));
+
+        var compose = new YamlDotNet.RepresentationModel.YamlStream();
+        compose.Load(new StringReader(Read("deploy/prometheus/prometheus.yml")));
+        var job = (YamlDotNet.RepresentationModel.YamlMappingNode)((YamlDotNet.RepresentationModel.YamlSequenceNode)((YamlDotNet.RepresentationModel.YamlMappingNode)compose.Documents[0].RootNode)["scrape_configs"])[0];
+        Assert.Equal("/metrics", job["metrics_path"].ToString());
+        var targets = ((YamlDotNet.RepresentationModel.YamlSequenceNode)((YamlDotNet.RepresentationModel.YamlMappingNode)((YamlDotNet.RepresentationModel.YamlSequenceNode)job["static_configs"])[0])["targets"])
+            .Select(t => t.ToString()).ToList();
+        Assert.Equal(["node1:8558", "node2:8558", "node3:8558"], targets);
+        var k8s = Read("deploy/k8s/whatsapp.yaml");
+        foreach (var annotation in new[] { "prometheus.io/scrape: \"true\"", "prometheus.io/port: \"8558\"", "prometheus.io/path: /metrics" })
+            Assert.Contains(annotation, k8s);
+        Assert.Contains("__meta_kubernetes_pod_annotation_prometheus_io_scrape", Read("deploy/prometheus/prometheus-kubernetes.yml"));
+
+        using var dashboard = System.Text.Json.JsonDocument.Parse(Read("deploy/grafana/whatsapp-dashboard.json"));
+        var expressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!).ToList();
+        Assert.True(expressions.Count >= 8, "the dashboard has fewer queries than its panels need");
+        var served = (await new HttpClient { BaseAddress = _node.ManagementUri }.GetStringAsync("/metrics"))
+            .Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet();
+        var named = expressions.SelectMany(e => System.Text.RegularExpressions.Regex.Matches(e, @"\b(?:wa|process|dotnet)_[a-z0-9_]+").Select(m => m.Value))
+            .Select(n => System.Text.RegularExpressions.Regex.Replace(n, "_(bucket|sum|count)$", "")).Distinct().ToList();
+        Assert.Contains("wa_send_ack_seconds", named);
+        var missing = named.Where(n => !served.Contains(n)).ToList();
+        Assert.True(missing.Count == 0, $"the dashboard queries {string.Join(", ", missing)}, which /metrics does not serve");
+    }
+
     private async Task<Dictionary<string, double>> ScrapeAsync()
     {
         using var http = new HttpClient { BaseAddress = _node.ManagementUri };
