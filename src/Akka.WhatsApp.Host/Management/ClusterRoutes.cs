@@ -8,8 +8,10 @@ using Microsoft.AspNetCore.Routing;
 namespace Akka.WhatsApp.Host.Management;
 
 /// <summary>
-/// Akka.Management's cluster HTTP routes and JSON shapes, served by the node itself (Akka.Management is not in
-/// the package registry here): members, one member, leave / down / join, and the shards of a region.
+/// Akka.Management's cluster HTTP routes and JSON shapes, served by the node itself: Akka.Management 1.5.73 restores
+/// here but fails at run time (it needs Ceen.Httpd 0.9.9, which is not served; 0.9.10 throws MissingMethodException
+/// at start), and so does Akka.Discovery.KubernetesApi 1.5.73 (a KubernetesClient version mismatch). Switch to it the
+/// day a served version starts. Routes: members, one member, leave / down / join, and the shards of a region.
 /// Mutating routes need the operator token (WA_MANAGEMENT_TOKEN, as "Authorization: Bearer"); without a token
 /// configured they are refused. Read routes need it too unless WA_MANAGEMENT_READ_OPEN=on.
 /// </summary>
