@@ -78,7 +78,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", Microsoft.Extensions.Logging.LogLevel.Warning);
 
         builder.Services.AddSingleton(time ?? TimeProvider.System);
-        builder.Services.AddSingleton<NodeHealth>();
+        // /health/alive and /health/ready are ASP.NET Core health checks: Akka.Hosting's actor-system liveness and
+        // Akka.Cluster.Hosting's cluster readiness, with our journal probe beside them (NodeHealth), mapped in ManagementRoutes.
+        builder.Services.AddHealthChecks();
         // Metrics per node (tests run several in one process): the node's own registry, never prometheus-net's static one.
         var metrics = Prometheus.Metrics.NewCustomRegistry();
         builder.Services.AddSingleton(metrics);
@@ -216,6 +218,9 @@ public sealed class WhatsAppNode : IAsyncDisposable
         akka.AddSetup(new EntityClockSetup(services.GetRequiredService<TimeProvider>()));
         var hocon = (string file) => ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(settings.HoconDirectory, file)));
 
+        akka.WithActorSystemLivenessCheck(tags: [ManagementRoutes.Alive])
+            .WithAkkaClusterReadinessCheck(tags: [ManagementRoutes.Ready])
+            .WithHealthCheck("journal", (system, _, ct) => NodeHealth.JournalCheckAsync(system, ct), tags: [ManagementRoutes.Ready]);
         akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = LogLevel.InfoLevel;

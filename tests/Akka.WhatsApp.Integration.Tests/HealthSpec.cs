@@ -16,14 +16,23 @@ public sealed class HealthSpec
         await using var node = await TestNodes.StartAsync(await TestNodes.SettingsAsync(journal));
         using var http = new HttpClient { BaseAddress = node.ManagementUri };
 
+        // Akka.Hosting's checks through ASP.NET Core's: alive is the actor system's liveness alone, ready the cluster
+        // readiness (this node Up) and our journal probe; each check is named with its status and why.
         var alive = await http.GetAsync("/health/alive");
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        using var aliveBody = JsonDocument.Parse(await alive.Content.ReadAsStringAsync());
+        var aliveChecks = aliveBody.RootElement.GetProperty("checks").EnumerateObject().ToList();
+        Assert.Single(aliveChecks);
+        Assert.Equal("Healthy", aliveChecks[0].Value.GetProperty("status").GetString());
 
         var ready = await http.GetAsync("/health/ready");
-        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
-        Assert.Equal("Up", body.RootElement.GetProperty("checks").GetProperty("cluster").GetString());
-        Assert.Equal("ok", body.RootElement.GetProperty("checks").GetProperty("journal").GetString());
+        var text = await ready.Content.ReadAsStringAsync();
+        Assert.True(ready.StatusCode == HttpStatusCode.OK, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
+        var checks = body.RootElement.GetProperty("checks").EnumerateObject().ToDictionary(c => c.Name, c => c.Value);
+        Assert.Equal("ok", checks["journal"].GetProperty("description").GetString());
+        Assert.Contains(checks, c => c.Key.Contains("cluster", StringComparison.OrdinalIgnoreCase) && c.Value.GetProperty("status").GetString() == "Healthy");
     }
 
     [Fact]
@@ -40,6 +49,9 @@ public sealed class HealthSpec
 
         var ready = await http.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-        Assert.Contains("journal", await ready.Content.ReadAsStringAsync());
+        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Unhealthy", body.RootElement.GetProperty("checks").GetProperty("journal").GetProperty("status").GetString());
+        // Alive stays 200: a node waiting for its database is not dead, and an orchestrator must not restart it for that.
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/alive")).StatusCode);
     }
 }

@@ -7,16 +7,37 @@ namespace Akka.WhatsApp.Host.Management;
 /// <summary>The management HTTP API (routes compatible with Akka.Management where they overlap).</summary>
 public static class ManagementRoutes
 {
+    /// <summary>The health-check tags of /health/alive (the actor system runs) and /health/ready (cluster Up, journal answering).</summary>
+    public const string Alive = "alive";
+    public const string Ready = "ready";
+
     public static IEndpointRouteBuilder MapManagement(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/health/alive", (NodeHealth health) => Answer(health.Alive()));
-        routes.MapGet("/health/ready", async (NodeHealth health, CancellationToken ct) => Answer(await health.ReadyAsync(ct)));
+        routes.MapHealthChecks("/health/alive", Options(Alive));
+        routes.MapHealthChecks("/health/ready", Options(Ready));
         return routes;
     }
 
-    private static IResult Answer(HealthReport report) =>
-        Results.Json(new { status = report.Status, checks = report.Checks },
-            statusCode: report.Ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+    private static Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions Options(string tag) => new()
+    {
+        Predicate = check => check.Tags.Contains(tag),
+        ResultStatusCodes =
+        {
+            [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = StatusCodes.Status200OK,
+            [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+        // {"status": "Healthy", "checks": {"<name>": {"status": ..., "description": ...}}}: which check failed, and why.
+        ResponseWriter = (context, report) =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsJsonAsync(new
+            {
+                status = report.Status.ToString(),
+                checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+            });
+        },
+    };
 }
 
 /// <summary>Routes that exist only with the development SMS gateway.</summary>
